@@ -1,0 +1,36 @@
+# The README's two commands: `make demo` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow lint typecheck bench docs clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m dunning demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# The fast suite (CI profile of hypothesis); heavier runs are behind the `slow` marker.
+test: $(STAMP) lint typecheck
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: $(STAMP)
+	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -m slow -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,181 @@
+"""Decisions: what the engine answers, in a form that can be stored and proven later.
+
+A Decision is a frozen pydantic model. Its canonical JSON (`to_json`) has sorted keys, no
+insignificant white space, decimals as strings, instants in UTC ISO-8601 with a 'Z' (the
+borrower's zone is kept separately in `timezone`), and no floats — so the same decision is
+the same bytes in every process and Python version. `id` is the sha256 of that JSON with the
+id itself left out, so a decision names its own content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+from ._time import aware, iso_utc, to_utc
+
+FactValue = int | bool | str | None  # money travels as its canonical decimal string
+
+
+class RuleSetRef(BaseModel):
+    """Which rule set made a decision: id, version and the sha256 of its resolved form."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    version: str
+    sha256: str
+
+
+class Match(BaseModel):
+    """A rule whose condition held, with every fact it read and the value it saw."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rule_id: str
+    step: str
+    priority: int
+    level: int
+    facts: dict[str, FactValue]
+    source: str
+
+    def __repr__(self) -> str:
+        return f"<Match {self.rule_id} -> {self.step} pri={self.priority}>"
+
+
+class Block(BaseModel):
+    """A candidate step held back by a limit, until when (None: no known end), and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    step: str
+    limit_id: str
+    kind: str
+    reason: str
+    citation: str
+    until: datetime | None = None
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _aware(cls, v: Any) -> Any:
+        return None if v is None else to_utc(aware(v, what="until"))
+
+    @field_serializer("until")
+    def _ser(self, v: datetime | None) -> str | None:
+        return None if v is None else iso_utc(v)
+
+    def __repr__(self) -> str:
+        until = iso_utc(self.until) if self.until else "indefinitely"
+        return f"<Block {self.step} by {self.limit_id} until {until}>"
+
+
+class FlagNote(BaseModel):
+    """A compliance flag the collector must see, with its text and citation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    text: str
+    source: str | None = None
+
+
+class Decision(BaseModel):
+    """The next collection step for one loan at `as_of`, and the full reasoning behind it.
+
+    `status` is one of: ``act`` (take `step` now), ``defer`` (take `step` at `not_before`),
+    ``blocked`` (rules proposed steps but limits hold all of them with no known end),
+    ``none`` (no rule proposed anything).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = ""
+    loan_id: str
+    borrower_id: str
+    as_of: datetime
+    timezone: str
+    status: Literal["act", "defer", "blocked", "none"]
+    step: str | None
+    not_before: datetime | None = None
+    chosen_rule: str | None = None
+    matched: tuple[Match, ...] = ()
+    blocked: tuple[Block, ...] = ()
+    flags: tuple[str, ...] = ()
+    flag_notes: tuple[FlagNote, ...] = ()
+    rule_set: RuleSetRef
+    engine_version: str
+    backend: Literal["python", "durable"] = Field(default="python", exclude=True)
+    input_digest: str
+
+    @field_validator("as_of", "not_before", mode="before")
+    @classmethod
+    def _aware(cls, v: Any) -> Any:
+        return None if v is None else to_utc(aware(v))
+
+    @field_serializer("as_of", "not_before")
+    def _ser(self, v: datetime | None) -> str | None:
+        return None if v is None else iso_utc(v)
+
+    # -- canonical form -------------------------------------------------------------------
+
+    def _payload(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data.pop("id", None)
+        return data
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, compact, UTF-8 text, no floats."""
+        data = self._payload()
+        data["id"] = self.id or content_id(data)
+        return canonical_dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Decision:
+        from ._errors import InputError
+
+        try:
+            return cls.model_validate_json(text)
+        except Exception as exc:
+            raise InputError(f"decision JSON: expected a dunning decision, found: {exc}") from None
+
+    def with_id(self) -> Decision:
+        """This decision with `id` set from its content."""
+        return self.model_copy(update={"id": content_id(self._payload())})
+
+    def __repr__(self) -> str:
+        when = f" not_before={iso_utc(self.not_before)}" if self.not_before else ""
+        return (
+            f"<Decision {self.loan_id} {self.status} step={self.step}{when}"
+            f" matched={len(self.matched)} blocked={len(self.blocked)}>"
+        )
+
+    def explain(self, lang: str = "en") -> str:
+        from ._explain import explain
+
+        return explain(self, lang)
+
+
+def canonical_dumps(data: Any) -> str:
+    """The canonical JSON text of JSON-shaped `data` (floats are refused)."""
+
+    def no_float(o: Any) -> Any:
+        raise TypeError(f"canonical JSON refuses {type(o).__name__} {o!r}")
+
+    _check_no_float(data)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=no_float)
+
+
+def _check_no_float(data: Any) -> None:
+    if isinstance(data, float):
+        raise TypeError(f"canonical JSON refuses float {data!r}; use a decimal string")
+    if isinstance(data, dict):
+        for v in data.values():
+            _check_no_float(v)
+    elif isinstance(data, list | tuple):
+        for v in data:
+            _check_no_float(v)
+
+
+def content_id(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_dumps(payload).encode("utf-8")).hexdigest()

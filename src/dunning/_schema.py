@@ -1,0 +1,324 @@
+"""The rule-file schema: what a strategy analyst may write in YAML, as pydantic models.
+
+These models validate the *resolved* document (after ``extends`` is merged), so every field
+a file can hold is declared here and nowhere else; `rule_file_json_schema()` exports them for
+editors. Conditions are kept as text here; `_condition` parses and type-checks them.
+
+Top level::
+
+    dunning: 1                  # format version
+    id / version / title / jurisdiction / currency / timezone / effective
+    extends: base.yaml          # optional; items with the same id are merged onto the base's
+    limitation: {...}           # how the limitation period runs (facts time_barred, days_to_time_bar)
+    calendar: {...}             # public holidays and make-up working days
+    steps: [...]                # the step catalog (the ladder)
+    derived: [...]              # named facts defined by a condition
+    rules: [...]                # condition -> proposed step
+    limits: [...]               # compliance limits (the gate)
+    flags: [...]                # compliance flags shown with a decision
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._time import parse_duration
+
+FORMAT_VERSION = 1
+
+Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=64)]
+StepKind = Literal["reminder", "contact", "letter", "legal", "negotiation", "internal"]
+Channel = Literal["phone", "sms", "email", "letter", "app", "visit", "any", "none"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(_Model):
+    """Text in Chinese and English; either may be missing, never both."""
+
+    zh: str | None = None
+    en: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Text:
+        if not (self.zh or self.en):
+            raise ValueError("expected text in at least one of 'zh' or 'en'")
+        return self
+
+    def get(self, lang: str) -> str:
+        return (self.zh if lang == "zh" else self.en) or self.en or self.zh or ""
+
+
+def _text(v: Any) -> Any:
+    return {"en": v} if isinstance(v, str) else v
+
+
+TextField: TypeAlias = Annotated[Text, Field(json_schema_extra={"description": "str or {zh, en}"})]
+
+
+class DurationStr(str):
+    """Marker for documentation: a duration string such as '7d', '72h', 'P3Y'."""
+
+
+def _check_duration(v: Any) -> str:
+    parse_duration(v)  # raises InputError; the loader turns it into a located RuleFileError
+    return str(v)
+
+
+def _check_hhmm(v: Any) -> str:
+    if not isinstance(v, str) or not _HHMM.match(v) or (v.startswith("24") and v != "24:00"):
+        raise ValueError(f"expected a local time 'HH:MM' such as '08:00', found {v!r}")
+    return v
+
+
+class Effective(_Model):
+    from_: date | None = Field(default=None, alias="from")
+    until: date | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _order(self) -> Effective:
+        if self.from_ and self.until and self.until < self.from_:
+            raise ValueError(f"effective.until {self.until} is before effective.from {self.from_}")
+        return self
+
+
+class Limitation(_Model):
+    """How the limitation period runs; feeds the facts `time_barred` and `days_to_time_bar`."""
+
+    period: str = "P3Y"
+    long_stop: str | None = None
+    starts_from: Literal["each_due", "last_due", "oldest_unpaid_due"] = "oldest_unpaid_due"
+    restart_on: tuple[
+        Literal["payment", "acknowledgement", "promise", "written_demand", "legal_action"], ...
+    ] = ()
+    warn_before: str = "P90D"
+    source: str | None = None
+
+    _v = field_validator("period", "long_stop", "warn_before")(
+        lambda v: None if v is None else _check_duration(v)
+    )
+
+
+class Calendar(_Model):
+    """Public holidays: a `holidays` package country code, plus dates listed in the file."""
+
+    country: str | None = None
+    subdivision: str | None = None
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()  # make-up working days (调休) on a weekend
+    source: str | None = None
+
+
+class Step(_Model):
+    id: Id
+    label: TextField
+    channel: Channel = "none"
+    kind: StepKind
+    level: int = Field(ge=0, le=100)
+    cooldown: str | None = None
+    written_demand: bool = False  # restarts the limitation period where the law says so
+    description: TextField | None = None
+    enabled: bool = True
+
+    _t = field_validator("label", "description", mode="before")(_text)
+    _d = field_validator("cooldown")(lambda v: None if v is None else _check_duration(v))
+
+
+class Derived(_Model):
+    id: Id
+    expr: str = Field(min_length=1, max_length=4000)
+    description: TextField | None = None
+
+    _t = field_validator("description", mode="before")(_text)
+
+
+class Rule(_Model):
+    id: Id
+    when: str = Field(min_length=1, max_length=4000)
+    step: Id
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    reason: TextField
+    source: str = Field(min_length=1)
+    enabled: bool = True
+
+    _t = field_validator("reason", mode="before")(_text)
+
+
+class Selector(_Model):
+    """Which steps a limit applies to: by id, by channel, by kind (union); minus `except_steps`."""
+
+    steps: tuple[Id, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    kinds: tuple[StepKind, ...] = ()
+    except_steps: tuple[Id, ...] = ()
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _some(self) -> Selector:
+        if not (self.all or self.steps or self.channels or self.kinds):
+            raise ValueError("applies_to must name steps, channels or kinds, or say all: true")
+        return self
+
+
+class Hours(_Model):
+    days: tuple[Weekday, ...] = WEEKDAYS  # type: ignore[assignment]
+    from_: str = Field(alias="from")
+    to: str
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    _h = field_validator("from_", "to")(_check_hhmm)
+
+    @model_validator(mode="after")
+    def _order(self) -> Hours:
+        if self.to <= self.from_:
+            raise ValueError(
+                f"contact window {self.from_}-{self.to} is empty or inverted;"
+                " expected 'from' earlier than 'to' (use two windows to span midnight)"
+            )
+        return self
+
+
+class _Limit(_Model):
+    id: Id
+    applies_to: Selector
+    source: str = Field(min_length=1)
+    description: TextField | None = None
+    enabled: bool = True
+
+    _t = field_validator("description", mode="before")(_text)
+
+
+class ContactWindow(_Limit):
+    """Steps may be taken only inside these local hours (borrower's zone)."""
+
+    kind: Literal["contact_window"]
+    hours: tuple[Hours, ...] = Field(min_length=1)
+    on_holidays: Literal["same", "deny"] | tuple[Hours, ...] = "same"
+
+
+class FrequencyCap(_Limit):
+    """At most `max` counted contacts in any rolling `window`."""
+
+    kind: Literal["frequency_cap"]
+    count: Literal["attempts", "conversations"] = "attempts"
+    channel: Channel = "any"  # which contacts are counted
+    max: int = Field(ge=0)
+    window: str
+    scope: Literal["debt", "borrower", "contact_point"] = "debt"
+    outcomes: tuple[str, ...] = ()  # count only these outcomes (e.g. unanswered attempts)
+    exclude_inbound: bool = True
+    exclude_consented: bool = False
+
+    _w = field_validator("window")(_check_duration)
+
+
+class QuietPeriod(_Limit):
+    """Nothing (of `applies_to`) for `duration` after the last `after` event."""
+
+    kind: Literal["quiet_period"]
+    after: Literal["conversation", "plan_agreed", "promise", "payment", "step"]
+    after_channel: Channel = "any"  # for conversation: which channel's conversations start it
+    after_step: Id | None = None  # for after: step
+    duration: str
+    first_day_counts: bool = False  # the event's day is day 1 (Reg F 1006.14(b)(2)(ii))
+    while_: str | None = Field(default=None, alias="while")  # only while this condition holds
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    _d = field_validator("duration")(_check_duration)
+
+
+class BlockWhile(_Limit):
+    """Blocked, with no known end, while the condition holds."""
+
+    kind: Literal["block_while"]
+    when: str = Field(min_length=1, max_length=4000)
+
+
+class Prerequisite(_Limit):
+    """The step needs `requires` taken at least `min_gap` before (and at most `max_age`)."""
+
+    kind: Literal["prerequisite"]
+    requires: Id
+    min_gap: str = "0d"
+    max_age: str | None = None
+
+    _d = field_validator("min_gap", "max_age")(lambda v: None if v is None else _check_duration(v))
+
+
+class AmountThreshold(_Limit):
+    """The step needs `fact` to be at least the currency's minimum."""
+
+    kind: Literal["amount_threshold"]
+    fact: Literal["overdue_amount", "outstanding_amount"] = "overdue_amount"
+    min: dict[str, str]  # currency -> minimum amount, e.g. {CNY: "50000.00"}
+
+
+class LimitationBar(_Limit):
+    """Legal steps are barred once the claim is time-barred (see the file's `limitation:`)."""
+
+    kind: Literal["limitation"]
+
+
+Limit: TypeAlias = Annotated[
+    ContactWindow | FrequencyCap | QuietPeriod | BlockWhile | Prerequisite | AmountThreshold
+    | LimitationBar,
+    Field(discriminator="kind"),
+]
+LIMIT_KINDS: tuple[str, ...] = (
+    "contact_window", "frequency_cap", "quiet_period", "block_while", "prerequisite",
+    "amount_threshold", "limitation",
+)
+
+
+class Flag(_Model):
+    """A compliance flag shown with every decision while `when` holds."""
+
+    id: Id
+    when: str = Field(min_length=1, max_length=4000)
+    text: TextField
+    source: str | None = None
+    enabled: bool = True
+
+    _t = field_validator("text", mode="before")(_text)
+
+
+class RuleFile(_Model):
+    """A resolved rule file (after `extends`)."""
+
+    dunning: Literal[1] = 1
+    id: Id
+    version: str = Field(min_length=1)
+    title: TextField | None = None
+    jurisdiction: str = Field(min_length=2, max_length=10)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    timezone: str
+    effective: Effective = Effective()
+    metadata: dict[str, str] = {}  # free text shown in docs (records retention, owner, ...)
+    limitation: Limitation = Limitation()
+    calendar: Calendar = Calendar()
+    steps: tuple[Step, ...] = Field(min_length=1)
+    derived: tuple[Derived, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    limits: tuple[Limit, ...] = ()
+    flags: tuple[Flag, ...] = ()
+
+    _t = field_validator("title", mode="before")(_text)
+
+
+def rule_file_json_schema() -> dict[str, Any]:
+    """JSON Schema of a rule file, for editors (YAML language servers) to validate and complete."""
+    schema = RuleFile.model_json_schema(by_alias=True)
+    schema["properties"]["extends"] = {"type": "string", "description": "base rule file"}
+    schema["title"] = "dunning rule file"
+    return schema
