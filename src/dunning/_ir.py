@@ -19,9 +19,11 @@ Nodes are frozen dataclasses, hashable, so compiled forms can be cached per expr
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 FactType = Literal["int", "money", "bool", "enum"]
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
@@ -104,3 +106,46 @@ def type_of(expr: Expr) -> FactType:
     if isinstance(expr, Const | FactRef | Arith):
         return expr.type
     return "bool"
+
+
+# -- the reference interpreter ----------------------------------------------------------------
+# Slow and obviously correct: the gate uses it for limit conditions (compliance must not depend
+# on the chosen backend) and the tests use it as the oracle both backends are checked against.
+
+
+def evaluate(expr: Expr, facts: Mapping[str, object]) -> object:
+    """The value of `expr` given fact values (the meaning stated in this module's docstring)."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, FactRef):
+        return facts[expr.name]
+    if isinstance(expr, Arith):
+        a, b = evaluate(expr.left, facts), evaluate(expr.right, facts)
+        if a is None or b is None:
+            return None
+        return a + b if expr.op == "+" else a - b  # type: ignore[operator]
+    if isinstance(expr, Compare):
+        a, b = evaluate(expr.left, facts), evaluate(expr.right, facts)
+        if a is None or b is None:
+            return False
+        return bool(_OPS[expr.op](a, b))
+    if isinstance(expr, InSet):
+        v = evaluate(expr.operand, facts)
+        return v is not None and v in expr.values
+    if isinstance(expr, And):
+        return all([bool(evaluate(i, facts)) for i in expr.items])
+    if isinstance(expr, Or):
+        return any([bool(evaluate(i, facts)) for i in expr.items])
+    if isinstance(expr, Not):
+        return not bool(evaluate(expr.item, facts))
+    raise TypeError(f"not an IR node: {expr!r}")  # pragma: no cover
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
