@@ -40,6 +40,7 @@ class Match(BaseModel):
     level: int
     facts: dict[str, FactValue]
     source: str
+    reason: dict[str, str] = {}  # the rule's reason text by language ("zh", "en")
 
     def __repr__(self) -> str:
         return f"<Match {self.rule_id} -> {self.step} pri={self.priority}>"
