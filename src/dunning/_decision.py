@@ -163,8 +163,9 @@ def canonical_dumps(data: Any) -> str:
         raise TypeError(f"canonical JSON refuses {type(o).__name__} {o!r}")
 
     _check_no_float(data)
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=no_float)
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=no_float
+    )
 
 
 def _check_no_float(data: Any) -> None:

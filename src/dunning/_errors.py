@@ -2,20 +2,20 @@
 
 The exception tree::
 
-    DunningError                    base of everything the library raises on purpose
-    ├── InputError                  a bad argument handed to the API (naive as_of, unknown backend, ...)
-    │   └── EventError              an event that cannot be accepted
-    │       ├── InvalidEventError       malformed: unknown type or field, naive time, negative amount
-    │       ├── ForeignEventError       belongs to another loan or borrower
-    │       ├── CurrencyMismatchError   money in a currency other than the loan's
-    │       ├── ConflictingEventError   same event_id as an earlier event, different content
-    │       └── SequenceError           refers to something that does not exist yet (e.g. before loan_opened)
-    ├── RuleFileError               a rule file that cannot be loaded (carries file, line, column, rule id)
-    │   └── ConditionError          a condition that does not parse or does not type-check
-    ├── EngineError                 an evaluator failed (internal; not caused by the caller's input)
-    └── AuditError                  the audit store or a replay
-        ├── StoreError              not a store, newer format, missing rule set, broken chain on write
-        └── ReplayMismatch          a re-made decision differs from the stored one
+    DunningError                 base of everything the library raises on purpose
+    ├── InputError               a bad argument (naive as_of, unknown backend, ...)
+    │   └── EventError           an event that cannot be accepted
+    │       ├── InvalidEventError      malformed: unknown type/field, naive time, bad amount
+    │       ├── ForeignEventError      belongs to another loan or borrower
+    │       ├── CurrencyMismatchError  money in a currency other than the loan's
+    │       ├── ConflictingEventError  same event_id as an earlier event, other content
+    │       └── SequenceError          refers to what does not exist yet (no loan_opened)
+    ├── RuleFileError            a rule file that cannot be loaded (file, line, column, rule)
+    │   └── ConditionError       a condition that does not parse or does not type-check
+    ├── EngineError              an evaluator failed (internal, not the caller's input)
+    └── AuditError               the audit store or a replay
+        ├── StoreError           not a store, newer format, missing rule set, ...
+        └── ReplayMismatch       a re-made decision differs from the stored one
 
 Every message names the thing, what was expected, what was found and where; the structured
 parts are kept as attributes so services can log them without parsing text.

@@ -14,10 +14,41 @@ from ._errors import InputError
 # ISO-4217 minor units for the currencies a collections book is likely to hold. A currency not
 # listed here is rejected with a hint rather than guessed at.
 MINOR_UNITS: dict[str, int] = {
-    "AED": 2, "AUD": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "CZK": 2, "DKK": 2,
-    "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2, "JPY": 0, "KRW": 0,
-    "KWD": 3, "MXN": 2, "MYR": 2, "NOK": 2, "NZD": 2, "PHP": 2, "PLN": 2, "RUB": 2, "SAR": 2,
-    "SEK": 2, "SGD": 2, "THB": 2, "TRY": 2, "TWD": 2, "USD": 2, "VND": 0, "ZAR": 2,
+    "AED": 2,
+    "AUD": 2,
+    "BHD": 3,
+    "BRL": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CNY": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "HUF": 2,
+    "IDR": 2,
+    "ILS": 2,
+    "INR": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "MXN": 2,
+    "MYR": 2,
+    "NOK": 2,
+    "NZD": 2,
+    "PHP": 2,
+    "PLN": 2,
+    "RUB": 2,
+    "SAR": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "THB": 2,
+    "TRY": 2,
+    "TWD": 2,
+    "USD": 2,
+    "VND": 0,
+    "ZAR": 2,
 }
 
 ZERO = Decimal(0)
@@ -32,7 +63,7 @@ def check_currency(code: str) -> str:
 
 def to_decimal(value: object, *, what: str = "amount") -> Decimal:
     """Exact Decimal from a Decimal, int or numeric string; floats are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InputError(
             f"{what}: expected a decimal string such as '500.00' (floats lose cents),"
             f" found {value!r}"
@@ -56,8 +87,7 @@ def minor_units(amount: Decimal, currency: str) -> int:
     scaled = amount.scaleb(MINOR_UNITS[currency])
     if scaled != scaled.to_integral_value():
         raise InputError(
-            f"amount {amount} has more decimals than {currency} allows"
-            f" ({MINOR_UNITS[currency]})"
+            f"amount {amount} has more decimals than {currency} allows ({MINOR_UNITS[currency]})"
         )
     return int(scaled)
 

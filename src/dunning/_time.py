@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,7 +28,7 @@ import pendulum
 
 from ._errors import InputError
 
-UTC = timezone.utc
+UTC = UTC
 
 _SHORT = re.compile(r"^\s*(\d+)\s*([wdhm])\s*$")
 
@@ -117,12 +117,12 @@ def parse_duration(text: object, *, what: str = "duration") -> Duration:
         if isinstance(parsed, pendulum.Duration):
             secs = parsed.hours * 3600 + parsed.minutes * 60 + parsed.remaining_seconds
             return Duration(
-                years=parsed.years, months=parsed.months, days=parsed.remaining_days
-                + 7 * parsed.weeks, seconds=secs,
+                years=parsed.years,
+                months=parsed.months,
+                days=parsed.remaining_days + 7 * parsed.weeks,
+                seconds=secs,
             )
-    raise InputError(
-        f"{what}: expected a duration such as '7d', '72h' or 'P3Y', found {text!r}"
-    )
+    raise InputError(f"{what}: expected a duration such as '7d', '72h' or 'P3Y', found {text!r}")
 
 
 @lru_cache(maxsize=512)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeAlias
 
@@ -46,12 +46,24 @@ ChannelOrAny = Literal["phone", "sms", "email", "letter", "app", "visit", "any"]
 CONTACT_CHANNELS: tuple[str, ...] = ("phone", "sms", "email", "letter", "app", "visit")
 CHANNELS: tuple[str, ...] = (*CONTACT_CHANNELS, "any")
 Outcome = Literal[
-    "right_party", "third_party", "no_answer", "voicemail", "wrong_number", "refused",
-    "delivered", "bounced",
+    "right_party",
+    "third_party",
+    "no_answer",
+    "voicemail",
+    "wrong_number",
+    "refused",
+    "delivered",
+    "bounced",
 ]
 OUTCOMES: tuple[str, ...] = (
-    "right_party", "third_party", "no_answer", "voicemail", "wrong_number", "refused",
-    "delivered", "bounced",
+    "right_party",
+    "third_party",
+    "no_answer",
+    "voicemail",
+    "wrong_number",
+    "refused",
+    "delivered",
+    "bounced",
 )
 
 
@@ -333,17 +345,41 @@ class LoanClosed(_LoanEvent):
 
 
 Event: TypeAlias = Annotated[
-    LoanOpened | InstallmentDue | FeeCharged | InterestCharged | PaymentReceived
-    | PaymentReversed | ContactAttempted | PromiseToPay | DisputeRaised | DisputeResolved
-    | HardshipDeclared | HardshipEnded | RepaymentPlanAgreed | RepaymentPlanCancelled
-    | CeaseContactRequested | ConsentChanged | BankruptcyFiled | BankruptcyClosed
-    | BorrowerDeceased | VulnerabilityFlagged | AttorneyRetained | ComplaintOpened
-    | ComplaintResolved | BreathingSpaceStarted | BreathingSpaceEnded | DebtAcknowledged
-    | StepTaken | LoanWrittenOff | LoanClosed,
+    LoanOpened
+    | InstallmentDue
+    | FeeCharged
+    | InterestCharged
+    | PaymentReceived
+    | PaymentReversed
+    | ContactAttempted
+    | PromiseToPay
+    | DisputeRaised
+    | DisputeResolved
+    | HardshipDeclared
+    | HardshipEnded
+    | RepaymentPlanAgreed
+    | RepaymentPlanCancelled
+    | CeaseContactRequested
+    | ConsentChanged
+    | BankruptcyFiled
+    | BankruptcyClosed
+    | BorrowerDeceased
+    | VulnerabilityFlagged
+    | AttorneyRetained
+    | ComplaintOpened
+    | ComplaintResolved
+    | BreathingSpaceStarted
+    | BreathingSpaceEnded
+    | DebtAcknowledged
+    | StepTaken
+    | LoanWrittenOff
+    | LoanClosed,
     Field(discriminator="type"),
 ]
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
 def _all_event_classes() -> list[type[_Event]]:
     out: list[type[_Event]] = []
     stack: list[type[_Event]] = [_Event]
@@ -375,7 +411,8 @@ def _describe(err: ValidationError, raw: Mapping[str, Any]) -> InvalidEventError
 
         guess = get_close_matches(str(raw.get("type")), EVENT_TYPES, n=1)
         hint = f"; did you mean {guess[0]!r}?" if guess else ""
-        msg = f"unknown event type {raw.get('type')!r}; expected one of {', '.join(EVENT_TYPES)}{hint}"
+        known = ", ".join(EVENT_TYPES)
+        msg = f"unknown event type {raw.get('type')!r}; expected one of {known}{hint}"
         field = "type"
     elif first["type"] == "extra_forbidden":
         msg = f"unknown field for a {raw.get('type')} event (found {first.get('input')!r})"
@@ -387,7 +424,9 @@ def _describe(err: ValidationError, raw: Mapping[str, Any]) -> InvalidEventError
     if n > 1:
         msg += f" [and {n - 1} more problem{'s' if n > 2 else ''}]"
     event_id = raw.get("event_id")
-    return InvalidEventError(msg, event_id=str(event_id) if event_id is not None else None, field=field)
+    return InvalidEventError(
+        msg, event_id=str(event_id) if event_id is not None else None, field=field
+    )
 
 
 def parse_event(obj: Event | Mapping[str, Any] | str) -> Event:
