@@ -253,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="decide the embedded sample portfolio and print a table")
     s.add_argument("--as-of", default="2025-06-30T10:00:00+08:00")
     s.set_defaults(func=cmd_demo)
+
+    from ._cli_portfolio import add_commands
+
+    add_commands(sub)
     return p
 
 
