@@ -1,0 +1,301 @@
+"""Facts: the values rules read, computed from an AccountState at an instant `as_of`.
+
+Every scalar of `_catalog.SCALARS` is always computed; family facts (``attempts_7d.phone``,
+``days_since_step.lawyer_letter``, ...) only when named in `FactContext.names`. All calendar
+questions are asked in the borrower's zone: ``today`` below is `as_of`'s local date there.
+
+Theory of operation, fact group by group:
+
+=====================  ====================================================================
+group                  meaning
+=====================  ====================================================================
+days past due          ``today - due_date`` of the oldest item still unpaid whose due date
+                       is before today (0 when none); the bucket follows from it
+overdue / outstanding  unpaid amount of items due before today / principal not repaid
+                       (lent, or charged when more) plus unpaid interest and fees
+promises               latest promise: kept when non-reversed payments from its ``at``
+                       through ``promised_date`` total its amount; broken when
+                       ``promised_date < today`` and not kept; else active
+plans                  latest plan: cancelled; completed (paid since agreement >= total);
+                       broken (paid since agreement < sum of plan items due before today);
+                       else active
+limitation             clock starts at the due date picked by ``starts_from`` among the
+                       overdue items, restarts at each ``restart_on`` event; the bar is the
+                       last (re)start + ``period``, capped by first start + ``long_stop``
+windows  ``_<N>d``     contacts whose local date is one of the last N dates (today included)
+windows  ``_<N>h``     contacts with ``as_of - N hours < at <= as_of``
+=====================  ====================================================================
+
+A snapshot is only valid from its own last event on: asking for facts before it raises
+InputError (decide from the event list instead, which leaves out later events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from . import _catalog
+from ._errors import InputError
+from ._money import ZERO, quantize
+from ._schema import Limitation, Step
+from ._time import aware, local_date, parse_duration
+from .events import CONTACT_CHANNELS
+
+if TYPE_CHECKING:
+    from ._fold import Payment, Plan, Promise
+    from ._state import AccountState
+
+__all__ = ["FactContext", "bucket_of", "compute_facts", "context_for", "promise_status"]
+
+# (lowest dpd, bucket), highest first: the first row whose bound dpd reaches wins.
+_BUCKETS: tuple[tuple[int, str], ...] = (
+    (181, "M7+"), (151, "M6"), (121, "M5"), (91, "M4"), (61, "M3"), (31, "M2"), (1, "M1"),
+    (0, "M0"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FactContext:
+    """What a rule set adds to fact computation: its limitation, steps and family names."""
+
+    limitation: Limitation = field(default_factory=Limitation)
+    steps: Mapping[str, Step] = field(default_factory=lambda: MappingProxyType({}))
+    names: frozenset[str] = frozenset()
+
+
+def context_for(rules: Any) -> FactContext:
+    """The FactContext of a RuleSet-like object (`.document.limitation`, `.steps`,
+    `.fact_names`), or the defaults for None."""
+    if rules is None:
+        return FactContext()
+    return FactContext(
+        limitation=rules.document.limitation,
+        steps=MappingProxyType(dict(rules.steps)),
+        names=frozenset(rules.fact_names),
+    )
+
+
+def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dict[str, Any]:
+    """Every scalar fact, plus the families named in `ctx.names`, at `as_of`."""
+    as_of = aware(as_of)
+    if state.last_event_at > as_of:
+        raise InputError(
+            f"as_of {as_of.isoformat()} is before the snapshot's last event"
+            f" ({state.last_event_at.isoformat()}, loan {state.loan_id!r}); a snapshot cannot"
+            " be decided before its own last event; pass the event list instead so later"
+            " events are left out"
+        )
+    today = local_date(as_of, state.timezone)
+    facts: dict[str, Any] = {}
+    facts.update(_money_facts(state, today))
+    facts.update(_promise_facts(state, today))
+    facts.update(_plan_facts(state, today))
+    facts.update(_flag_facts(state, today, facts["outstanding_amount"]))
+    facts.update(_limitation_facts(state, today, ctx))
+    facts.update(_contact_facts(state, today, ctx))
+    for name in sorted(ctx.names - facts.keys()):
+        value = _family(state, as_of, today, name)
+        if value is not _NOT_A_FAMILY:
+            facts[name] = value
+    return facts
+
+
+def bucket_of(dpd: int) -> str:
+    """The delinquency bucket of a days-past-due count (table `_BUCKETS`)."""
+    return next(bucket for low, bucket in _BUCKETS if dpd >= low)
+
+
+def _days(today: date, at: datetime | None, tz: str) -> int | None:
+    return None if at is None else (today - local_date(at, tz)).days
+
+
+def _live(payments: tuple[Payment, ...]) -> list[Payment]:
+    return [p for p in payments if not p.reversed]
+
+
+def _money_facts(state: AccountState, today: date) -> dict[str, Any]:
+    ledger, cur, tz = state.ledger, state.currency, state.timezone
+    overdue = ledger.overdue_items(today)
+    dpd = (today - overdue[0].due_date).days if overdue else 0
+    principal_base = max(state.principal, ledger.charged_principal)
+    outstanding = (
+        principal_base - ledger.paid_principal
+        + ledger.charged_interest - ledger.paid_interest
+        + ledger.charged_fees - ledger.paid_fees
+    )  # fmt: skip
+    live = _live(state.payments)
+    return {
+        "dpd": dpd,
+        "bucket": bucket_of(dpd),
+        "overdue_amount": quantize(sum((b.unpaid for b in overdue), ZERO), cur),
+        "outstanding_amount": quantize(outstanding, cur),
+        "credit_amount": quantize(ledger.credit, cur),
+        "principal": quantize(state.principal, cur),
+        "installments_overdue": sum(1 for b in overdue if b.item.kind == "installment"),
+        "days_since_last_payment": _days(today, live[-1].at if live else None, tz),
+        "days_since_opened": _days(today, state.opened_at, tz),
+    }
+
+
+def promise_status(promise: Promise, payments: tuple[Payment, ...], today: date, tz: str) -> str:
+    """kept / broken / active for one promise (see the module table)."""
+    paid = sum(
+        (
+            p.amount
+            for p in _live(payments)
+            if p.at >= promise.at and local_date(p.at, tz) <= promise.promised_date
+        ),
+        ZERO,
+    )
+    if paid >= promise.amount:
+        return "kept"
+    return "broken" if promise.promised_date < today else "active"
+
+
+def _promise_facts(state: AccountState, today: date) -> dict[str, Any]:
+    statuses = [promise_status(p, state.payments, today, state.timezone) for p in state.promises]
+    return {
+        "promise_status": statuses[-1] if statuses else "none",
+        "promises_kept": statuses.count("kept"),
+        "promises_broken": statuses.count("broken"),
+    }
+
+
+def _plan_facts(state: AccountState, today: date) -> dict[str, Any]:
+    if not state.plans:
+        return {"plan_status": "none", "plan_installments_missed": 0}
+    plan: Plan = state.plans[-1]
+    if plan.cancelled_at is not None:
+        return {"plan_status": "cancelled", "plan_installments_missed": 0}
+    paid = sum((p.amount for p in _live(state.payments) if p.at >= plan.agreed_at), ZERO)
+    if paid >= plan.total:
+        return {"plan_status": "completed", "plan_installments_missed": 0}
+    missed, cumulative = 0, ZERO
+    for item in plan.installments:
+        cumulative += item.amount
+        if item.due_date < today and cumulative > paid:
+            missed += 1
+    return {"plan_status": "broken" if missed else "active", "plan_installments_missed": missed}
+
+
+def _flag_facts(state: AccountState, today: date, outstanding: Decimal) -> dict[str, Any]:
+    ends = state.breathing_space_ends_on
+    charged_installment = any(b.item.kind == "installment" for b in state.ledger.balances)
+    return {
+        "dispute_open": state.dispute_open,
+        "hardship": state.hardship,
+        "bankruptcy_stay": state.bankruptcy == "open",
+        "bankruptcy_discharged": state.bankruptcy == "discharged",
+        "deceased": state.deceased,
+        "vulnerable": state.vulnerable,
+        "attorney_represented": state.attorney_represented,
+        "complaint_open": state.complaint_open,
+        "ombudsman_complaint_open": state.ombudsman_complaint_open,
+        "breathing_space": state.breathing_space and (ends is None or today <= ends),
+        "closed": state.closed,
+        "written_off": state.written_off,
+        "settled": state.closed or (outstanding == 0 and charged_installment),
+    }
+
+
+def _restarts(state: AccountState, ctx: FactContext) -> list[datetime]:
+    """The instants of the events that restart the limitation clock under `ctx`."""
+    on = set(ctx.limitation.restart_on)
+    out: list[datetime] = []
+    if "payment" in on:
+        out += [p.at for p in _live(state.payments)]
+    if "acknowledgement" in on:
+        out += list(state.acknowledgements)
+    if "promise" in on:
+        out += [p.at for p in state.promises]
+    for rec in state.steps_taken:
+        step = ctx.steps.get(rec.step)
+        if step is None:
+            continue
+        if ("written_demand" in on and step.written_demand) or (
+            "legal_action" in on and step.kind == "legal"
+        ):
+            out.append(rec.at)
+    return out
+
+
+def _limitation_facts(state: AccountState, today: date, ctx: FactContext) -> dict[str, Any]:
+    overdue = state.ledger.overdue_items(today)
+    if not overdue:
+        return {"time_barred": False, "days_to_time_bar": None}
+    lim = ctx.limitation
+    # each_due: every item runs its own clock and the earliest bar is reported (conservative),
+    # which is the oldest item's; last_due: the newest overdue item's due date.
+    start = overdue[-1].due_date if lim.starts_from == "last_due" else overdue[0].due_date
+    restarts = [local_date(at, state.timezone) for at in _restarts(state, ctx)]
+    last_start = max([start, *restarts])
+    bar = parse_duration(lim.period).add_to_date(last_start)
+    if lim.long_stop is not None:
+        bar = min(bar, parse_duration(lim.long_stop).add_to_date(start))
+    return {"time_barred": today >= bar, "days_to_time_bar": (bar - today).days}
+
+
+def _contact_facts(state: AccountState, today: date, ctx: FactContext) -> dict[str, Any]:
+    talks = [c for c in state.contacts if c.outcome == "right_party"]
+    blocked = set(state.ceased_channels) | set(state.consent_withdrawn)
+    levels = [ctx.steps[r.step].level for r in state.steps_taken if r.step in ctx.steps]
+    return {
+        "days_since_conversation": _days(today, talks[-1].at if talks else None, state.timezone),
+        "contactable": "any" not in blocked and any(c not in blocked for c in CONTACT_CHANNELS),
+        "ladder_level": max(levels, default=0),
+    }
+
+
+_NOT_A_FAMILY = object()
+
+
+def _family(state: AccountState, as_of: datetime, today: date, name: str) -> Any:
+    """The value of family fact `name`, or _NOT_A_FAMILY (e.g. a derived fact's id)."""
+    m = _catalog._WINDOW.match(name)
+    if m:
+        kind, n, unit, channel = m.group(1), int(m.group(2)), m.group(3), m.group(4)
+        return _window_count(state, as_of, today, kind, n, unit, channel)
+    m = _catalog._STEP.match(name)
+    if m:
+        records = [r for r in state.steps_taken if r.step == m.group(2)]
+        if m.group(1) == "step_count":
+            return len(records)
+        if m.group(1) == "step_done":
+            return bool(records)
+        return _days(today, records[-1].at if records else None, state.timezone)
+    m = _catalog._CHAN.match(name)
+    if m:
+        channel = m.group(2)
+        if m.group(1) == "cease_requested":
+            return channel in state.ceased_channels or "any" in state.ceased_channels
+        return channel in state.consent_withdrawn
+    return _NOT_A_FAMILY
+
+
+def _window_count(
+    state: AccountState, as_of: datetime, today: date, kind: str, n: int, unit: str, channel: str
+) -> int:
+    if unit == "d":
+        first_day = today - timedelta(days=n - 1)
+
+        def inside(at: datetime) -> bool:
+            return at <= as_of and local_date(at, state.timezone) >= first_day
+    else:
+        since = as_of - timedelta(hours=n)
+
+        def inside(at: datetime) -> bool:
+            return since < at <= as_of
+
+    count = 0
+    for c in state.contacts:
+        if channel != "any" and c.channel != channel:
+            continue
+        wanted = c.direction == "outbound" if kind == "attempts" else c.outcome == "right_party"
+        if wanted and inside(c.at):
+            count += 1
+    return count
