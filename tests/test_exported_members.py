@@ -1,0 +1,56 @@
+"""The public surface is deliberate: adding or removing a name must be a conscious change."""
+
+import dunning
+
+EXPECTED = [
+    "AccountState",
+    "AuditError",
+    "AuditStore",
+    "Block",
+    "ConditionError",
+    "ConflictingEventError",
+    "CurrencyMismatchError",
+    "Decision",
+    "DunningError",
+    "Engine",
+    "EngineError",
+    "EventError",
+    "ForeignEventError",
+    "InputError",
+    "InvalidEventError",
+    "Match",
+    "ReplayMismatch",
+    "RuleFileError",
+    "RuleSet",
+    "SequenceError",
+    "StoreError",
+    "__version__",
+    "events",
+    "lint",
+    "load_rules",
+    "loads_rules",
+    "replay",
+]
+
+
+def test_all_is_the_expected_sorted_list() -> None:
+    """`dunning.__all__` lists exactly the public names, sorted."""
+    assert EXPECTED == dunning.__all__
+    assert sorted(dunning.__all__) == dunning.__all__
+
+
+def test_every_exported_name_exists_and_says_where_it_lives() -> None:
+    """Each public class or function is importable and reports `dunning` as its module."""
+    for name in dunning.__all__:
+        member = getattr(dunning, name)
+        if name in {"__version__", "events"}:
+            continue
+        assert member.__module__ == "dunning", name
+
+
+def test_errors_share_one_base() -> None:
+    """Every exported exception derives from DunningError."""
+    for name in dunning.__all__:
+        member = getattr(dunning, name)
+        if isinstance(member, type) and issubclass(member, Exception):
+            assert issubclass(member, dunning.DunningError), name
