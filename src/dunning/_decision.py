@@ -12,9 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from ._time import aware, iso_utc, to_utc
 
@@ -41,6 +50,15 @@ class Match(BaseModel):
     facts: dict[str, FactValue]
     source: str
     reason: dict[str, str] = {}  # the rule's reason text by language ("zh", "en")
+
+    @field_validator("facts", mode="before")
+    @classmethod
+    def _plain_values(cls, v: Any) -> Any:
+        # Money facts are Decimal; left to pydantic, Decimal('500.00') would become the int 500
+        # and lose its currency scale. Keep them as their exact decimal text instead.
+        if isinstance(v, dict):
+            return {k: _fact_value(x) for k, x in v.items()}
+        return v
 
     def __repr__(self) -> str:
         return f"<Match {self.rule_id} -> {self.step} pri={self.priority}>"
@@ -113,6 +131,27 @@ class Decision(BaseModel):
     def _aware(cls, v: Any) -> Any:
         return None if v is None else to_utc(aware(v))
 
+    @field_validator("flags", mode="before")
+    @classmethod
+    def _sorted_flags(cls, v: Any) -> Any:
+        # Flags are a set in meaning; sorting them makes the canonical form independent of
+        # the order (or hash seed) in which they were collected.
+        if isinstance(v, list | tuple | set | frozenset) and all(isinstance(x, str) for x in v):
+            return tuple(sorted(set(v)))
+        return v
+
+    @model_validator(mode="after")
+    def _content_id(self) -> Decision:
+        # The id names the content: filled in when absent, refused when it names other content.
+        computed = content_id(self._payload())
+        if self.id and self.id != computed:
+            raise ValueError(
+                f"decision id {self.id!r} does not match its content (sha256 {computed});"
+                " the decision was altered after its id was computed"
+            )
+        object.__setattr__(self, "id", computed)
+        return self
+
     @field_serializer("as_of", "not_before")
     def _ser(self, v: datetime | None) -> str | None:
         return None if v is None else iso_utc(v)
@@ -125,23 +164,40 @@ class Decision(BaseModel):
         return data
 
     def to_json(self) -> str:
-        """Canonical JSON: sorted keys, compact, UTF-8 text, no floats."""
+        """Canonical JSON: sorted keys, compact, UTF-8 text, no floats; `id` from the content."""
         data = self._payload()
-        data["id"] = self.id or content_id(data)
+        data["id"] = content_id(data)
         return canonical_dumps(data)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Decision:
+        """Read a decision back from `to_json()` text; InputError naming the bad field."""
         from ._errors import InputError
 
         try:
             return cls.model_validate_json(text)
-        except Exception as exc:
-            raise InputError(f"decision JSON: expected a dunning decision, found: {exc}") from None
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+                for e in exc.errors()[:3]
+            )
+            raise InputError(
+                f"decision JSON: expected a dunning decision, found {problems}"
+            ) from None
 
     def with_id(self) -> Decision:
-        """This decision with `id` set from its content."""
+        """This decision with `id` set from its content (after a `model_copy(update=...)`)."""
         return self.model_copy(update={"id": content_id(self._payload())})
+
+    # Equality is equality of the canonical content: `backend` (which evaluator ran) is not
+    # part of what was decided, and both evaluators must give the same decision.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return self._payload() == other._payload()
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
 
     def __repr__(self) -> str:
         when = f" not_before={iso_utc(self.not_before)}" if self.not_before else ""
@@ -177,6 +233,14 @@ def _check_no_float(data: Any) -> None:
     elif isinstance(data, list | tuple):
         for v in data:
             _check_no_float(v)
+
+
+def _fact_value(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return format(v, "f")  # exact, never exponent notation: 500.00, not 5.0000E+2
+    if isinstance(v, datetime):
+        return iso_utc(aware(v, what="fact value"))
+    return v
 
 
 def content_id(payload: dict[str, Any]) -> str:
