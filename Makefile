@@ -29,6 +29,16 @@ test: $(STAMP) lint typecheck
 test-slow: $(STAMP)
 	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -m slow -q
 
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+# Static documentation site in site/ (MkDocs).
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --quiet
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
