@@ -9,7 +9,7 @@ Top level::
     dunning: 1                  # format version
     id / version / title / jurisdiction / currency / timezone / effective
     extends: base.yaml          # optional; items with the same id are merged onto the base's
-    limitation: {...}           # how the limitation period runs (facts time_barred, days_to_time_bar)
+    limitation: {...}           # the limitation period (facts time_barred, days_to_time_bar)
     calendar: {...}             # public holidays and make-up working days
     steps: [...]                # the step catalog (the ladder)
     derived: [...]              # named facts defined by a condition
@@ -271,13 +271,23 @@ class LimitationBar(_Limit):
 
 
 Limit: TypeAlias = Annotated[
-    ContactWindow | FrequencyCap | QuietPeriod | BlockWhile | Prerequisite | AmountThreshold
+    ContactWindow
+    | FrequencyCap
+    | QuietPeriod
+    | BlockWhile
+    | Prerequisite
+    | AmountThreshold
     | LimitationBar,
     Field(discriminator="kind"),
 ]
 LIMIT_KINDS: tuple[str, ...] = (
-    "contact_window", "frequency_cap", "quiet_period", "block_while", "prerequisite",
-    "amount_threshold", "limitation",
+    "contact_window",
+    "frequency_cap",
+    "quiet_period",
+    "block_while",
+    "prerequisite",
+    "amount_threshold",
+    "limitation",
 )
 
 
@@ -322,3 +332,65 @@ def rule_file_json_schema() -> dict[str, Any]:
     schema["properties"]["extends"] = {"type": "string", "description": "base rule file"}
     schema["title"] = "dunning rule file"
     return schema
+
+
+# -- key checking for partial files (before `extends` is resolved) ----------------------------
+# A file that extends another may hold partial items (only the keys it overrides), so it
+# cannot be validated as a RuleFile on its own; its *keys* can: every key must be a field of
+# the model at that place. The walk finds the model from the field annotations, and picks a
+# limit's model by its `kind`.
+
+TOP_LEVEL_EXTRA = ("extends",)
+
+
+def field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """The keys a YAML mapping for `model` may hold (aliases where declared), sorted."""
+    return tuple(sorted((f.alias or n) for n, f in model.model_fields.items()))
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in get_args(annotation):
+        out += [m for m in _models_in(arg) if m not in out]
+    return out
+
+
+def _pick(models: list[type[BaseModel]], value: dict[str, Any]) -> type[BaseModel] | None:
+    if len(models) == 1:
+        return models[0]
+    kind = value.get("kind")
+    for m in models:
+        f = m.model_fields.get("kind")
+        if f is not None and kind in getattr(f.annotation, "__args__", ()):
+            return m
+    return None
+
+
+def unknown_keys(
+    data: dict[str, Any], model: type[BaseModel] = RuleFile, path: tuple[str | int, ...] = ()
+) -> list[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
+    """Every key of `data` that `model` does not declare: (path to the key, key, allowed keys)."""
+    allowed = field_names(model) + (TOP_LEVEL_EXTRA if model is RuleFile else ())
+    out: list[tuple[tuple[str | int, ...], str, tuple[str, ...]]] = []
+    by_key = {(f.alias or n): f for n, f in model.model_fields.items()}
+    for key, value in data.items():
+        if key not in allowed:
+            out.append(((*path, key), key, tuple(sorted(allowed))))
+            continue
+        if key not in by_key:
+            continue
+        models = _models_in(by_key[key].annotation)
+        items = (
+            [(i, v) for i, v in enumerate(value)] if isinstance(value, list) else [(None, value)]
+        )
+        for i, item in items:
+            if isinstance(item, dict) and models:
+                sub = _pick(models, item)
+                where = (*path, key) if i is None else (*path, key, i)
+                if sub is not None:
+                    out += unknown_keys(item, sub, where)
+    return out

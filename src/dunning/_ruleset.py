@@ -1,0 +1,90 @@
+"""RuleSet: a loaded, resolved and compiled rule file (immutable).
+
+Built only by `_loader` (`load_rules`, `loads_rules`, `RuleSet.from_canonical`). Identity is
+the sha256 of the canonical JSON of the resolved document, so two files that resolve to the
+same document are the same rule set wherever they came from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _schema
+from ._ir import Expr
+
+__all__ = ["CompiledRule", "RuleSet", "canonical_document_json"]
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule with its condition compiled to IR and the facts that condition reads (sorted)."""
+
+    rule: _schema.Rule
+    expr: Expr
+    facts_read: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+
+def canonical_document_json(document: _schema.RuleFile) -> str:
+    """Canonical JSON of a resolved document: sorted keys, compact, dates as ISO text."""
+    data = document.model_dump(mode="json", by_alias=True)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """A compiled rule set; see docs/internals.md for what each attribute holds."""
+
+    id: str
+    version: str
+    sha256: str
+    source_path: str | None
+    document: _schema.RuleFile
+    steps: Mapping[str, _schema.Step]
+    rules: tuple[CompiledRule, ...]
+    derived: Mapping[str, Expr]
+    limit_exprs: Mapping[str, Expr]
+    flag_exprs: Mapping[str, Expr]
+    fact_names: frozenset[str]
+    _canonical: str = field(repr=False, default="")
+
+    def canonical_json(self) -> str:
+        """The canonical JSON of the resolved document (what `sha256` is the hash of)."""
+        return self._canonical
+
+    @classmethod
+    def from_canonical(cls, json_text: str) -> RuleSet:
+        """Rebuild a rule set from its canonical JSON (as kept by the audit store)."""
+        from ._loader import ruleset_from_canonical
+
+        return ruleset_from_canonical(json_text)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RuleSet):
+            return NotImplemented
+        return self.sha256 == other.sha256
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RuleSet {self.id} {self.version} sha256={self.sha256[:12]} steps={len(self.steps)}"
+            f" rules={len(self.rules)} limits={len(self.document.limits)}"
+            f" flags={len(self.document.flags)}>"
+        )
+
+    def to_summary(self) -> dict[str, Any]:
+        """A small JSON-able description (for logs and the CLI)."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "sha256": self.sha256,
+            "source_path": self.source_path,
+        }
