@@ -97,7 +97,7 @@ def evaluate(
     flags, notes = compute_flags(rules, facts, as_of, state.timezone)
     if not candidates:
         return GateResult("none", None, None, None, (), flags, notes)
-    checks = {c.step: checks_for(rules, state, facts, c.step) for c in candidates}
+    checks = {c.step: checks_for(rules, state, facts, c.step, as_of) for c in candidates}
     blocks: list[Block] = []
     chosen: Candidate | None = None
     for step in _unique(c.step for c in candidates):
@@ -127,7 +127,11 @@ def _unique(steps: Iterable[str]) -> list[str]:
 
 
 def checks_for(
-    rules: RulesLike, state: StateLike, facts: Mapping[str, object], step_id: str
+    rules: RulesLike,
+    state: StateLike,
+    facts: Mapping[str, object],
+    step_id: str,
+    as_of: datetime,
 ) -> list[_Check]:
     """The checks that apply to `step_id`: selected limits in file order, then its cooldown."""
     step = rules.steps.get(step_id)
@@ -137,7 +141,7 @@ def checks_for(
     out = []
     for limit in rules.document.limits:
         if limit.enabled and applies(limit.applies_to, step):
-            ask = _asker(rules, limit, step_id, state, facts)
+            ask = _asker(rules, limit, step_id, state, facts, as_of)
             out.append(_Check(limit.id, limit.kind, limit.source, ask))
     if step.cooldown:
         out.append(
@@ -152,9 +156,14 @@ def checks_for(
 
 
 def _asker(
-    rules: RulesLike, limit: Limit, step: str, state: StateLike, facts: Mapping[str, object]
+    rules: RulesLike,
+    limit: Limit,
+    step: str,
+    state: StateLike,
+    facts: Mapping[str, object],
+    as_of: datetime,
 ) -> Callable[[datetime], Verdict]:
-    return lambda t: check(rules, limit, step, state, facts, t)
+    return lambda t: check(rules, limit, step, state, facts, t, as_of)
 
 
 def _cooldown_asker(step: str, cooldown: str, state: StateLike) -> Callable[[datetime], Verdict]:

@@ -20,7 +20,8 @@ prerequisite      `requires` not taken at least `min_gap` before     its due dat
                   (and less than `max_age` before)                    never (or only too long
                                                                       ago) taken
 amount_threshold  facts[fact] below the minimum for the currency      None
-limitation        facts["time_barred"]                                None
+limitation        facts["time_barred"], or `at` is on/after local day  None
+                  as_of + days_to_time_bar (a deferral past the bar)
 ================  ==================================================  =========================
 
 Counting contacts (frequency caps, conversation quiet periods), decided here once:
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -181,8 +182,13 @@ def check(
     state: StateLike,
     facts: Mapping[str, object],
     at: datetime,
+    as_of: datetime | None = None,
 ) -> Verdict:
-    """The verdict of `limit` on taking `step` at instant `at` (see the module table)."""
+    """The verdict of `limit` on taking `step` at instant `at` (see the module table).
+
+    `facts` are those of `as_of` (default: `at`); only the limitation bar needs to know when
+    they were taken, to turn `days_to_time_bar` into the instant the claim becomes barred.
+    """
     tz = state.timezone
     if isinstance(limit, ContactWindow):
         return _contact_window(rules, limit, at, tz)
@@ -199,9 +205,7 @@ def check(
     if isinstance(limit, AmountThreshold):
         return _amount_threshold(limit, state, facts)
     if isinstance(limit, LimitationBar):
-        if facts.get("time_barred"):
-            return Verdict(False, None, "the claim is time-barred (limitation period has run out)")
-        return _ALLOW
+        return _limitation(facts, at, as_of or at, tz)
     raise EngineError(f"limit {limit.id!r}: unknown kind {limit.kind!r}")  # pragma: no cover
 
 
@@ -346,6 +350,18 @@ def _quiet_period(
     what = limit.after_step if limit.after == "step" and limit.after_step else limit.after
     cond = f" while {limit.while_}" if limit.while_ else ""
     return Verdict(False, end, f"quiet period of {limit.duration} after the last {what}{cond}")
+
+
+def _limitation(facts: Mapping[str, object], at: datetime, as_of: datetime, tz: str) -> Verdict:
+    days = facts.get("days_to_time_bar")
+    barred = facts.get("time_barred") is True
+    if not barred and isinstance(days, int) and not isinstance(days, bool):
+        # The claim becomes barred at the start of local day as_of + days_to_time_bar, so a
+        # step deferred past that day is barred too.
+        barred = at >= local_midnight(local_date(as_of, tz) + timedelta(days=days), tz)
+    if barred:
+        return Verdict(False, None, "the claim is time-barred (the limitation period has run out)")
+    return _ALLOW
 
 
 # -- prerequisite, amount -----------------------------------------------------------------------
