@@ -91,7 +91,8 @@ SCALARS: dict[str, FactSpec] = {
 
 FAMILIES: tuple[FactSpec, ...] = (
     _S("attempts_<N>d.<channel>", "int", "count",
-       "Outbound contact attempts on <channel> in the last N local calendar days (today included)."),
+       "Outbound contact attempts on <channel> in the last N local calendar days"
+       " (today included)."),
     _S("attempts_<N>h.<channel>", "int", "count",
        "Outbound contact attempts on <channel> in the last N hours."),
     _S("conversations_<N>d.<channel>", "int", "count",

@@ -356,7 +356,11 @@ class _Checker:
             a, b = b, a
             ka = self.kind(a)
         what = a.name if isinstance(a, _Name) else "the left side"
-        return self.fail(f"type mismatch: {what} is {_SHOW.get(ka, ka)}, found {self.show(b)}", pos)
+        kb = self.kind(b)
+        found = f"{_SHOW.get(kb, kb)} {b.name}" if isinstance(b, _Name) else self.show(b)
+        return self.fail(
+            f"type mismatch: {what} is {_SHOW.get(ka, ka)}, found {found}", b.pos
+        )
 
     def check(self, node: _Node, want: str | None = None) -> Expr:
         self.grow(1, node.pos)
