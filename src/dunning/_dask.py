@@ -1,0 +1,186 @@
+"""Deciding a partitioned portfolio on Dask (the optional `dask` extra).
+
+Theory of operation
+-------------------
+
+Deciding one loan needs only that loan's state, the rule set and `as_of`, so a portfolio
+splits into independent partitions. The partitions are contiguous ranges of sorted loan ids;
+each Dask task decides its range in loan id order, and the driver concatenates the results
+in partition order — so the output is exactly the single-process output, sorted by loan id,
+however many workers ran it and in whatever order they finished.
+
+What travels to workers is plain text: the rule file *path* with its sha256 (each worker
+process loads the rules once, caches them, and refuses to decide with a file whose sha256
+differs from the driver's), `as_of` as ISO text, and the events or snapshots as JSON. A
+compiled RuleSet never has to be pickled, and the decision JSON that comes back is canonical.
+
+Two sources:
+
+* `decide_on_dask(events, ...)` — an event stream (grouped by loan here, in the driver);
+* `decide_store_on_dask(store_path, ...)` — a snapshot store file that every worker can read
+  (shared disk); workers open it read-only and stream their range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ._decision import Decision
+from ._errors import EngineError, InputError
+from ._portfolio import dumps_event, group_by_loan, read_jsonl
+from ._time import aware
+from .events import Event
+
+__all__ = ["decide_on_dask", "decide_store_on_dask", "local_client"]
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise InputError(
+            "the distributed run needs Dask: pip install 'dunning[dask]'"
+            " (it brings dask[distributed])"
+        ) from None
+    return distributed
+
+
+def local_client(workers: int, *, threads_per_worker: int = 1) -> Any:
+    """A Client on a new local cluster of `workers` processes (close it, then its cluster)."""
+    distributed = _distributed()
+    cluster = distributed.LocalCluster(
+        n_workers=workers,
+        processes=True,
+        threads_per_worker=threads_per_worker,
+        dashboard_address=None,
+    )
+    return distributed.Client(cluster)
+
+
+def _rules_ref(rules: Any) -> tuple[str, str]:
+    """(absolute path, sha256) of a RuleSet or rule file path; the path is what travels."""
+    if hasattr(rules, "sha256"):
+        path = getattr(rules, "source_path", None)
+        if not path:
+            raise InputError(
+                f"rule set {rules.id!r}: the distributed run needs a rule set loaded from a"
+                " file (workers load it by path); found one without source_path"
+            )
+        return str(Path(path).resolve()), str(rules.sha256)
+    from ._loader import load_rules
+
+    return str(Path(rules).resolve()), load_rules(rules).sha256
+
+
+@lru_cache(maxsize=8)
+def _engine(path: str, sha256: str) -> Any:
+    """The worker's engine for a rule file, loaded once per process and checked by sha256."""
+    from ._engine import Engine
+    from ._loader import load_rules
+
+    rules = load_rules(path)
+    if rules.sha256 != sha256:
+        raise EngineError(
+            f"rule file {path!r} on this worker has sha256 {rules.sha256[:12]}…, the driver"
+            f" loaded {sha256[:12]}…; expected the same file on every worker"
+        )
+    return Engine(rules)
+
+
+def decide_partition(
+    path: str, sha256: str, as_of: str, loans: list[tuple[str, list[str]]]
+) -> list[str]:
+    """Decide `loans` ((loan_id, [event JSON]) sorted) -> decision JSON texts, same order."""
+    engine = _engine(path, sha256)
+    when = aware(as_of)
+    return [engine.decide(events, when).to_json() for _loan, events in loans]
+
+
+def decide_store_partition(
+    store: str, path: str, sha256: str, as_of: str, lo: str, hi: str | None
+) -> list[str]:
+    """Decide the snapshots with loan ids in [lo, hi) of the store file at `store`."""
+    from ._snapshots import SnapshotStore
+    from ._state import AccountState
+
+    engine = _engine(path, sha256)
+    when = aware(as_of)
+    with SnapshotStore(store, readonly=True) as db:
+        return [
+            engine.decide(AccountState.from_json(text), when).to_json()
+            for _loan, text in db.iter_states_json(lo=lo, hi=hi)
+        ]
+
+
+def _chunks(items: list[Any], parts: int) -> list[list[Any]]:
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        if end > start:
+            out.append(items[start:end])
+        start = end
+    return out
+
+
+def decide_on_dask(
+    events: str | Path | Iterable[Event | Mapping[str, Any]],
+    rules: Any,
+    as_of: datetime | str,
+    *,
+    client: Any,
+    partitions: int | None = None,
+) -> list[Decision]:
+    """Decide every loan of `events` on the Dask `client`; sorted by loan id."""
+    _distributed()
+    path, sha = _rules_ref(rules)
+    when = aware(as_of).isoformat()
+    source = read_jsonl(events) if isinstance(events, str | Path) else events
+    grouped = group_by_loan(source)
+    loans = [(loan, [dumps_event(e) for e in evs]) for loan, evs in grouped.items()]
+    parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
+    futures = client.map(
+        decide_partition,
+        [path] * parts,
+        [sha] * parts,
+        [when] * parts,
+        _chunks(loans, parts),
+        pure=False,
+    )
+    return [Decision.from_json(text) for f in futures for text in f.result()]
+
+
+def decide_store_on_dask(
+    store: str | Path,
+    rules: Any,
+    as_of: datetime | str,
+    *,
+    client: Any,
+    partitions: int | None = None,
+) -> Iterator[str]:
+    """Decision JSON texts for every snapshot in the store file, in loan id order.
+
+    The driver only computes range boundaries; workers read the store themselves, so the
+    file must be on a disk every worker sees. Results are yielded partition by partition.
+    """
+    from ._snapshots import SnapshotStore
+
+    _distributed()
+    path, sha = _rules_ref(rules)
+    when = aware(as_of).isoformat()
+    parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
+    with SnapshotStore(store, readonly=True) as db:
+        points = db.split_points(parts)
+    bounds = list(zip(["", *points], [*points, None], strict=True))
+    name = str(Path(store).resolve())
+    futures = [
+        client.submit(decide_store_partition, name, path, sha, when, lo, hi, pure=False)
+        for lo, hi in bounds
+    ]
+    for f in futures:
+        yield from f.result()
+        f.release()
