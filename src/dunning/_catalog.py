@@ -40,6 +40,7 @@ class FactSpec:
 
 
 _S = FactSpec
+# fmt: off
 SCALARS: dict[str, FactSpec] = {
     f.name: f
     for f in (
@@ -108,6 +109,7 @@ FAMILIES: tuple[FactSpec, ...] = (
     _S("consent_withdrawn.<channel>", "bool", "",
        "Consent for <channel> was withdrawn (e.g. e-mail opt-out)."),
 )
+# fmt: on
 
 _WINDOW = re.compile(r"^(attempts|conversations)_([1-9]\d{0,3})([dh])\.([a-z]+)$")
 _STEP = re.compile(r"^(days_since_step|step_count|step_done)\.([a-z][a-z0-9_]*)$")
@@ -140,8 +142,12 @@ def suggest(name: str, step_ids: Iterable[str], extra: Iterable[str] = ()) -> st
     pool = list(SCALARS) + list(extra)
     pool += [f"{p}.{s}" for p in ("days_since_step", "step_count", "step_done") for s in steps]
     pool += [f"{p}.{c}" for p in ("cease_requested", "consent_withdrawn") for c in CONTACT_CHANNELS]
-    pool += [f"{k}_{n}.{c}" for k in ("attempts", "conversations") for n in ("1d", "7d", "30d")
-             for c in CONTACT_CHANNELS]
+    pool += [
+        f"{k}_{n}.{c}"
+        for k in ("attempts", "conversations")
+        for n in ("1d", "7d", "30d")
+        for c in CONTACT_CHANNELS
+    ]
     hit = get_close_matches(name, pool, n=1, cutoff=0.6)
     return hit[0] if hit else None
 

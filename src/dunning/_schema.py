@@ -20,6 +20,7 @@ Top level::
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from typing import Annotated, Any, Literal, TypeAlias
@@ -43,7 +44,7 @@ class _Model(BaseModel):
 
 
 class Text(_Model):
-    """Text in Chinese and English; either may be missing, never both."""
+    """Text in Chinese and English; either may be missing, never both. A plain string is English."""
 
     zh: str | None = None
     en: str | None = None
@@ -81,6 +82,8 @@ def _check_hhmm(v: Any) -> str:
 
 
 class Effective(_Model):
+    """The dates between which the rule set applies (both optional, inclusive)."""
+
     from_: date | None = Field(default=None, alias="from")
     until: date | None = None
 
@@ -121,6 +124,8 @@ class Calendar(_Model):
 
 
 class Step(_Model):
+    """A step of the collection ladder; `level` orders the ladder (higher = more severe)."""
+
     id: Id
     label: TextField
     channel: Channel = "none"
@@ -136,6 +141,8 @@ class Step(_Model):
 
 
 class Derived(_Model):
+    """A named fact defined by an expression over catalog facts; inlined where it is used."""
+
     id: Id
     expr: str = Field(min_length=1, max_length=4000)
     description: TextField | None = None
@@ -144,6 +151,8 @@ class Derived(_Model):
 
 
 class Rule(_Model):
+    """When `when` holds, propose `step`; higher `priority` wins, then higher ladder level."""
+
     id: Id
     when: str = Field(min_length=1, max_length=4000)
     step: Id
@@ -172,6 +181,8 @@ class Selector(_Model):
 
 
 class Hours(_Model):
+    """Local hours on the listed weekdays, 'HH:MM' to 'HH:MM' (the end is exclusive)."""
+
     days: tuple[Weekday, ...] = WEEKDAYS  # type: ignore[assignment]
     from_: str = Field(alias="from")
     to: str
@@ -329,7 +340,10 @@ class RuleFile(_Model):
 def rule_file_json_schema() -> dict[str, Any]:
     """JSON Schema of a rule file, for editors (YAML language servers) to validate and complete."""
     schema = RuleFile.model_json_schema(by_alias=True)
-    schema["properties"]["extends"] = {"type": "string", "description": "base rule file"}
+    schema["properties"]["extends"] = {
+        "type": "string",
+        "description": "base rule file: a path relative to this file, or pack:<name>",
+    }
     schema["title"] = "dunning rule file"
     return schema
 
@@ -394,3 +408,56 @@ def unknown_keys(
                 if sub is not None:
                     out += unknown_keys(item, sub, where)
     return out
+
+
+# -- reference documentation generated from the JSON Schema (docs/rule-files.md) ---------------
+
+_DOC_ORDER = (
+    "RuleFile", "Effective", "Limitation", "Calendar", "Step", "Derived", "Rule", "Flag",
+    "Selector", "ContactWindow", "Hours", "FrequencyCap", "QuietPeriod", "BlockWhile",
+    "Prerequisite", "AmountThreshold", "LimitationBar", "Text",
+)  # fmt: skip
+
+
+def _type_text(prop: dict[str, Any]) -> str:
+    """A short human name for a JSON Schema property type."""
+    if "$ref" in prop:
+        return f"[{prop['$ref'].rsplit('/', 1)[-1]}](#{prop['$ref'].rsplit('/', 1)[-1].lower()})"
+    if "const" in prop:
+        return f"`{prop['const']}`"
+    if "enum" in prop:
+        return " \\| ".join(f"`{v}`" for v in prop["enum"])
+    if "anyOf" in prop:
+        parts = [_type_text(p) for p in prop["anyOf"] if p.get("type") != "null"]
+        return " or ".join(parts)
+    if "oneOf" in prop:
+        return " or ".join(_type_text(p) for p in prop["oneOf"])
+    kind = prop.get("type")
+    if kind == "array":
+        return f"list of {_type_text(prop.get('items', {}))}"
+    if kind == "object":
+        extra = prop.get("additionalProperties")
+        return f"map of text to {_type_text(extra)}" if isinstance(extra, dict) else "mapping"
+    if kind == "string" and prop.get("format") == "date":
+        return "date"
+    return {"string": "text", "integer": "integer", "boolean": "true/false"}.get(str(kind), "any")
+
+
+def rule_file_reference_markdown() -> str:
+    """The generated part of docs/rule-files.md: one table of keys per schema object."""
+    schema = rule_file_json_schema()
+    defs: dict[str, Any] = dict(schema["$defs"])
+    defs["RuleFile"] = schema
+    lines: list[str] = []
+    for name in _DOC_ORDER:
+        model = defs[name]
+        title = "RuleFile (the top level)" if name == "RuleFile" else name
+        lines += [f"### {title}", "", str(model.get("description", "")).split("\n\n")[0], ""]
+        lines += ["| key | type | required | default |", "|---|---|---|---|"]
+        required = set(model.get("required", ()))
+        for key, prop in model["properties"].items():
+            default = "" if "default" not in prop else f"`{json.dumps(prop['default'])}`"
+            req = "yes" if key in required else ""
+            lines.append(f"| `{key}` | {_type_text(prop)} | {req} | {default} |")
+        lines.append("")
+    return "\n".join(lines)
