@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 from audit_helpers import RULES, make_decision
-
 from dunning._audit import AuditStore
 
 TESTS = Path(__file__).parent
@@ -81,7 +80,7 @@ def test_threads_sharing_a_store_and_threads_with_their_own(tmp_path: Path) -> N
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert [] == errors
+    assert errors == []
     assert list(range(1, 101)) == sorted(receipts)
     report = shared.verify()
-    assert (True, 100) == (report.ok, report.records)
+    assert (report.ok, report.records) == (True, 100)
