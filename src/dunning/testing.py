@@ -95,7 +95,7 @@ def instants(start: datetime, end: datetime) -> st.SearchStrategy[datetime]:
 
 
 def contact_attempts(
-    event_id: str, loan_id: str, borrower_id: str, start: datetime, end: datetime
+    loan_id: str, borrower_id: str, start: datetime, end: datetime, event_id: str = "c1"
 ) -> st.SearchStrategy[ContactAttempted]:
     """One contact attempt on any channel, either direction, any outcome, any hour.
 
@@ -116,7 +116,7 @@ def contact_attempts(
 
 
 def payments(
-    event_id: str, loan_id: str, currency: str, start: datetime, end: datetime, high: int
+    loan_id: str, currency: str, start: datetime, end: datetime, high: int, event_id: str = "p1"
 ) -> st.SearchStrategy[PaymentReceived]:
     """One payment of at most `high` units (partial, full or over-payment)."""
     return st.builds(
@@ -130,27 +130,28 @@ def payments(
 
 
 def promises(
-    event_id: str, loan_id: str, currency: str, tz: str, start: datetime, end: datetime
+    loan_id: str, currency: str, tz: str, start: datetime, end: datetime, event_id: str = "pr1"
 ) -> st.SearchStrategy[PromiseToPay]:
     """A promise to pay, made at some instant, for a local date 0-14 days later."""
 
-    @st.composite
-    def build(draw: st.DrawFn) -> PromiseToPay:
-        at = draw(instants(start, end))
+    def build(args: tuple[datetime, Decimal, int]) -> PromiseToPay:
+        at, amount, days = args
         return PromiseToPay(
             event_id=event_id,
             loan_id=loan_id,
             at=at,
-            amount=draw(amounts(currency, 100, 5_000)),
+            amount=amount,
             currency=currency,
-            promised_date=local_date(at, tz) + timedelta(days=draw(st.integers(0, 14))),
+            promised_date=local_date(at, tz) + timedelta(days=days),
         )
 
-    return build()
+    return st.tuples(instants(start, end), amounts(currency, 100, 5_000), st.integers(0, 14)).map(
+        build
+    )
 
 
 def step_events(
-    event_id: str, loan_id: str, start: datetime, end: datetime
+    loan_id: str, start: datetime, end: datetime, event_id: str = "s1"
 ) -> st.SearchStrategy[StepTaken]:
     """A step of the ladder (`STEP_IDS`) carried out at some instant."""
     return st.builds(
@@ -284,14 +285,16 @@ def loan_histories(
     start = opened_at + timedelta(minutes=1)
     high = int(max((i.principal + i.interest for i in schedule), default=Decimal(1000))) * 2
 
-    def some(make: Any) -> list[Any]:
-        return [draw(make(ids())) for _ in range(draw(st.integers(0, max_events)))]
+    def some(strategy: st.SearchStrategy[Any]) -> list[Any]:
+        # One strategy per kind and history (cheap); each drawn event gets a fresh id.
+        drawn = draw(st.lists(strategy, max_size=max_events))
+        return [e.model_copy(update={"event_id": ids()}) for e in drawn]
 
-    pays = some(lambda i: payments(i, loan_id, currency, start, end, max(high, 2)))
+    pays = some(payments(loan_id, currency, start, end, max(high, 2)))
     events: list[Event] = [opened, *schedule, *pays, *_reversals(draw, ids, pays, loan_id)]
-    events += some(lambda i: contact_attempts(i, loan_id, borrower_id, start, end))
-    events += some(lambda i: promises(i, loan_id, currency, timezone, start, end))
-    events += some(lambda i: step_events(i, loan_id, start, end))
+    events += some(contact_attempts(loan_id, borrower_id, start, end))
+    events += some(promises(loan_id, currency, timezone, start, end))
+    events += some(step_events(loan_id, start, end))
     events += _episodes(draw, ids, opened, end)
     return sorted(events, key=lambda e: (e.at, e.event_id))
 
