@@ -7,15 +7,92 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
-from audit_helpers import RULES, decisions, make_decision
+from audit_helpers import RULES, make_decision
 from dunning import InputError
-from dunning._decision import Decision, canonical_dumps
+from dunning._decision import Block, Decision, FlagNote, Match, RuleSetRef, canonical_dumps
+
+# -- a hypothesis strategy for Decision --------------------------------------------------------
+
+_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=12)
+_texts = st.text(max_size=20)  # any unicode (hypothesis leaves out lone surrogates)
+_zones = st.sampled_from(["Asia/Shanghai", "America/New_York", "Europe/London", "UTC"])
+_tzinfos = st.sampled_from(
+    [
+        UTC,
+        timezone(timedelta(hours=8)),
+        timezone(timedelta(hours=-5, minutes=-30)),
+        ZoneInfo("Asia/Shanghai"),
+        ZoneInfo("America/New_York"),
+    ]
+)
+# Years are kept to 1900-2200: collection decisions are about real loans, and iso_utc's
+# strftime('%Y') does not zero-pad years below 1000 on glibc.
+_instants = st.datetimes(
+    min_value=datetime(1900, 1, 2), max_value=datetime(2200, 1, 1), timezones=_tzinfos
+)
+_digests = st.binary(min_size=32, max_size=32).map(bytes.hex)
+_fact_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    _texts,
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, max_value=10**12),
+)
+_matches = st.builds(
+    Match,
+    rule_id=_ids,
+    step=_ids,
+    priority=st.integers(-1000, 1000),
+    level=st.integers(0, 20),
+    facts=st.dictionaries(_ids, _fact_values, max_size=5),
+    source=_texts,
+    reason=st.dictionaries(st.sampled_from(["en", "zh"]), _texts, max_size=2),
+)
+_blocks = st.builds(
+    Block,
+    step=_ids,
+    limit_id=_ids,
+    kind=_ids,
+    reason=_texts,
+    citation=_texts,
+    until=st.none() | _instants,
+)
+_notes = st.builds(FlagNote, id=_ids, text=_texts, source=st.none() | _texts)
+_refs = st.builds(RuleSetRef, id=_ids, version=_ids, sha256=_digests)
+
+
+@st.composite
+def decisions(draw: st.DrawFn) -> Decision:
+    """Any valid Decision: unicode text, big integers, decimals, times in any offset."""
+    step = draw(st.none() | _ids)
+    return Decision(
+        loan_id=draw(_ids),
+        borrower_id=draw(_ids),
+        as_of=draw(_instants),
+        timezone=draw(_zones),
+        status=draw(st.sampled_from(["act", "defer", "blocked", "none"])),
+        step=step,
+        not_before=draw(st.none() | _instants),
+        chosen_rule=draw(st.none() | _ids),
+        matched=tuple(draw(st.lists(_matches, max_size=3))),
+        blocked=tuple(draw(st.lists(_blocks, max_size=3))),
+        flags=tuple(draw(st.lists(_ids, max_size=4))),
+        flag_notes=tuple(draw(st.lists(_notes, max_size=2))),
+        rule_set=draw(_refs),
+        engine_version=draw(st.sampled_from(["0.1.0", "1.2.3"])),
+        backend=draw(st.sampled_from(["python", "durable"])),
+        input_digest=draw(_digests),
+    )
+
 
 TESTS = Path(__file__).parent
 
