@@ -163,7 +163,10 @@ def test_billion_laughs_fails_fast() -> None:
     start = time.perf_counter()
     err = reject("\n".join(lines) + "\n")
     assert time.perf_counter() - start < 1.0
-    assert "alias bomb (billion laughs)" in str(err)
+    assert (
+        "aliases expand to more than 10000 nodes; expected a rule file,"
+        " found what looks like an alias bomb (billion laughs)"
+    ) in str(err)
     assert err.line is not None
 
 
@@ -329,3 +332,44 @@ def test_loads_rules_relative_extends(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text(BASIC.read_text(encoding="utf-8"), encoding="utf-8")
     rs = loads_rules("extends: base.yaml\nversion: '3'\n", base_dir=tmp_path)
     assert ("test_basic", "3") == (rs.id, rs.version)
+
+
+def test_ruleset_pickles() -> None:
+    """A RuleSet survives pickling (rebuilt from its canonical JSON), equal and same path."""
+    import pickle
+
+    rs = load_rules(BASIC)
+    back = pickle.loads(pickle.dumps(rs))
+    assert (rs, rs.source_path) == (back, back.source_path)
+
+
+def test_from_canonical_rejects_garbage() -> None:
+    """Canonical JSON that is not JSON is a RuleFileError, not a traceback."""
+    with pytest.raises(RuleFileError) as info:
+        RuleSet.from_canonical("{nope")
+    assert "expected canonical rule-set JSON, found invalid JSON" in str(info.value)
+
+
+def test_deep_nesting_and_many_nodes() -> None:
+    """Hostile shapes without aliases are refused with clear errors too."""
+    start = time.perf_counter()
+    assert "brackets nested deeper than 64 levels" in str(reject("a: " + "[" * 5000 + "]" * 5000))
+    start = time.perf_counter()
+    assert "expected at most 50000 for a rule file" in str(reject("a: [" + "1," * 250_000 + "]"))
+    assert time.perf_counter() - start < 1.0
+    wide = "a: &a [" + "1," * 2_999 + "1]\nb: [" + ", ".join(["*a"] * 20) + "]\n"
+    assert "aliases expand to more than 10000 nodes" in str(reject(wide))
+    assert time.perf_counter() - start < 3.0
+
+
+def test_unquoted_decimal_is_exact_text() -> None:
+    """`min: {CNY: 10000.10}` unquoted is read as the exact text, never a float."""
+    text = HEAD + dedent("""\
+        limits:
+          - id: m
+            kind: amount_threshold
+            applies_to: {steps: [phone_collection]}
+            min: {CNY: 10000.10}
+            source: s
+        """)
+    assert {"CNY": "10000.10"} == loads_rules(text).document.limits[0].min  # type: ignore[union-attr]

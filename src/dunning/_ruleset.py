@@ -65,6 +65,10 @@ class RuleSet:
 
         return ruleset_from_canonical(json_text)
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str | None]]:
+        # Mapping proxies do not pickle; the canonical JSON is the rule set's full content.
+        return (_rebuild, (self._canonical, self.source_path))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RuleSet):
             return NotImplemented
@@ -88,3 +92,9 @@ class RuleSet:
             "sha256": self.sha256,
             "source_path": self.source_path,
         }
+
+
+def _rebuild(canonical: str, source_path: str | None) -> RuleSet:
+    from dataclasses import replace
+
+    return replace(RuleSet.from_canonical(canonical), source_path=source_path)

@@ -5,11 +5,13 @@ construction, so no tag can build anything); we then walk the graph ourselves an
 to plain Python data (dict, list, str, int, bool, None), recording where every value and every
 mapping key starts. The walk is where the safety bounds live:
 
-* the text is refused before parsing when it is larger than `MAX_BYTES`;
+* the text is refused before parsing when it is larger than `MAX_BYTES`, or holds more
+  than `MAX_STRUCTURE` characters that can start or separate nodes (parsing is slow per token);
 * an alias is a second reference to an already composed node, so composing a
   "billion laughs" file is cheap; *expanding* it is what explodes. The walk counts every node it
   emits (aliases expanded) and stops at `MAX_NODES`, and counts alias uses up to `MAX_ALIASES`,
-  so a hostile file fails in milliseconds with a clear error;
+  and counts the nodes aliases re-emit up to `MAX_ALIAS_NODES`, so a hostile file fails in
+  milliseconds with a clear error; flow nesting (``[[[[``) is bounded before parsing;
 * only the YAML core-schema tags are accepted; any explicit application tag (``!foo``,
   ``!!python/object``) is an error naming its line;
 * duplicate mapping keys and merge keys (``<<``) are errors (use ``extends:`` instead).
@@ -30,6 +32,7 @@ starts; `Marks.key[path]` is where its mapping key starts (absent for sequence i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -39,11 +42,27 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ._errors import RuleFileError
 
-__all__ = ["MAX_ALIASES", "MAX_BYTES", "MAX_NODES", "Mark", "Marks", "Path", "load_yaml"]
+__all__ = [
+    "MAX_ALIASES",
+    "MAX_ALIAS_NODES",
+    "MAX_BYTES",
+    "MAX_NODES",
+    "Mark",
+    "Marks",
+    "Path",
+    "load_yaml",
+]
 
 MAX_BYTES = 1024 * 1024
-MAX_NODES = 200_000
-MAX_ALIASES = 1_000
+MAX_NODES = 50_000
+MAX_ALIASES = 1_000  # uses of `*name`
+MAX_ALIAS_NODES = 10_000  # nodes emitted again because of aliases
+MAX_FLOW_DEPTH = 64
+# The pure-Python YAML parser costs ~0.2 ms per token, so the token count is bounded *before*
+# parsing by counting the characters that can start or separate a node (an upper bound on the
+# node count). Shipped packs hold ~55 such characters per KB; the bound is ~16x the largest.
+MAX_STRUCTURE = 50_000
+_STRUCTURE = re.compile(r"[\n,\[\]{}:&*-]")
 MAX_DEPTH = 64
 
 Path: TypeAlias = tuple[str | int, ...]
@@ -92,6 +111,7 @@ class _Walker:
         self.marks = Marks()
         self.nodes = 0
         self.aliases = 0
+        self.alias_nodes = 0
         self.seen: set[int] = set()  # ids of nodes already emitted once (a repeat is an alias)
         self.stack: set[int] = set()  # ids of nodes being converted (a repeat is a cycle)
 
@@ -99,25 +119,30 @@ class _Walker:
         m = _mark(self.file, node)
         return RuleFileError(message, path=self.file, line=m.line, column=m.column)
 
-    def convert(self, node: Node, path: Path) -> Any:
+    def convert(self, node: Node, path: Path, in_alias: bool = False) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise self.fail(
                 node,
                 f"the document expands to more than {MAX_NODES} nodes (aliases expanded);"
-                " expected a rule file, found what looks like an alias bomb",
+                " expected a rule file, found an oversized document or an alias bomb",
             )
         if len(path) > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
-        if id(node) in self.seen:
+        repeat = id(node) in self.seen
+        if repeat and not in_alias:  # one use of an alias (`*name`)
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
+                raise self.fail(node, f"more than {MAX_ALIASES} alias uses; expected fewer")
+        if repeat or in_alias:  # a node emitted again because of an alias
+            self.alias_nodes += 1
+            if self.alias_nodes > MAX_ALIAS_NODES:
                 raise self.fail(
                     node,
-                    f"aliases are expanded more than {MAX_ALIASES} times (anchor"
-                    f" &{getattr(node, 'anchor', None) or '?'}); expected a rule file, found what"
-                    " looks like an alias bomb (billion laughs)",
+                    f"aliases expand to more than {MAX_ALIAS_NODES} nodes; expected a rule"
+                    " file, found what looks like an alias bomb (billion laughs)",
                 )
+        in_alias = in_alias or repeat
         if id(node) in self.stack:
             raise self.fail(node, "recursive alias: an anchor refers to itself")
         self.seen.add(id(node))
@@ -130,13 +155,15 @@ class _Walker:
             if str(node.tag) not in _COLLECTION_TAGS:
                 raise self.fail(node, f"tag {node.tag!s} is not allowed; only plain YAML is")
             if isinstance(node, SequenceNode):
-                return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+                return [
+                    self.convert(item, (*path, i), in_alias) for i, item in enumerate(node.value)
+                ]
             assert isinstance(node, MappingNode)
-            return self.mapping(node, path)
+            return self.mapping(node, path, in_alias)
         finally:
             self.stack.discard(id(node))
 
-    def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+    def mapping(self, node: MappingNode, path: Path, in_alias: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for knode, vnode in node.value:
             if str(knode.tag) == f"{_CORE}merge":
@@ -152,7 +179,7 @@ class _Walker:
                     knode, f"duplicate key {key!r} (first defined on line {first.line})"
                 )
             self.marks.key[(*path, key)] = _mark(self.file, knode)
-            out[key] = self.convert(vnode, (*path, key))
+            out[key] = self.convert(vnode, (*path, key), in_alias)
         return out
 
     def scalar(self, node: ScalarNode) -> Any:
@@ -173,6 +200,24 @@ class _Walker:
         return text  # str, float (kept exact as text), timestamp
 
 
+def _check_flow_depth(text: str, file: str) -> None:
+    """Refuse deep `[`/`{` nesting before the (recursive, slow) parser sees it.
+
+    Brackets inside quoted strings are counted too, which can only over-estimate; rule files
+    use brackets in conditions (``in ["a", "b"]``) balanced and shallow.
+    """
+    depth = 0
+    for m in re.finditer(r"[\[\]{}]", text):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > MAX_FLOW_DEPTH:
+            line = text.count("\n", 0, m.start()) + 1
+            raise RuleFileError(
+                f"brackets nested deeper than {MAX_FLOW_DEPTH} levels; expected a rule file",
+                path=file,
+                line=line,
+            )
+
+
 def load_yaml(text: str | bytes, *, file: str = "<string>") -> tuple[Any, Marks]:
     """Parse rule-file YAML into plain data and a side table of 1-based positions."""
     size = len(text.encode("utf-8") if isinstance(text, str) else text)
@@ -186,6 +231,14 @@ def load_yaml(text: str | bytes, *, file: str = "<string>") -> tuple[Any, Marks]
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise RuleFileError(f"expected UTF-8 text, found {exc}", path=file) from None
+    structure = len(_STRUCTURE.findall(text))
+    if structure > MAX_STRUCTURE:
+        raise RuleFileError(
+            f"file has {structure} YAML structure characters (newlines, ',', ':', '-', brackets,"
+            f" anchors); expected at most {MAX_STRUCTURE} for a rule file",
+            path=file,
+        )
+    _check_flow_depth(text, file)
     yaml = YAML(typ="rt", pure=True)
     try:
         root = yaml.compose(text)
