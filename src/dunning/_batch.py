@@ -21,19 +21,20 @@ Theory of operation
    id order. A re-run with the same batch id therefore rewrites the same bytes: the file is
    idempotent and always complete or absent.
 5. **Audit (optional).** After a chunk commits, its decisions are appended to the audit
-   store and marked ``audited``; a resumed run first appends those committed but not yet
-   marked. The audit store is another file, so this step is at-least-once: a crash between
-   the audit append and the mark can repeat a chunk's audit entries (each carries the same
-   content id, so they are recognisable).
+   store and marked ``audited``. The audit store is another file, so a crash can fall
+   between the append and the mark; a resumed run therefore first takes the committed but
+   unmarked decisions and appends each only if the audit store does not already hold a
+   record with its loan, as_of and content id — each decision is audited exactly once.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -313,12 +314,27 @@ def _audit_chunk(
 
 
 def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -> None:
-    """Append decisions committed by an interrupted run but not yet marked audited."""
+    """Append decisions an interrupted run committed but did not mark audited, once each.
+
+    The run may have died between the audit append and the mark, so each is first looked
+    up in the audit store (same loan, same as_of, same decision id) and skipped if there.
+    """
     from ._decision import Decision
 
     while True:
         rows = db.unaudited(batch_id, limit=500)
         if not rows:
             return
-        decided = [(loan, Decision.from_json(text)) for loan, text in rows]
-        _audit_chunk(db, batch_id, auditor, rules, decided)
+        for loan_id, text in rows:
+            decision = Decision.from_json(text)
+            if not _audited(auditor, loan_id, decision.as_of, json.loads(text)["id"]):
+                auditor.append(decision, rules)
+        db.mark_audited(batch_id, [loan for loan, _t in rows])
+
+
+def _audited(auditor: Any, loan_id: str, as_of: datetime, decision_id: str) -> bool:
+    records = getattr(auditor, "records", None)
+    if records is None:
+        return False
+    found = records(loan_id=loan_id, start=as_of, end=as_of + timedelta(microseconds=1))
+    return any(r.decision_id == decision_id for r in found)

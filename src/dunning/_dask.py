@@ -9,10 +9,11 @@ each Dask task decides its range in loan id order, and the driver concatenates t
 in partition order — so the output is exactly the single-process output, sorted by loan id,
 however many workers ran it and in whatever order they finished.
 
-What travels to workers is plain text: the rule file *path* with its sha256 (each worker
-process loads the rules once, caches them, and refuses to decide with a file whose sha256
-differs from the driver's), `as_of` as ISO text, and the events or snapshots as JSON. A
-compiled RuleSet never has to be pickled, and the decision JSON that comes back is canonical.
+What travels to workers is plain text: the rule file's path (or, for a rule set built
+without a file, its canonical JSON) with its sha256 — each worker process loads and compiles
+it once, caches it, and refuses to decide when its sha256 differs from the driver's (another
+file on that host, another dunning version) — `as_of` as ISO text, and the events as JSON.
+The decision JSON that comes back is canonical.
 
 Two sources:
 
@@ -62,52 +63,49 @@ def local_client(workers: int, *, threads_per_worker: int = 1) -> Any:
 
 
 def _rules_ref(rules: Any) -> tuple[str, str]:
-    """(absolute path, sha256) of a RuleSet or rule file path; the path is what travels."""
-    if hasattr(rules, "sha256"):
-        path = getattr(rules, "source_path", None)
-        if not path:
-            raise InputError(
-                f"rule set {rules.id!r}: the distributed run needs a rule set loaded from a"
-                " file (workers load it by path); found one without source_path"
-            )
-        return str(Path(path).resolve()), str(rules.sha256)
-    from ._loader import load_rules
+    """(sha256, source): the rule file's absolute path, or canonical JSON when it has none."""
+    if not hasattr(rules, "sha256"):
+        from ._loader import load_rules
 
-    return str(Path(rules).resolve()), load_rules(rules).sha256
+        rules = load_rules(rules)
+    path = getattr(rules, "source_path", None)
+    source = str(Path(path).resolve()) if path else str(rules.canonical_json())
+    return str(rules.sha256), source
 
 
 @lru_cache(maxsize=8)
-def _engine(path: str, sha256: str) -> Any:
-    """The worker's engine for a rule file, loaded once per process and checked by sha256."""
+def _engine(sha256: str, source: str) -> Any:
+    """The worker's engine, built once per process from a path or canonical JSON; sha checked."""
     from ._engine import Engine
     from ._loader import load_rules
+    from ._ruleset import RuleSet
 
-    rules = load_rules(path)
+    rules = RuleSet.from_canonical(source) if source.startswith("{") else load_rules(source)
     if rules.sha256 != sha256:
         raise EngineError(
-            f"rule file {path!r} on this worker has sha256 {rules.sha256[:12]}…, the driver"
-            f" loaded {sha256[:12]}…; expected the same file on every worker"
+            f"rule set {rules.id!r} on a worker has sha256 {rules.sha256[:12]}, the driver"
+            f" has {sha256[:12]}; expected the same rule file and dunning version everywhere"
         )
     return Engine(rules)
 
 
 def decide_partition(
-    path: str, sha256: str, as_of: str, loans: list[tuple[str, list[str]]]
+    sha256: str, source: str, as_of: str, loans: list[tuple[str, list[str]]]
 ) -> list[str]:
     """Decide `loans` ((loan_id, [event JSON]) sorted) -> decision JSON texts, same order."""
-    engine = _engine(path, sha256)
+    engine = _engine(sha256, source)
     when = aware(as_of)
     return [engine.decide(events, when).to_json() for _loan, events in loans]
 
 
 def decide_store_partition(
-    store: str, path: str, sha256: str, as_of: str, lo: str, hi: str | None
+    store: str, sha256: str, source: str, as_of: str, lo: str, hi: str | None
 ) -> list[str]:
     """Decide the snapshots with loan ids in [lo, hi) of the store file at `store`."""
     from ._snapshots import SnapshotStore
     from ._state import AccountState
 
-    engine = _engine(path, sha256)
+    engine = _engine(sha256, source)
     when = aware(as_of)
     with SnapshotStore(store, readonly=True) as db:
         return [
@@ -137,20 +135,16 @@ def decide_on_dask(
 ) -> list[Decision]:
     """Decide every loan of `events` on the Dask `client`; sorted by loan id."""
     _distributed()
-    path, sha = _rules_ref(rules)
+    sha, source = _rules_ref(rules)
     when = aware(as_of).isoformat()
-    source = read_jsonl(events) if isinstance(events, str | Path) else events
-    grouped = group_by_loan(source)
+    stream = read_jsonl(events) if isinstance(events, str | Path) else events
+    grouped = group_by_loan(stream)
     loans = [(loan, [dumps_event(e) for e in evs]) for loan, evs in grouped.items()]
     parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
-    futures = client.map(
-        decide_partition,
-        [path] * parts,
-        [sha] * parts,
-        [when] * parts,
-        _chunks(loans, parts),
-        pure=False,
-    )
+    futures = [
+        client.submit(decide_partition, sha, source, when, chunk, pure=False)
+        for chunk in _chunks(loans, parts)
+    ]
     return [Decision.from_json(text) for f in futures for text in f.result()]
 
 
@@ -170,7 +164,7 @@ def decide_store_on_dask(
     from ._snapshots import SnapshotStore
 
     _distributed()
-    path, sha = _rules_ref(rules)
+    sha, source = _rules_ref(rules)
     when = aware(as_of).isoformat()
     parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
     with SnapshotStore(store, readonly=True) as db:
@@ -178,7 +172,7 @@ def decide_store_on_dask(
     bounds = list(zip(["", *points], [*points, None], strict=True))
     name = str(Path(store).resolve())
     futures = [
-        client.submit(decide_store_partition, name, path, sha, when, lo, hi, pure=False)
+        client.submit(decide_store_partition, name, sha, source, when, lo, hi, pure=False)
         for lo, hi in bounds
     ]
     for f in futures:
