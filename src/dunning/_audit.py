@@ -43,6 +43,7 @@ from ._registry import RuleSetLike, check_digest, check_sha256, rule_set_digest,
 from ._time import aware, iso_utc
 
 if TYPE_CHECKING:
+    from ._chain import DecisionStore
     from ._replay import ReplayReport
 
 __all__ = ["FORMAT_VERSION", "AuditStore"]
@@ -406,3 +407,9 @@ def _check_file(path: Path) -> None:
             f"{path} is not a dunning audit store: expected a SQLite database, found a file"
             f" starting with {head[:16]!r}"
         )
+
+
+if TYPE_CHECKING:  # mypy proves AuditStore offers the whole DecisionStore interface
+
+    def _conforms(store: AuditStore) -> DecisionStore:
+        return store

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ._errors import InputError, StoreError
+from ._errors import InputError, RuleFileError, StoreError
 
 if TYPE_CHECKING:
     from ._ruleset import RuleSet
@@ -101,7 +101,13 @@ def load_rule_set(sha256: str, text: str) -> RuleSet:
     from ._ruleset import RuleSet
 
     check_digest(sha256, text, where="rule-set registry")
-    rules = RuleSet.from_canonical(text)
+    try:
+        rules = RuleSet.from_canonical(text)
+    except RuleFileError as exc:
+        raise StoreError(
+            f"rule set {sha256}: this dunning version cannot rebuild it from its canonical"
+            f" JSON ({exc.bare_message}); replay it with the dunning version that stored it"
+        ) from None
     if rules.sha256 != sha256:
         raise StoreError(
             f"rule set {sha256}: rebuilt from its canonical JSON it hashes to {rules.sha256};"
