@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from itertools import groupby
+from itertools import groupby, pairwise
 from pathlib import Path
 
 from ._loader import load_rules
@@ -33,7 +33,7 @@ def ladder_mermaid(rules: RuleSet) -> list[str]:
         lines.append(f'  subgraph L{lvl}["level {lvl}"]')
         lines += [f'    {s.id}["{s.label.get("en")}<br/>{s.label.get("zh")}"]' for s in group]
         lines.append("  end")
-    lines += [f"  L{a} --> L{b}" for (a, _), (b, _) in zip(levels, levels[1:], strict=False)]
+    lines += [f"  L{a} --> L{b}" for (a, _), (b, _) in pairwise(levels)]
     lines.append("```")
     return lines
 
