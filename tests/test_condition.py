@@ -121,6 +121,7 @@ def test_negative_literals() -> None:
         ("__import__('os') == 1", "unexpected '(' after a complete condition"),
         ("dpd.__class__ > 1", "unknown fact 'dpd.__class__'"),
         ("   ", "expected a condition, found nothing"),
+        ("bucket == plan_status", "bucket and plan_status take different values"),
     ],
 )
 def test_rejections(text: str, message: str) -> None:

@@ -373,3 +373,10 @@ def test_unquoted_decimal_is_exact_text() -> None:
             source: s
         """)
     assert {"CNY": "10000.10"} == loads_rules(text).document.limits[0].min  # type: ignore[union-attr]
+
+
+def test_extends_base_with_empty_section(tmp_path: Path) -> None:
+    """A base whose `rules:` is empty (null) still takes the child's rules."""
+    (tmp_path / "base.yaml").write_text(HEAD + "rules:\n", encoding="utf-8")
+    child = "extends: base.yaml\nrules:\n" + rule("r1", "dpd > 1")
+    assert ["r1"] == [r.id for r in loads_rules(child, base_dir=tmp_path).rules]

@@ -358,9 +358,7 @@ class _Checker:
         what = a.name if isinstance(a, _Name) else "the left side"
         kb = self.kind(b)
         found = f"{_SHOW.get(kb, kb)} {b.name}" if isinstance(b, _Name) else self.show(b)
-        return self.fail(
-            f"type mismatch: {what} is {_SHOW.get(ka, ka)}, found {found}", b.pos
-        )
+        return self.fail(f"type mismatch: {what} is {_SHOW.get(ka, ka)}, found {found}", b.pos)
 
     def check(self, node: _Node, want: str | None = None) -> Expr:
         self.grow(1, node.pos)
@@ -431,6 +429,14 @@ class _Checker:
             raise self.fail(
                 f"'{node.op}' needs int or money operands, found {_SHOW.get(typ, typ)}", node.pos
             )
+        if typ == "enum" and isinstance(node.left, _Name) and isinstance(node.right, _Name):
+            lv, rv = self.spec(node.left), self.spec(node.right)
+            if isinstance(lv, tuple) and isinstance(rv, tuple) and lv[1] != rv[1]:
+                raise self.fail(
+                    f"{node.left.name} and {node.right.name} take different values;"
+                    " expected enum facts of the same kind",
+                    node.pos,
+                )
         if typ == "enum":
             self.enum_values(node.left, node.right)
             self.enum_values(node.right, node.left)

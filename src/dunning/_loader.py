@@ -305,7 +305,7 @@ def _merge(
         if key == "extends":
             continue
         if key in SECTIONS and key in base and key in over:
-            out[key] = _merge_items(key, base[key], bmarks, over[key], omarks, marks)
+            out[key] = _merge_items(key, base[key] or [], bmarks, over[key] or [], omarks, marks)
         elif key in over:
             out[key] = over[key]
             _copy(omarks, (key,), marks, (key,))
@@ -325,8 +325,10 @@ def _merge_items(
 ) -> list[dict[str, Any]]:
     items = [dict(b) for b in base]
     index = {b["id"]: i for i, b in enumerate(base)}
-    marks.key[(section,)] = omarks.key.get((section,)) or bmarks.key[(section,)]
-    marks.value[(section,)] = omarks.value.get((section,)) or bmarks.value[(section,)]
+    for table in ("key", "value"):
+        hit = getattr(omarks, table).get((section,)) or getattr(bmarks, table).get((section,))
+        if hit is not None:
+            getattr(marks, table)[(section,)] = hit
     for i in range(len(base)):
         _copy(bmarks, (section, i), marks, (section, i))
     for j, item in enumerate(over):
