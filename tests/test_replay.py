@@ -8,6 +8,7 @@ end-to-end test with the real engine and the CN rule pack is at the bottom.
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 import sys
 import types
@@ -203,3 +204,51 @@ def test_replay_all_with_a_missing_rule_set_is_a_store_error(tmp_path: Path) -> 
     conn.close()
     with pytest.raises(StoreError, match=f"rule set {RULES.sha256} is missing"):
         AuditStore(tmp_path / "audit.sqlite").replay_all(lambda loan: [])
+
+
+# -- end to end: the real engine and the CN rule pack ---------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS: list[dict[str, str]] = [
+    {"type": "loan_opened", "event_id": "e1", "loan_id": "L1", "borrower_id": "B1",
+     "at": "2025-01-01T09:00:00+08:00", "principal": "12000.00", "currency": "CNY",
+     "timezone": "Asia/Shanghai"},
+    {"type": "installment_due", "event_id": "e2", "loan_id": "L1",
+     "at": "2025-02-01T00:00:00+08:00", "due_date": "2025-02-01",
+     "principal": "1000.00", "interest": "60.00", "currency": "CNY"},
+]  # fmt: skip
+PAYMENT = {"type": "payment_received", "event_id": "e3", "loan_id": "L1",
+           "at": "2025-03-01T12:00:00+08:00", "amount": "1060.00", "currency": "CNY"}  # fmt: skip
+needs_engine = pytest.mark.skipif(
+    importlib.util.find_spec("dunning._engine") is None, reason="the engine has not landed yet"
+)
+
+
+@needs_engine
+def test_a_real_decision_replays_and_changed_events_are_named(tmp_path: Path) -> None:
+    """A CN-pack decision replays as itself; with a payment added the inputs are named."""
+    from dunning._engine import Engine
+
+    from dunning._loader import load_rules
+
+    rules = load_rules(ROOT / "rules" / "cn-bank-retail.yaml")
+    decision = Engine(rules).decide(EVENTS, "2025-03-05T10:00:00+08:00")
+    assert decision == replay(Decision.from_json(decision.to_json()), EVENTS, rules)
+    with pytest.raises(ReplayMismatch) as info:
+        replay(decision, [*EVENTS, PAYMENT], rules)
+    assert info.value.field == "input_digest"
+
+
+@needs_engine
+def test_replay_all_rebuilds_the_stored_rule_set(tmp_path: Path) -> None:
+    """replay_all re-runs stored CN-pack decisions from the rule set kept in the store."""
+    from dunning._engine import Engine
+
+    from dunning._loader import load_rules
+
+    rules = load_rules(ROOT / "rules" / "cn-bank-retail.yaml")
+    store = AuditStore(tmp_path / "audit.sqlite")
+    for day in ("2025-03-05", "2025-03-12", "2025-04-02"):
+        store.append(Engine(rules).decide(EVENTS, f"{day}T10:00:00+08:00"), rules)
+    report = store.replay_all(lambda loan_id: EVENTS)
+    assert (report.checked, report.problems) == (3, ())
