@@ -195,3 +195,44 @@ def test_facts_are_read_only() -> None:
     assert facts["dpd"] == 32
     with pytest.raises(TypeError):
         facts["dpd"] = 0  # type: ignore[index]
+
+
+def test_sample_portfolio_tells_its_stories() -> None:
+    """examples/portfolio.jsonl at 2025-06-30 10:00 Shanghai: one loan per delinquency story."""
+    from dunning._demo import portfolio_states
+
+    as_of = "2025-06-30T10:00:00+08:00"
+    seen = {}
+    for loan, state in portfolio_states().items():
+        f = state.facts(as_of)
+        lawyer = any(s.step == "lawyer_letter" for s in state.steps_taken)
+        seen[loan] = (f["dpd"], f["promise_status"], f["plan_status"], f["dispute_open"],
+                      f["bankruptcy_stay"], lawyer)  # fmt: skip
+    expected = {
+        "L-1001": (0, "none", "none", False, False, False),  # pays on time
+        "L-1002": (10, "none", "none", False, False, False),  # June not yet paid
+        "L-1003": (45, "broken", "none", False, False, False),  # broke a promise
+        "L-1004": (95, "none", "none", False, False, False),  # silent
+        "L-1005": (86, "none", "none", True, False, False),  # disputes the debt
+        "L-1006": (107, "none", "active", False, False, False),  # hardship, on a plan
+        "L-1007": (114, "none", "none", False, True, False),  # bankrupt
+        "L-1008": (241, "broken", "none", False, False, True),  # lawyer's letter sent
+        "L-2001": (28, "none", "none", False, False, False),  # New York, USD
+    }
+    assert expected == seen
+
+
+def test_demo_prints_an_aligned_table() -> None:
+    """run_demo prints one row per loan under a header, columns aligned."""
+    import io
+
+    from dunning._demo import run_demo
+
+    buf = io.StringIO()
+    run_demo(out=buf)
+    lines = buf.getvalue().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("loan "))
+    rows = lines[header + 2 :]
+    assert len(rows) == 9
+    assert all(r.index("B-") == lines[header].index("borrower") for r in rows)
+    assert "L-1008  B-108     241  M7+" in buf.getvalue()

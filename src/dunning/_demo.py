@@ -1,0 +1,116 @@
+"""`make demo` / `python -m dunning demo`: fold the sample portfolio and print its accounts.
+
+The portfolio is `examples/portfolio.jsonl` (JSON Lines in the wire format of DESIGN.md):
+eight Chinese retail loans and one American card account, each with a short story, dated so
+that deciding at 2025-06-30 10:00 Shanghai time is meaningful. Until the rule engine prints
+decisions here, the demo shows the folded account state of each loan.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._errors import InputError
+from ._portfolio import BORROWER_LEVEL, group_by_loan, read_jsonl
+from ._state import AccountState
+from ._time import aware
+from .events import Event
+
+__all__ = ["DEFAULT_AS_OF", "PORTFOLIO", "load_portfolio", "portfolio_states", "run_demo"]
+
+PORTFOLIO = Path(__file__).resolve().parents[2] / "examples" / "portfolio.jsonl"
+DEFAULT_AS_OF = "2025-06-30T10:00:00+08:00"
+
+# Boolean facts shown in the flags column, in this order.
+_FLAGS = (
+    "dispute_open", "hardship", "bankruptcy_stay", "bankruptcy_discharged", "deceased",
+    "vulnerable", "attorney_represented", "complaint_open", "breathing_space", "closed",
+    "written_off", "settled", "time_barred",
+)  # fmt: skip
+
+
+def load_portfolio(path: str | Path = PORTFOLIO) -> dict[str, list[Event]]:
+    """Events per loan id (sorted) from a JSON Lines file; errors name file and line.
+
+    Borrower-level events reach every loan of their borrower, except those dated before a
+    loan was opened that do not name it (they belong to the borrower's older loans).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            f"portfolio: expected a JSON Lines file of events at {path}, found nothing there"
+        )
+    grouped = group_by_loan(read_jsonl(path))
+    out: dict[str, list[Event]] = {}
+    for loan_id, events in sorted(grouped.items()):
+        opened = min((e.at for e in events if e.type == "loan_opened"), default=None)
+        out[loan_id] = [
+            e
+            for e in events
+            if not (
+                e.type in BORROWER_LEVEL
+                and e.loan_id != loan_id
+                and opened is not None
+                and e.at < opened
+            )
+        ]
+    return out
+
+
+def portfolio_states(path: str | Path = PORTFOLIO) -> dict[str, AccountState]:
+    """The folded state of every loan of the portfolio at `path`."""
+    return {loan: AccountState.from_events(ev) for loan, ev in load_portfolio(path).items()}
+
+
+def _row(state: AccountState, facts: Any) -> list[str]:
+    flags = [f for f in _FLAGS if facts[f]]
+    flags += [f"ceased:{c}" for c in state.ceased_channels]
+    plan = facts["plan_status"]
+    if facts["plan_installments_missed"]:
+        plan += f" ({facts['plan_installments_missed']} missed)"
+    return [
+        state.loan_id,
+        state.borrower_id,
+        str(facts["dpd"]),
+        facts["bucket"],
+        f"{facts['overdue_amount']} {state.currency}",
+        f"{facts['outstanding_amount']} {state.currency}",
+        facts["promise_status"],
+        plan,
+        ", ".join(flags) or "-",
+    ]
+
+
+_HEAD = ["loan", "borrower", "dpd", "bucket", "overdue", "outstanding", "promise", "plan", "flags"]
+_RIGHT = {2, 4, 5}  # numeric columns are right-aligned
+
+
+def format_table(rows: list[list[str]]) -> str:
+    """Rows under `_HEAD` as an aligned plain-text table."""
+    table = [_HEAD, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(_HEAD))]
+
+    def line(r: list[str]) -> str:
+        cells = [
+            c.rjust(w) if i in _RIGHT else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(_HEAD), rule, *(line(r) for r in rows)]) + "\n"
+
+
+def run_demo(
+    out: TextIO | None = None, as_of: str = DEFAULT_AS_OF, path: str | Path = PORTFOLIO
+) -> None:
+    """Print the folded accounts of the sample portfolio at `as_of`."""
+    out = out or sys.stdout
+    when = aware(as_of)
+    states = portfolio_states(path)
+    rows = [_row(s, s.facts(when)) for _, s in sorted(states.items())]
+    out.write(f"Sample portfolio {path if path != PORTFOLIO else 'examples/portfolio.jsonl'}")
+    out.write(f" at {when.isoformat()} ({len(rows)} loans)\n\n")
+    out.write(format_table(rows))
