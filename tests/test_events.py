@@ -98,3 +98,13 @@ def test_json_schema_forbids_unknown_fields_and_requires_ids() -> None:
     payment = defs["PaymentReceived"]
     assert payment["additionalProperties"] is False
     assert {"event_id", "loan_id", "at", "amount", "currency"} <= set(payment["required"])
+
+
+def test_missing_field_is_named_without_dumping_the_event() -> None:
+    """A payment without an amount names the field, not the whole input dict."""
+    with pytest.raises(InvalidEventError) as info:
+        parse_event({k: v for k, v in PAYMENT.items() if k != "amount"})
+    assert (info.value.event_id, info.value.field) == ("p1", "amount")
+    assert (
+        str(info.value)
+    ) == "event 'p1', field 'amount': required field missing from a payment_received event"

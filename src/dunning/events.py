@@ -416,6 +416,8 @@ def _describe(err: ValidationError, raw: Mapping[str, Any]) -> InvalidEventError
         field = "type"
     elif first["type"] == "extra_forbidden":
         msg = f"unknown field for a {raw.get('type')} event (found {first.get('input')!r})"
+    elif first["type"] == "missing":
+        msg = f"required field missing from a {raw.get('type')} event"
     elif first["type"] == "timezone_aware":
         msg = f"expected a timezone-aware time (with an offset), found {first.get('input')!r}"
     else:
@@ -432,7 +434,7 @@ def _describe(err: ValidationError, raw: Mapping[str, Any]) -> InvalidEventError
 def parse_event(obj: Event | Mapping[str, Any] | str) -> Event:
     """An Event from a model, a JSON-shaped dict, or a JSON text; InvalidEventError otherwise."""
     if isinstance(obj, _Event):
-        return obj  # type: ignore[return-value]
+        return obj
     if isinstance(obj, str | bytes):
         try:
             obj = json.loads(obj)
