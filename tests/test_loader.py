@@ -380,3 +380,17 @@ def test_extends_base_with_empty_section(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text(HEAD + "rules:\n", encoding="utf-8")
     child = "extends: base.yaml\nrules:\n" + rule("r1", "dpd > 1")
     assert ["r1"] == [r.id for r in loads_rules(child, base_dir=tmp_path).rules]
+
+
+def test_canonical_round_trip_with_disabled_step_named_by_a_limit() -> None:
+    """A limit may name a disabled step; the canonical JSON (without it) still rebuilds."""
+    text = HEAD.replace("level: 2}", "level: 2, enabled: false}") + dedent("""\
+        limits:
+          - id: gap
+            kind: prerequisite
+            applies_to: {steps: [sms_reminder]}
+            requires: phone_collection
+            source: s
+        """)
+    rs = loads_rules(text)
+    assert rs == RuleSet.from_canonical(rs.canonical_json())

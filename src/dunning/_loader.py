@@ -80,7 +80,7 @@ def ruleset_from_canonical(json_text: str) -> RuleSet:
         ) from None
     if not isinstance(data, dict):
         raise RuleFileError("expected a JSON object", path="<canonical>")
-    return _build(data, Marks(), {}, source_path=None, file="<canonical>")
+    return _build(data, Marks(), {}, source_path=None, file="<canonical>", canonical=True)
 
 
 # -- PARSE and key VALIDATE --------------------------------------------------------------------
@@ -426,20 +426,32 @@ def _build(
     *,
     source_path: str | None,
     file: str | None = None,
+    canonical: bool = False,
 ) -> RuleSet:
     file = file or source_path or "<string>"
     doc = _validate(data, marks, file)
-    _Checker(doc, marks, disabled, file).check()
+    _Checker(doc, marks, disabled, file, canonical=canonical).check()
     return _compile(doc, marks, source_path, file)
 
 
 class _Checker:
     """References between items: the checks the schema alone cannot make."""
 
-    def __init__(self, doc: _schema.RuleFile, marks: Marks, disabled: _Disabled, file: str):
+    def __init__(
+        self,
+        doc: _schema.RuleFile,
+        marks: Marks,
+        disabled: _Disabled,
+        file: str,
+        *,
+        canonical: bool = False,
+    ):
         self.doc, self.marks, self.file = doc, marks, file
         self.enabled = {s.id for s in doc.steps}
         self.disabled = disabled.get("steps", set())
+        # A canonical document no longer lists disabled steps, which limits may still name
+        # (they were checked when the file was loaded): accept any id limits name there.
+        self.any_limit_step = canonical
 
     def fail(
         self, path: Path_, msg: str, rid: str | None = None, hint: str | None = None
@@ -447,7 +459,9 @@ class _Checker:
         return _err(self.marks, path, msg, file=self.file, rule_id=rid, suggestion=hint)
 
     def step_ref(self, path: Path_, sid: str, rid: str, *, allow_disabled: bool) -> None:
-        if sid in self.enabled or (allow_disabled and sid in self.disabled):
+        if sid in self.enabled or (
+            allow_disabled and (sid in self.disabled or self.any_limit_step)
+        ):
             return
         if sid in self.disabled:
             raise self.fail(
