@@ -203,7 +203,8 @@ def local_at(d: date, t: time, tz: str) -> datetime:
 def iso_utc(at: datetime) -> str:
     """Canonical text of an instant: UTC, ISO-8601, 'Z', microseconds only when present."""
     u = at.astimezone(UTC)
-    text = u.strftime("%Y-%m-%dT%H:%M:%S")
+    # strftime("%Y") does not zero-pad years below 1000 on glibc; format by hand.
+    text = f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
     if u.microsecond:
         text += f".{u.microsecond:06d}"
     return text + "Z"
