@@ -36,7 +36,7 @@ from ._portfolio import dumps_event, group_by_loan, read_jsonl
 from ._time import aware
 from .events import Event
 
-__all__ = ["decide_on_dask", "decide_store_on_dask", "local_client"]
+__all__ = ["decide_on_dask", "decide_store_on_dask", "local_client", "warm_up"]
 
 
 def _distributed() -> Any:
@@ -87,6 +87,16 @@ def _engine(sha256: str, source: str) -> Any:
             f" has {sha256[:12]}; expected the same rule file and dunning version everywhere"
         )
     return Engine(rules)
+
+
+def warm_up(client: Any, rules: Any) -> None:
+    """Load and compile `rules` on every worker now (e.g. before timing a run)."""
+    sha, source = _rules_ref(rules)
+    client.run(_warm, sha, source)
+
+
+def _warm(sha256: str, source: str) -> None:
+    _engine(sha256, source)  # cached in the worker; nothing travels back
 
 
 def decide_partition(

@@ -1,0 +1,169 @@
+"""Benchmark: the nightly batch over N generated accounts, then the Dask run with 1 and 2 workers.
+
+    .venv/bin/python benchmarks/bench_batch.py                    # 2,000 accounts, a quick look
+    .venv/bin/python benchmarks/bench_batch.py --accounts 100000  # minutes
+    .venv/bin/python benchmarks/bench_batch.py --accounts 1000000 --no-dask --workdir /big/disk
+
+What it does:
+
+1. writes a JSON Lines file of N accounts with 30+ events each (loan_opened, 24 monthly dues,
+   the payments of all but the last 1-3, a few contacts), ordered by time, so the loans are
+   interleaved and the batch has to group them (spill to SQLite);
+2. night 1: `run_batch` of that whole history into an empty snapshot store;
+3. night 2: `run_batch` of one day's new events (a contact for every tenth account) — the
+   steady state: every snapshot is read, some move on, all are decided;
+4. the Dask run (`decide_store_on_dask`) over the store with one worker, then two.
+
+Memory: the resident set (current, and the process's peak so far) is printed at checkpoints
+through each night; if it does not grow from the first checkpoint to the last, memory does
+not depend on the number of accounts. Figures go to stdout as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules" / "cn-bank-retail.yaml"
+NIGHT1 = "2025-03-01T02:00:00+08:00"
+NIGHT2 = "2025-03-02T02:00:00+08:00"
+MONTHS = 24
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current resident set, peak resident set) of this process, in MiB."""
+    current = 0.0
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                current = int(line.split()[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return current, peak
+
+
+def history(accounts: int) -> Iterator[dict[str, Any]]:
+    """Every account's events, month by month (so loans are interleaved in the file)."""
+    start = date(2023, 3, 1)
+    for n in range(accounts):
+        loan = f"L{n:08d}"
+        yield {"type": "loan_opened", "event_id": f"{loan}-o", "loan_id": loan,
+               "borrower_id": f"B{n:08d}", "at": "2023-02-01T09:00:00+08:00",
+               "principal": "12000.00", "currency": "CNY", "timezone": "Asia/Shanghai"}  # fmt: skip
+    for m in range(MONTHS):
+        due = date(start.year + (start.month - 1 + m) // 12, (start.month - 1 + m) % 12 + 1, 1)
+        for n in range(accounts):
+            loan = f"L{n:08d}"
+            yield {"type": "installment_due", "event_id": f"{loan}-d{m}", "loan_id": loan,
+                   "at": f"{due}T00:00:00+08:00", "due_date": due.isoformat(),
+                   "principal": "500.00", "interest": "30.00", "currency": "CNY"}  # fmt: skip
+            if m < MONTHS - 1 - n % 3:  # the last 1-3 dues are unpaid: 1-3 buckets deep
+                paid = due + timedelta(days=n % 5)
+                yield {"type": "payment_received", "event_id": f"{loan}-p{m}",
+                       "loan_id": loan, "at": f"{paid}T12:00:00+08:00", "amount": "530.00",
+                       "currency": "CNY"}  # fmt: skip
+            if m >= MONTHS - 2:
+                sent = due + timedelta(days=3)
+                yield {"type": "contact_attempted", "event_id": f"{loan}-c{m}",
+                       "borrower_id": f"B{n:08d}", "at": f"{sent}T10:00:00+08:00",
+                       "channel": "sms", "outcome": "delivered"}  # fmt: skip
+
+
+def next_day(accounts: int) -> Iterator[dict[str, Any]]:
+    for n in range(0, accounts, 10):
+        yield {"type": "contact_attempted", "event_id": f"L{n:08d}-n2", "loan_id": f"L{n:08d}",
+               "borrower_id": f"B{n:08d}", "at": "2025-03-01T11:00:00+08:00",
+               "channel": "phone", "outcome": "no_answer"}  # fmt: skip
+
+
+def write_jsonl(path: Path, events: Iterator[dict[str, Any]]) -> int:
+    count = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for e in events:
+            fh.write(json.dumps(e) + "\n")
+            count += 1
+    return count
+
+
+def night(label: str, events: Path, store: Path, out: Path, as_of: str, accounts: int) -> float:
+    from dunning._batch import run_batch
+
+    marks = {max(1, accounts * k // 5) for k in range(1, 6)}
+    t0 = time.perf_counter()
+
+    def tick(done: int, total: int) -> None:
+        passed = [m for m in marks if done >= m]
+        if passed:
+            marks.difference_update(passed)
+            cur, peak = rss_mb()
+            rate = done / (time.perf_counter() - t0)
+            print(f"  {label}: {done:>9,} decided  {rate:8.0f} acc/s"
+                  f"  rss {cur:7.1f} MiB  peak {peak:7.1f} MiB", flush=True)  # fmt: skip
+
+    summary = run_batch(events, store=store, rules=RULES, as_of=as_of, out=out,
+                        batch_id=label, progress=tick)  # fmt: skip
+    elapsed = time.perf_counter() - t0
+    rate = summary.total / elapsed
+    print(f"  {label}: {summary.total:,} accounts in {elapsed:.1f} s = {rate:.0f} accounts/s"
+          " (spill, decide, write)", flush=True)  # fmt: skip
+    return elapsed
+
+
+def dask_run(store: Path, workers: int, accounts: int) -> float:
+    from dunning._dask import decide_store_on_dask, local_client, warm_up
+
+    client = local_client(workers)
+    try:
+        warm_up(client, RULES)  # cluster start and rule compilation are not in the figure
+        t0 = time.perf_counter()
+        count = sum(1 for _ in decide_store_on_dask(store, RULES, NIGHT2, client=client,
+                                                    partitions=8 * workers))  # fmt: skip
+        elapsed = time.perf_counter() - t0
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    assert count == accounts, (count, accounts)
+    print(f"  dask {workers} worker(s): {count:,} decisions in {elapsed:.1f} s ="
+          f" {count / elapsed:.0f} accounts/s", flush=True)  # fmt: skip
+    return elapsed
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--accounts", type=int, default=2000)
+    p.add_argument("--workdir", help="where to put the generated files (default: a temp dir)")
+    p.add_argument("--no-dask", action="store_true")
+    p.add_argument("--keep", action="store_true", help="keep the generated files")
+    args = p.parse_args()
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="dunning-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        n1 = write_jsonl(work / "night1.jsonl", history(args.accounts))
+        n2 = write_jsonl(work / "night2.jsonl", next_day(args.accounts))
+        print(f"generated {args.accounts:,} accounts, {n1:,} events"
+              f" ({n1 / args.accounts:.1f} per account) in {time.perf_counter() - t0:.1f} s;"
+              f" night 2 has {n2:,} new events", flush=True)  # fmt: skip
+        store = work / "snapshots.db"
+        night("night1", work / "night1.jsonl", store, work / "d1.jsonl", NIGHT1, args.accounts)
+        night("night2", work / "night2.jsonl", store, work / "d2.jsonl", NIGHT2, args.accounts)
+        if not args.no_dask:
+            dask_run(store, 1, args.accounts)
+            dask_run(store, 2, args.accounts)
+        print(f"store {store.stat().st_size / 2**20:.0f} MiB; peak rss {rss_mb()[1]:.0f} MiB")
+    finally:
+        if not args.keep and not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
