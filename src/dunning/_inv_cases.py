@@ -9,8 +9,9 @@ promises, contacts at all hours, disputes, plans) in the rule set's currency and
 twist         events added at random instants between the opening and `as_of`
 ============  ===============================================================================
 steps         0-3 `step_taken` of the rule set's own steps (prerequisites, cooldowns, ladder)
-settled       the steps twist, plus one of: loan_closed, bankruptcy_filed, a payment of twice
-              the principal (nothing left outstanding)
+settled       the steps twist, plus one of: loan_closed (sold, settled or discharged; no
+              installment falls due after it), bankruptcy_filed, a payment of twice the
+              principal (nothing left outstanding)
 ceased        the steps twist, plus a cease_contact_requested for some channels (or any)
 ============  ===============================================================================
 """
@@ -29,6 +30,7 @@ from .events import (
     BankruptcyFiled,
     CeaseContactRequested,
     Event,
+    InstallmentDue,
     LoanClosed,
     LoanOpened,
     PaymentReceived,
@@ -85,7 +87,11 @@ def _settled(
     kind = draw(st.sampled_from(["closed", "bankruptcy", "paid"]))
     loan, eid = opened.loan_id, "t-settle"
     if kind == "closed":
-        out.append(LoanClosed(event_id=eid, loan_id=loan, at=at, reason="repaid"))
+        # Sold, settled for less or discharged: arrears may remain, the bank must not collect.
+        reason = draw(st.sampled_from(["sold", "settled", "discharged"]))
+        out.append(LoanClosed(event_id=eid, loan_id=loan, at=at, reason=reason))
+        # Nothing new falls due after the closure (the schedule ends with the loan).
+        ev[:] = [e for e in ev if not (isinstance(e, InstallmentDue) and e.at > at)]
     elif kind == "bankruptcy":
         out.append(
             BankruptcyFiled(event_id=eid, loan_id=loan, borrower_id=opened.borrower_id, at=at)
