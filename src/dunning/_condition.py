@@ -472,6 +472,9 @@ class _Checker:
         if not (isinstance(other, _Lit) and other.kind == "string" and isinstance(fact, _Name)):
             return
         s = self.spec(fact)
+        if isinstance(s, FactRef):  # a derived fact that is just another fact's name
+            spec = _catalog.lookup(s.name, self.env.step_ids)
+            s = (spec.type, spec.values) if spec is not None else s
         values = s[1] if isinstance(s, tuple) else ()
         if values and other.value not in values:
             from difflib import get_close_matches
