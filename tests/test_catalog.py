@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (house style: assert expected == actual)
 """The fact catalog and the generated documents (docs/facts.md, the schema, rule-files.md).
 
 The documents are generated from code; these tests fail when they drift. To regenerate:

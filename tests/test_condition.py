@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (house style: assert expected == actual)
 """The condition language: parsing, precedence, typing, bounds, and render/parse round trips."""
 
 from __future__ import annotations

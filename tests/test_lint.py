@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (house style: assert expected == actual)
 """lint(): shadowed and contradictory rules, dpd gaps, unused steps; only proven findings."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (house style: assert expected == actual)
 """The rule-file loader: every rejection names its line, extends merges by id, RuleSet identity."""
 
 from __future__ import annotations
