@@ -62,8 +62,10 @@ def ruleset(text: str) -> Any:
     return loads_rules(text)
 
 
-def hand_ruleset(text: str) -> HandRuleSet:
-    doc = _schema.RuleFile.model_validate(yaml.safe_load(text))
+def hand_ruleset(text: str | dict[str, Any]) -> HandRuleSet:
+    """A RuleSet-like object from YAML text or an already parsed document."""
+    data = yaml.safe_load(text) if isinstance(text, str) else text
+    doc = _schema.RuleFile.model_validate(data)
     env = Env(step_ids=frozenset(s.id for s in doc.steps), currency=doc.currency)
     limit_exprs: dict[str, Expr] = {}
     for lim in doc.limits:

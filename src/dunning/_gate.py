@@ -37,7 +37,7 @@ from . import _ir
 from ._decision import Block, FlagNote
 from ._limits import RulesLike, StateLike, Verdict, applies, check
 from ._schema import Limit
-from ._time import local_date, parse_duration
+from ._time import local_date, parse_duration, to_utc
 
 Status = Literal["act", "defer", "blocked", "none"]
 
@@ -94,6 +94,7 @@ def evaluate(
     candidates: Sequence[Candidate],
 ) -> GateResult:
     """Choose among `candidates` (preference order) under the rule set's limits."""
+    as_of = to_utc(as_of)  # instants in UTC: same-zone datetimes compare by wall clock
     flags, notes = compute_flags(rules, facts, as_of, state.timezone)
     if not candidates:
         return GateResult("none", None, None, None, (), flags, notes)
@@ -170,7 +171,8 @@ def _cooldown_asker(step: str, cooldown: str, state: StateLike) -> Callable[[dat
     span = parse_duration(cooldown)
 
     def ask(t: datetime) -> Verdict:
-        taken = [s.at for s in state.steps_taken if s.step == step and s.at <= t]
+        taken = [to_utc(s.at) for s in state.steps_taken if s.step == step]
+        taken = [x for x in taken if x <= t]
         if not taken:
             return Verdict(True, None, "")
         end = span.add_to(max(taken), state.timezone)

@@ -64,7 +64,7 @@ from ._schema import (
     Selector,
     Step,
 )
-from ._time import Duration, local_date, local_midnight, parse_duration, zone
+from ._time import Duration, local_date, local_midnight, parse_duration, to_utc, zone
 from ._window import inside, next_opening
 
 __all__ = [
@@ -189,7 +189,9 @@ def check(
     `facts` are those of `as_of` (default: `at`); only the limitation bar needs to know when
     they were taken, to turn `days_to_time_bar` into the instant the claim becomes barred.
     """
-    tz = state.timezone
+    # Instants are compared in UTC: two datetimes sharing a ZoneInfo compare by wall clock,
+    # which is wrong in the repeated hour of a fall-back night.
+    tz, at, as_of = state.timezone, to_utc(at), to_utc(as_of or at)
     if isinstance(limit, ContactWindow):
         return _contact_window(rules, limit, at, tz)
     if isinstance(limit, FrequencyCap):
@@ -205,7 +207,7 @@ def check(
     if isinstance(limit, AmountThreshold):
         return _amount_threshold(limit, state, facts)
     if isinstance(limit, LimitationBar):
-        return _limitation(facts, at, as_of or at, tz)
+        return _limitation(facts, at, as_of, tz)
     raise EngineError(f"limit {limit.id!r}: unknown kind {limit.kind!r}")  # pragma: no cover
 
 
@@ -239,7 +241,7 @@ def counted_contacts(limit: FrequencyCap, state: StateLike, at: datetime) -> lis
     """Contacts up to `at` that this cap counts (before the window is applied)."""
     out = []
     for c in state.contacts:
-        if c.at > at or not _in_scope(limit.scope, c, state.loan_id):
+        if to_utc(c.at) > at or not _in_scope(limit.scope, c, state.loan_id):
             continue
         if limit.channel != "any" and c.channel != limit.channel:
             continue
@@ -270,7 +272,7 @@ def _frequency_cap(limit: FrequencyCap, state: StateLike, at: datetime) -> Verdi
     window = parse_duration(limit.window)
     groups: dict[str, list[datetime]] = {}
     for c in counted_contacts(limit, state, at):
-        release = leaves_window(window, c.at, state.timezone)
+        release = leaves_window(window, to_utc(c.at), state.timezone)
         if release > at:
             key = (c.contact_point or "") if limit.scope == "contact_point" else ""
             groups.setdefault(key, []).append(release)
@@ -305,20 +307,20 @@ def last_event(limit: QuietPeriod, state: StateLike, at: datetime) -> datetime |
     times: Iterable[datetime]
     if limit.after == "conversation":
         times = (
-            c.at
+            to_utc(c.at)
             for c in state.contacts
             if c.outcome == "right_party"
             and (limit.after_channel == "any" or c.channel == limit.after_channel)
             and _in_scope("debt", c, state.loan_id)
         )
     elif limit.after == "plan_agreed":
-        times = (p.agreed_at for p in state.plans)
+        times = (to_utc(p.agreed_at) for p in state.plans)
     elif limit.after == "promise":
-        times = (p.at for p in state.promises)
+        times = (to_utc(p.at) for p in state.promises)
     elif limit.after == "payment":
-        times = (p.at for p in state.payments if not p.reversed)
+        times = (to_utc(p.at) for p in state.payments if not p.reversed)
     else:
-        times = (s.at for s in state.steps_taken if limit.after_step in (None, s.step))
+        times = (to_utc(s.at) for s in state.steps_taken if limit.after_step in (None, s.step))
     before = [t for t in times if t <= at]
     return max(before) if before else None
 
@@ -373,10 +375,11 @@ def _prerequisite(limit: Prerequisite, state: StateLike, at: datetime) -> Verdic
     age = parse_duration(limit.max_age) if limit.max_age else None
     pending: list[datetime] = []
     for s in state.steps_taken:
-        if s.step != limit.requires or s.at > at:
+        taken = to_utc(s.at)
+        if s.step != limit.requires or taken > at:
             continue
-        due = gap.add_to(s.at, tz)
-        if age is not None and age.add_to(s.at, tz) <= max(at, due):
+        due = gap.add_to(taken, tz)
+        if age is not None and age.add_to(taken, tz) <= max(at, due):
             continue  # too old by the time it would count
         if due <= at:
             return _ALLOW
