@@ -59,13 +59,13 @@ def test_roll_rates_count_moves_between_buckets() -> None:
 @pytest.fixture(scope="module")
 def report() -> Any:
     champion = load_rules(ROOT / "rules" / "cn-bank-retail.yaml")
-    challenger = load_rules(ROOT / "rules" / "cn-bank-retail.yaml")
-    return compare(champion, challenger, SimConfig(accounts=16, days=20, seed=2), share="0.5")
+    challenger = load_rules(ROOT / "examples" / "bank_extends_cn.yaml")
+    return compare(champion, challenger, SimConfig(accounts=12, days=15, seed=2), share="0.5")
 
 
 def test_compare_splits_the_portfolio_and_reports_both_arms(report: Any) -> None:
     """Every account is in exactly one arm, in the arm its hash says."""
-    ids = [f"SIM{n:06d}" for n in range(1, 17)]
+    ids = [f"SIM{n:06d}" for n in range(1, 13)]
     expected = {
         arm: sum(arm_of(i, "0.5") == arm for i in ids) for arm in ("champion", "challenger")
     }
@@ -89,3 +89,27 @@ def test_compare_png_is_written(report: Any, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = render_png(report, tmp_path / "c.png")
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_command_prints_json_and_writes_charts(tmp_path: Path, capsys: Any) -> None:
+    """`dunning compare --format json --png` exits 0 with both arms and a PNG."""
+    pytest.importorskip("matplotlib")
+    from dunning._cli import main
+
+    code = main(["compare", "--champion", str(ROOT / "rules" / "cn-bank-retail.yaml"),
+                 "--challenger", str(ROOT / "examples" / "bank_extends_cn.yaml"),
+                 "--accounts", "4", "--days", "5", "--share", "0.5", "--format", "json",
+                 "--png", str(tmp_path / "c.png")])  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert (code, sorted(report["arms"])) == (0, ["challenger", "champion"])
+    assert (tmp_path / "c.png").exists()
+
+
+def test_compare_command_with_a_bad_share_exits_2(capsys: Any) -> None:
+    """A share of 2 is bad input: exit code 2 and a message, no traceback."""
+    from dunning._cli import main
+
+    rules = str(ROOT / "rules" / "cn-bank-retail.yaml")
+    code = main(["compare", "--champion", rules, "--challenger", rules, "--share", "2"])
+    expected = "error: challenger share: expected a number from 0 to 1, found '2'\n"
+    assert (code, capsys.readouterr().err) == (2, expected)

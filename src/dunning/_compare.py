@@ -254,28 +254,34 @@ def _draw(plt: Any, report: CompareReport) -> Any:
         },
         fmt="%.0f",
     )
-    limits = sorted(
-        set(report.arms["champion"].limits_hit) | set(report.arms["challenger"].limits_hit)
-    )
-    _bars(
-        axes[1][2],
-        "Decisions blocked per account, by limit",
-        limits or ["(none)"],
-        {
-            arm: [
-                float(_ratio(report.arms[arm].limits_hit[k], report.arms[arm].accounts))
-                for k in limits
-            ]
-            or [0.0]
-            for arm in ARMS
-        },
-        rotate=bool(limits),
-    )
-    if not limits:
-        axes[1][2].text(
-            0.5, 0.5, "no limit held back a step", ha="center", transform=axes[1][2].transAxes
-        )
+    _limits_panel(axes[1][2], report)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
     return fig
+
+
+def _limits_panel(ax: Any, report: CompareReport) -> None:
+    """Horizontal bars (limit ids are long), the ten limits that held back most, per account."""
+    per = {
+        arm: {k: float(_ratio(n, report.arms[arm].accounts)) for k, n in m.limits_hit.items()}
+        for arm, m in report.arms.items()
+    }
+    total = {k: per["champion"].get(k, 0.0) + per["challenger"].get(k, 0.0) for k in
+             sorted(set(per["champion"]) | set(per["challenger"]))}  # fmt: skip
+    top = sorted(total, key=lambda k: (-total[k], k))[:10][::-1]
+    ax.set_title("Steps held back per account, by limit (top 10)")
+    if not top:
+        ax.text(0.5, 0.5, "no limit held back a step", ha="center", transform=ax.transAxes)
+        ax.set_yticks([])
+        return
+    height = 0.38
+    for i, arm in enumerate(ARMS):
+        ys = [y + (i - 0.5) * height for y in range(len(top))]
+        bars = ax.barh(ys, [per[arm].get(k, 0.0) for k in top], height, color=_COLOURS[arm])
+        ax.bar_label(bars, fmt="%.2g", fontsize=7, padding=2)
+    ax.set_yticks(range(len(top)), top, fontsize=8)
+    ax.margins(x=0.15)
+    ax.spines[["top", "right"]].set_visible(False)
 
 
 def _bars(
@@ -283,7 +289,6 @@ def _bars(
     title: str,
     labels: list[str],
     values: dict[str, list[float]],
-    rotate: bool = False,
     fmt: str = "%.3g",
 ) -> None:
     width = 0.38
@@ -293,7 +298,6 @@ def _bars(
         bars = ax.bar(pos, values[arm], width, label=arm, color=_COLOURS[arm])
         ax.bar_label(bars, fmt=fmt, fontsize=7, padding=2)
     ax.set_title(title)
-    ax.set_xticks(xs, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
+    ax.set_xticks(xs, labels)
     ax.margins(y=0.15)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=8, frameon=False)
