@@ -303,3 +303,34 @@ def as_of_times(events: Sequence[Event], max_days: int = 400) -> st.SearchStrate
     """Instants at or after the last of `events`, up to `max_days` later, at any hour."""
     last = max(e.at for e in events)
     return instants(last, last + timedelta(days=max_days))
+
+
+# --- invariants (defined in `_invariants`, public here) ------------------------------------
+
+from ._invariants import (  # noqa: E402  (after the strategies: _invariants draws from them)
+    INVARIANTS,
+    InvariantViolation,
+    check_all,
+    check_cites_a_rule,
+    check_deterministic,
+    check_monotonic_escalation,
+    check_no_contact_on_ceased,
+    check_no_limit_broken,
+    check_no_step_when_settled,
+    check_prerequisites_respected,
+    run_invariant,
+)
+
+__all__ += [
+    "INVARIANTS",
+    "InvariantViolation",
+    "check_all",
+    "check_cites_a_rule",
+    "check_deterministic",
+    "check_monotonic_escalation",
+    "check_no_contact_on_ceased",
+    "check_no_limit_broken",
+    "check_no_step_when_settled",
+    "check_prerequisites_respected",
+    "run_invariant",
+]
