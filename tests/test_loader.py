@@ -393,3 +393,11 @@ def test_canonical_round_trip_with_disabled_step_named_by_a_limit() -> None:
         """)
     rs = loads_rules(text)
     assert rs == RuleSet.from_canonical(rs.canonical_json())
+
+
+def test_folded_condition_reads_as_one_line() -> None:
+    """An analyst wraps a long condition with `>-`; it parses as the words joined by spaces."""
+    from dunning._yaml import load_yaml
+
+    data, _ = load_yaml("when: >-\n  dpd >= 1\n  and dpd < 3\n", file="t.yaml")
+    assert {"when": "dpd >= 1 and dpd < 3"} == data

@@ -184,6 +184,10 @@ class _Walker:
 
     def scalar(self, node: ScalarNode) -> Any:
         tag, text = str(node.tag), str(node.value)
+        if getattr(node, "style", None) == ">":
+            # ruamel's round-trip composer marks each fold of a `>` scalar with '\a' so it
+            # can re-emit the folds; the folded value itself must not contain it.
+            text = text.replace("\a", "")
         if tag not in _SCALAR_TAGS:
             raise self.fail(node, f"tag {tag} is not allowed; only plain YAML is")
         kind = tag[len(_CORE) :]
