@@ -35,8 +35,10 @@ def test_validate_shows_the_offending_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     text = PACK.read_text(encoding="utf-8").replace("extends:", "#extends:")
     lines = text.splitlines()
-    idx = next(i for i, line in enumerate(lines) if line.strip().startswith("when:"))
-    lines[idx] = lines[idx].replace("dpd", "dpdd", 1)
+    idx = next(
+        i for i, line in enumerate(lines) if line.strip().startswith("when:") and "dpd " in line
+    )
+    lines[idx] = lines[idx].replace("dpd ", "dpdd ", 1)
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     proc = run("validate", str(bad))
     assert 2 == proc.returncode
