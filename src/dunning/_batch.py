@@ -219,16 +219,16 @@ def _check_unknown_loans(db: SnapshotStore) -> None:
 # --- the decide loop -------------------------------------------------------------------------
 
 
+# Pending loans of one source, in loan id order: a range scan on the primary key from
+# `after`, skipping loans this batch already decided. The two sources (stored snapshots,
+# loans opened today) are queried apart and merged in Python, so each chunk costs
+# O(chunk) instead of re-sorting the union of the whole portfolio every time.
 _PENDING = """
-SELECT loan_id, MIN(borrower_id) FROM (
-    SELECT loan_id, borrower_id FROM main.snapshots WHERE loan_id > :after
-    UNION ALL
-    SELECT loan_id, borrower_id FROM spill.new_loans WHERE loan_id > :after
-) AS l
-WHERE NOT EXISTS (
+SELECT l.loan_id, l.borrower_id FROM {table} AS l
+WHERE l.loan_id > :after AND NOT EXISTS (
     SELECT 1 FROM main.batch_loans b WHERE b.batch_id = :batch AND b.loan_id = l.loan_id
 )
-GROUP BY loan_id ORDER BY loan_id LIMIT :chunk
+ORDER BY l.loan_id LIMIT :chunk
 """
 _COUNT = """
 SELECT COUNT(*) FROM (
@@ -260,8 +260,7 @@ class _Job:
         todo = int(c.execute(_COUNT, (self.batch_id,)).fetchone()[0])
         done, after = 0, ""
         while True:
-            args = {"after": after, "batch": self.batch_id, "chunk": chunk}
-            loans = [(str(a), str(b)) for a, b in c.execute(_PENDING, args).fetchall()]
+            loans = self._pending(after, chunk)
             if not loans:
                 return
             decided = self._chunk(loans)
@@ -271,6 +270,15 @@ class _Job:
             after = loans[-1][0]
             if progress is not None:
                 progress(done, todo)
+
+    def _pending(self, after: str, chunk: int) -> list[tuple[str, str]]:
+        """The next `chunk` undecided loans after `after`: snapshots and today's, merged."""
+        args = {"after": after, "batch": self.batch_id, "chunk": chunk}
+        merged: dict[str, str] = {}
+        for table in ("spill.new_loans", "main.snapshots"):  # a stored borrower id wins
+            for loan, borrower in self.db.conn.execute(_PENDING.format(table=table), args):
+                merged[str(loan)] = str(borrower)
+        return sorted(merged.items())[:chunk]
 
     def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any]]:
         """Decide `loans` and commit snapshots + progress rows together."""
