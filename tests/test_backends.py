@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (house style: assert expected == actual)
 """Both evaluators against the reference interpreter: generated Python == durable_rules == _ir.
 
 Conditions are generated over a small fake catalog that has every kind of fact a rule can

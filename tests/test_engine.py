@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (house style: assert expected == actual)
 """Engine.decide: facts -> rules -> gate -> Decision, identically with either backend."""
 
 from __future__ import annotations

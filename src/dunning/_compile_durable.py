@@ -35,11 +35,15 @@ False when null) plus ``<field>__null``; a comparison is guarded by ``__null == 
 comparison on a nullable operand becomes ``(negated op) or __null``, which is the classical
 negation of "null compares False". ``x in [a, b]`` becomes an ``$or`` of equalities. Money
 literals are converted exactly to minor units: ``x > 500.005`` on integer cents is
-``x >= 50001`` and ``x == 500.005`` is False. Comparisons of two fields use durable's ``$m``
-reference. What durable cannot express is computed host-side (by the generated-Python
-evaluator, so with the same meaning) into a *synthetic field*: arithmetic (``a + b``) becomes
-a numeric field, and a subexpression over the budget, an ordering on enums, or a non-boolean
-used as a test becomes a boolean field the rule then tests. Constant-true rules always match and
+``x >= 50001`` and ``x == 500.005`` is False (the loader refuses such literals in the rule
+set's own currency, but a state in a currency with fewer decimals meets them: the engine
+compiles one program per currency it sees). When arithmetic adds a literal finer than the
+currency, money is posted in that finer unit instead, so sums stay whole. Comparisons of
+two fields use durable's ``$m`` reference. What durable cannot express is computed host-side
+(by the generated-Python evaluator, so with the same meaning) into a *synthetic field*:
+arithmetic (``a + b``) becomes a numeric field, and a subexpression over the budget, an
+ordering on enums, or a non-boolean used as a test becomes a boolean field the rule then
+tests. Constant-true rules always match and
 constant-false rules never, without durable.
 """
 

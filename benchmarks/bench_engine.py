@@ -1,0 +1,304 @@
+"""Benchmark both evaluators side by side: rule evaluations/s, full decisions/s, peak memory.
+
+    python benchmarks/bench_engine.py                 # 100,000 accounts (a few minutes)
+    python benchmarks/bench_engine.py --quick         # 5,000 accounts
+    python benchmarks/bench_engine.py --accounts 20000 --backends python
+
+The rule set is the shipped cn-bank-retail pack extended (``extends:``) with bank rules to
+BENCH_RULES rules. Account histories are generated from a seed (deterministic), folded into
+AccountState objects before timing ("stored states"), and processed in chunks so memory stays
+bounded. Two figures per backend:
+
+* rule evaluations/s -- facts (pre-computed) in, matching rules and the best candidate step
+  out (`Engine.match`);
+* full decisions/s -- `Engine.decide(state, as_of)` from a stored state: facts, rules, gate,
+  trace, Decision object with its content id.
+
+Peak memory is the process's peak resident set size (``resource.getrusage``) after each phase,
+and the tracemalloc peak of deciding one chunk with each backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from dunning._engine import Engine  # noqa: E402
+from dunning._facts import compute_facts  # noqa: E402
+from dunning._loader import loads_rules  # noqa: E402
+from dunning._state import AccountState  # noqa: E402
+
+EXTRA_RULES = [
+    # (id, condition, step, priority)
+    (
+        "bk_m1_sms_unreached",
+        'bucket == "M1" and attempts_7d.sms < 2 and contactable',
+        "sms_reminder",
+        11,
+    ),
+    (
+        "bk_m1_email",
+        'bucket == "M1" and overdue_amount >= 200 and not step_done.email_reminder',
+        "email_reminder",
+        14,
+    ),
+    (
+        "bk_m1_call_large",
+        'bucket == "M1" and overdue_amount >= 3000 and attempts_1d.phone < 2',
+        "phone_reminder",
+        19,
+    ),
+    (
+        "bk_m2_call",
+        'bucket == "M2" and attempts_7d.phone < 5 and not dispute_open',
+        "phone_collection",
+        21,
+    ),
+    (
+        "bk_m2_plan",
+        'bucket in ["M2", "M3"] and promises_broken >= 1 and not hardship',
+        "repayment_plan_offer",
+        60,
+    ),
+    (
+        "bk_m3_letter",
+        'bucket == "M3" and days_since_step.overdue_letter >= 30',
+        "overdue_letter",
+        41,
+    ),
+    (
+        "bk_silent_call",
+        "dpd >= 10 and days_since_conversation >= 14 and attempts_7d.phone < 3",
+        "phone_collection",
+        22,
+    ),
+    (
+        "bk_never_spoke",
+        "dpd >= 20 and not (days_since_conversation >= 0) and contactable",
+        "phone_collection",
+        23,
+    ),
+    (
+        "bk_large_lawyer",
+        "dpd >= 75 and outstanding_amount >= 20000 and step_done.overdue_letter",
+        "lawyer_letter",
+        51,
+    ),
+    (
+        "bk_small_no_lawyer",
+        "dpd >= 75 and outstanding_amount < 2000 and not step_done.credit_report_notice",
+        "credit_report_notice",
+        46,
+    ),
+    (
+        "bk_report_after_notice",
+        "dpd >= 45 and days_since_step.credit_report_notice >= 7 and not step_done.credit_report",
+        "credit_report",
+        31,
+    ),
+    (
+        "bk_agency_silent",
+        "dpd >= 120 and days_since_conversation >= 60 and not step_done.agency_referral",
+        "agency_referral",
+        56,
+    ),
+    (
+        "bk_promise_kept_sms",
+        'promise_status == "kept" and dpd >= 1 and dpd <= 30',
+        "sms_reminder",
+        12,
+    ),
+    (
+        "bk_partial_payer",
+        "days_since_last_payment <= 20 and installments_overdue >= 2"
+        ' and not plan_status == "active"',
+        "repayment_plan_offer",
+        61,
+    ),
+    (
+        "bk_time_bar_near",
+        "days_to_time_bar <= 180 and dpd >= 90 and not time_barred",
+        "payment_order",
+        71,
+    ),
+    (
+        "bk_many_overdue",
+        "installments_overdue >= 4 and overdue_amount - credit_amount >= 5000",
+        "lawyer_letter",
+        52,
+    ),
+]
+
+
+def rules_text() -> str:
+    lines = ["dunning: 1", "extends: cn-bank-retail.yaml", "id: bench_bank", 'version: "bench"',
+             "rules:"]  # fmt: skip
+    for rid, when, step, pri in EXTRA_RULES:
+        cond = when.replace("'", "''")
+        lines.append(f"  - {{id: {rid}, when: '{cond}', step: {step}, priority: {pri},"
+                     f" reason: benchmark rule, source: bench}}")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+# -- account histories ----------------------------------------------------------------------------
+
+TZ = "Asia/Shanghai"
+CST = timedelta(hours=8)
+LADDER = ("sms_reminder", "phone_reminder", "phone_collection", "overdue_letter",
+          "credit_report_notice", "lawyer_letter", "visit_notice")  # fmt: skip
+CHANNELS = ("phone", "phone", "phone", "sms", "sms", "email")
+OUTCOMES = ("no_answer", "no_answer", "right_party", "voicemail", "refused", "delivered")
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _money(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def account(n: int, seed: int) -> tuple[list[dict[str, Any]], datetime]:
+    """One loan's events (wire dicts) and the instant to decide at; deterministic per n."""
+    rng = random.Random(f"{seed}:{n}")
+    loan, borrower = f"L{n}", f"B{n}"
+    start = datetime(2024, 1, 1, 1, 0, tzinfo=UTC)
+    opened = start + timedelta(days=rng.randrange(300), minutes=rng.randrange(600))
+    principal = rng.randrange(100_000, 5_000_000) / 100
+    months = rng.randrange(3, 13)
+    as_of = opened + timedelta(days=30 * months + rng.randrange(-60, 200), hours=rng.randrange(9))
+    ev: list[dict[str, Any]] = [{
+        "type": "loan_opened", "event_id": f"{loan}-o", "loan_id": loan,
+        "borrower_id": borrower, "at": _iso(opened), "principal": _money(principal),
+        "currency": "CNY", "timezone": TZ, "product": "personal_loan",
+    }]  # fmt: skip
+    payer = rng.random()
+    share = round(principal / months, 2)
+    for i in range(1, months + 1):
+        due = opened + timedelta(days=30 * i)
+        if due >= as_of:
+            break
+        ev.append({"type": "installment_due", "event_id": f"{loan}-d{i}", "loan_id": loan,
+                   "at": _iso(due), "due_date": (due + CST).date().isoformat(),
+                   "principal": _money(share), "interest": _money(share * 0.01),
+                   "currency": "CNY"})  # fmt: skip
+        paid_at = due + timedelta(days=rng.randrange(0, 12), hours=3)
+        if rng.random() < payer and paid_at < as_of:
+            ev.append({"type": "payment_received", "event_id": f"{loan}-p{i}", "loan_id": loan,
+                       "at": _iso(paid_at), "amount": _money(share * 1.01),
+                       "currency": "CNY"})  # fmt: skip
+    window = 40
+    for k in range(rng.randrange(0, 9)):
+        at = as_of - timedelta(days=rng.randrange(0, window), hours=rng.randrange(1, 8))
+        if at <= opened:
+            continue
+        ev.append({"type": "contact_attempted", "event_id": f"{loan}-c{k}", "loan_id": loan,
+                   "borrower_id": borrower, "at": _iso(at), "channel": rng.choice(CHANNELS),
+                   "direction": "outbound", "outcome": rng.choice(OUTCOMES)})  # fmt: skip
+    for k, step in enumerate(LADDER[: rng.randrange(0, len(LADDER))]):
+        at = as_of - timedelta(days=rng.randrange(1, 90), hours=rng.randrange(1, 8))
+        if at > opened:
+            ev.append({"type": "step_taken", "event_id": f"{loan}-s{k}", "loan_id": loan,
+                       "at": _iso(at), "step": step})  # fmt: skip
+    if rng.random() < 0.2:
+        at = as_of - timedelta(days=rng.randrange(1, 20))
+        if at > opened:
+            ev.append({"type": "promise_to_pay", "event_id": f"{loan}-pp", "loan_id": loan,
+                       "at": _iso(at), "amount": _money(share),
+                       "promised_date": (at + CST + timedelta(days=7)).date().isoformat(),
+                       "currency": "CNY"})  # fmt: skip
+    if rng.random() < 0.05:
+        ev.append({"type": "dispute_raised", "event_id": f"{loan}-x", "loan_id": loan,
+                   "at": _iso(as_of - timedelta(days=3))})  # fmt: skip
+    if rng.random() < 0.08:
+        ev.append({"type": "hardship_declared", "event_id": f"{loan}-h", "loan_id": loan,
+                   "at": _iso(as_of - timedelta(days=5))})  # fmt: skip
+    return [e for e in ev if e["at"] <= _iso(as_of)], as_of
+
+
+# -- measurement ----------------------------------------------------------------------------------
+
+
+def chunks(total: int, size: int, seed: int) -> Iterator[list[tuple[Any, datetime]]]:
+    """Stored states, `size` at a time: generated and folded before any timing starts."""
+    for start in range(0, total, size):
+        accounts = [account(n, seed) for n in range(start, min(total, start + size))]
+        yield [(AccountState.from_events(ev), at) for ev, at in accounts]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def traced_peak_mb(engine: Engine, sample: list[tuple[Any, datetime]]) -> float:
+    tracemalloc.start()
+    for state, at in sample:
+        engine.decide(state, at)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--accounts", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="5,000 accounts")
+    ap.add_argument("--chunk", type=int, default=5_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--backends", default="python,durable")
+    args = ap.parse_args(argv)
+    total = 5_000 if args.quick else args.accounts
+    backends = args.backends.split(",")
+    rules = loads_rules(rules_text(), base_dir=ROOT / "rules")
+    engines = {b: Engine(rules, backend=b) for b in backends}
+    ctx = engines[backends[0]]._ctx
+    step_of = [r.rule.step for r in rules.rules]
+    timing = {b: {"eval": 0.0, "decide": 0.0} for b in backends}
+    statuses: dict[str, int] = {}
+    print(f"rule set {rules.id}: {len(rules.rules)} rules, {len(rules.document.limits)} limits;"
+          f" {total:,} accounts in chunks of {args.chunk:,}", flush=True)  # fmt: skip
+    setup = time.perf_counter()
+    for n, chunk in enumerate(chunks(total, args.chunk, args.seed)):
+        facts = [compute_facts(s, at, ctx) for s, at in chunk]
+        for b, engine in engines.items():
+            t0 = time.perf_counter()
+            for f in facts:
+                hits = engine.match(f)
+                _best = step_of[hits[0]] if hits else None
+            t1 = time.perf_counter()
+            for state, at in chunk:
+                d = engine.decide(state, at)
+                if b == backends[0]:
+                    statuses[d.status] = statuses.get(d.status, 0) + 1
+            timing[b]["eval"] += t1 - t0
+            timing[b]["decide"] += time.perf_counter() - t1
+        print(f"  chunk {n + 1}: {min(total, (n + 1) * args.chunk):,} accounts,"
+              f" peak RSS {rss_mb():.0f} MB", flush=True)  # fmt: skip
+    sample = next(chunks(min(total, 1_000), 1_000, args.seed))
+    print(f"\n{total:,} accounts in {time.perf_counter() - setup:.0f} s; decisions: "
+          + ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())))  # fmt: skip
+    print(f"{'backend':8} {'rule evals/s':>14} {'decisions/s':>12} {'peak (1k decisions)':>20}")
+    for b in backends:
+        ev, dec = total / timing[b]["eval"], total / timing[b]["decide"]
+        print(f"{b:8} {ev:14,.0f} {dec:12,.0f} {traced_peak_mb(engines[b], sample):17.1f} MB")
+    if "python" in timing and "durable" in timing:
+        p, d = timing["python"], timing["durable"]
+        print(f"python / durable: rule evaluations x{d['eval'] / p['eval']:.1f},"
+              f" full decisions x{d['decide'] / p['decide']:.1f}")  # fmt: skip
+    print(f"process peak RSS: {rss_mb():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
