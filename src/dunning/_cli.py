@@ -30,7 +30,10 @@ def _console(stream: IO[str] | None = None) -> Any:
         from rich.console import Console
     except ImportError:  # pragma: no cover - rich is in the cli and dev extras
         raise InputError("the command line needs rich: pip install 'dunning[cli]'") from None
-    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+    stream = stream or sys.stdout
+    # Piped or captured output has no terminal width; 160 columns keeps tables readable.
+    width = None if stream.isatty() else 160
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
 def _show_rule_error(err: RuleFileError, out: Any) -> None:
@@ -156,7 +159,7 @@ def print_decisions(decisions: Sequence[Any], rules: Any, out: Any, lang: str = 
             if d.not_before
             else "-"
         )
-        blocked = ", ".join(sorted({f"{b.step}:{b.limit_id}" for b in d.blocked})) or "-"
+        blocked = ", ".join(sorted({b.limit_id for b in d.blocked})) or "-"
         table.add_row(
             d.loan_id, d.status, label, nb, d.chosen_rule or "-", blocked, ", ".join(d.flags) or "-"
         )

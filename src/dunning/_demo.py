@@ -2,8 +2,8 @@
 
 The portfolio is `examples/portfolio.jsonl` (JSON Lines in the wire format of DESIGN.md):
 eight Chinese retail loans and one American card account, each with a short story, dated so
-that deciding at 2025-06-30 10:00 Shanghai time is meaningful. Until the rule engine prints
-decisions here, the demo shows the folded account state of each loan.
+that deciding at 2025-06-30 10:00 Shanghai time is meaningful. The demo prints the folded
+account state of each loan, then the decisions of the shipped CN pack for them.
 """
 
 from __future__ import annotations
@@ -13,14 +13,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._errors import InputError
-from ._portfolio import BORROWER_LEVEL, group_by_loan, read_jsonl
+from ._portfolio import group_by_loan, read_jsonl
 from ._state import AccountState
 from ._time import aware
 from .events import Event
 
 __all__ = ["DEFAULT_AS_OF", "PORTFOLIO", "load_portfolio", "portfolio_states", "run_demo"]
 
-PORTFOLIO = Path(__file__).resolve().parents[2] / "examples" / "portfolio.jsonl"
+# Inside a wheel the sample is packaged as dunning/_data/portfolio.jsonl; in a checkout it is
+# examples/portfolio.jsonl.
+_PACKAGED = Path(__file__).resolve().parent / "_data" / "portfolio.jsonl"
+PORTFOLIO = (
+    _PACKAGED if _PACKAGED.is_file()
+    else Path(__file__).resolve().parents[2] / "examples" / "portfolio.jsonl"
+)
+DEMO_PACK = "pack:cn-bank-retail"
 DEFAULT_AS_OF = "2025-06-30T10:00:00+08:00"
 
 # Boolean facts shown in the flags column, in this order.
@@ -42,21 +49,7 @@ def load_portfolio(path: str | Path = PORTFOLIO) -> dict[str, list[Event]]:
         raise InputError(
             f"portfolio: expected a JSON Lines file of events at {path}, found nothing there"
         )
-    grouped = group_by_loan(read_jsonl(path))
-    out: dict[str, list[Event]] = {}
-    for loan_id, events in sorted(grouped.items()):
-        opened = min((e.at for e in events if e.type == "loan_opened"), default=None)
-        out[loan_id] = [
-            e
-            for e in events
-            if not (
-                e.type in BORROWER_LEVEL
-                and e.loan_id != loan_id
-                and opened is not None
-                and e.at < opened
-            )
-        ]
-    return out
+    return group_by_loan(read_jsonl(path))
 
 
 def portfolio_states(path: str | Path = PORTFOLIO) -> dict[str, AccountState]:
@@ -106,7 +99,11 @@ def format_table(rows: list[list[str]]) -> str:
 def run_demo(
     out: TextIO | None = None, as_of: str = DEFAULT_AS_OF, path: str | Path = PORTFOLIO
 ) -> None:
-    """Print the folded accounts of the sample portfolio at `as_of`."""
+    """Print the folded accounts of the sample portfolio at `as_of`, then their decisions."""
+    from ._cli import _console, print_decisions
+    from ._engine import Engine
+    from ._loader import loads_rules
+
     out = out or sys.stdout
     when = aware(as_of)
     states = portfolio_states(path)
@@ -114,3 +111,8 @@ def run_demo(
     out.write(f"Sample portfolio {path if path != PORTFOLIO else 'examples/portfolio.jsonl'}")
     out.write(f" at {when.isoformat()} ({len(rows)} loans)\n\n")
     out.write(format_table(rows))
+    out.write("\n")
+    rules = loads_rules(f"extends: {DEMO_PACK}\n", path="<demo>")
+    engine = Engine(rules)
+    decisions = [engine.decide(state, when) for _, state in sorted(states.items())]
+    print_decisions(decisions, rules, _console(out))

@@ -55,7 +55,11 @@ def read_jsonl(source: str | Path | IO[str], *, name: str | None = None) -> Iter
 
 
 def group_by_loan(events: Iterable[Event | Mapping[str, Any]]) -> dict[str, list[Event]]:
-    """Events per loan id (sorted by loan id); borrower-level events go to all their loans."""
+    """Events per loan id (sorted by loan id); borrower-level events go to all their loans.
+
+    A borrower-level event dated before a loan was opened reaches that loan only when it
+    names it (it belongs to the borrower's older loans otherwise).
+    """
     parsed = [parse_event(e) for e in events]
     borrower_of: dict[str, str] = {}
     for e in parsed:
@@ -64,11 +68,15 @@ def group_by_loan(events: Iterable[Event | Mapping[str, Any]]) -> dict[str, list
     loans_of: dict[str, list[str]] = {}
     for loan, borrower in sorted(borrower_of.items()):
         loans_of.setdefault(borrower, []).append(loan)
+    opened_at = {e.loan_id: e.at for e in parsed if e.type == "loan_opened"}
     out: dict[str, list[Event]] = {loan: [] for loan in sorted(borrower_of)}
     for e in parsed:
         if e.type in BORROWER_LEVEL:
             for loan in loans_of.get(e.borrower_id, []):  # type: ignore[union-attr]
-                out[loan].append(e)
+                # A contact from before this loan existed belongs to the borrower's older
+                # loans; it would make this loan's fold fail (nothing happens before opening).
+                if e.loan_id == loan or e.at >= opened_at[loan]:
+                    out[loan].append(e)
             continue
         loan_id = e.loan_id
         if loan_id not in out:
