@@ -458,7 +458,7 @@ class DurableProgram:
                 self._ruleset = None
 
 
-_PROGRAMS: dict[tuple[str, tuple[int, ...]], DurableProgram] = {}
+_PROGRAMS: dict[tuple[str, str, tuple[int, ...]], DurableProgram] = {}
 
 
 def compile_durable(
@@ -468,7 +468,7 @@ def compile_durable(
     order = tuple(order) if order is not None else tuple(range(len(exprs)))
     if not tag:
         return DurableProgram(exprs, currency, order, "adhoc")
-    key = (tag, order)
+    key = (tag, currency, order)
     with LOCK:
         hit = _PROGRAMS.get(key)
         if hit is None:
