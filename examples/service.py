@@ -9,7 +9,8 @@ calls into dunning are the same three: fold events into state, decide, append to
 
 Run `python examples/service.py` and try:
     curl -s -XPOST localhost:8080/events --data-binary @examples/portfolio.jsonl
-    curl -s -XPOST localhost:8080/decide -d '{"loan_id": "L1", "as_of": "2025-06-30T10:00:00+08:00"}'
+    curl -s -XPOST localhost:8080/decide \
+        -d '{"loan_id": "L-1001", "as_of": "2025-06-30T10:00:00+08:00"}'
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def make_handler(service: CollectionsService) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode("utf-8")
             try:
                 if self.path == "/events":
@@ -75,7 +76,7 @@ def make_handler(service: CollectionsService) -> type[BaseHTTPRequestHandler]:
             except dunning.DunningError as err:  # bad input: say what and where, 400
                 self._reply(400, json.dumps({"error": str(err)}))
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/verify":
                 report = service.store.verify()
                 self._reply(200, json.dumps({"ok": report.ok, "records": report.records}))

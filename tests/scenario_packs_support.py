@@ -202,7 +202,6 @@ RULES_OF: dict[int, Any] = {}  # engine id -> its RuleSet (set by `make_engine`)
 def make_engine(market: Market, backend: str = "python", path: Path | None = None) -> Any:
     """An Engine on the market's pack (or `path`), remembered for step channels."""
     from dunning._engine import Engine
-
     from dunning._loader import load_rules
 
     rules = load_rules(path or market.path)

@@ -18,7 +18,11 @@ AS_OF = "2025-06-30T10:00:00+08:00"
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(SCRIPT), *args], input=stdin, capture_output=True, text=True, timeout=120,
+        [str(SCRIPT), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=ROOT,
     )
 
@@ -53,8 +57,11 @@ def test_decide_writes_json_lines_and_explain_reads_them() -> None:
     proc = run("decide", str(PORTFOLIO), "--rules", str(PACK), "--as-of", AS_OF)
     assert 0 == proc.returncode, proc.stderr
     decisions = [json.loads(line) for line in proc.stdout.splitlines()]
-    loans = {json.loads(line)["loan_id"] for line in PORTFOLIO.read_text().splitlines()
-             if json.loads(line)["type"] == "loan_opened"}
+    loans = {
+        json.loads(line)["loan_id"]
+        for line in PORTFOLIO.read_text().splitlines()
+        if json.loads(line)["type"] == "loan_opened"
+    }
     assert loans == {d["loan_id"] for d in decisions}
     explained = run("explain", "--lang", "zh", stdin=proc.stdout)
     assert 0 == explained.returncode, explained.stderr
@@ -63,8 +70,9 @@ def test_decide_writes_json_lines_and_explain_reads_them() -> None:
 
 def test_decide_table_format() -> None:
     """A readable table for people."""
-    proc = run("decide", str(PORTFOLIO), "--rules", str(PACK), "--as-of", AS_OF,
-               "--format", "table")
+    proc = run(
+        "decide", str(PORTFOLIO), "--rules", str(PACK), "--as-of", AS_OF, "--format", "table"
+    )
     assert 0 == proc.returncode, proc.stderr
     assert "status" in proc.stdout
 
@@ -72,10 +80,16 @@ def test_decide_table_format() -> None:
 @pytest.mark.parametrize(
     ("args", "stdin", "needle"),
     [
-        (("decide", "-", "--rules", str(PACK), "--as-of", "2025-06-30T10:00:00"), "",
-         "timezone-aware"),
-        (("decide", "-", "--rules", str(PACK), "--as-of", AS_OF), '{"type": "nope"}\n',
-         "unknown event type"),
+        (
+            ("decide", "-", "--rules", str(PACK), "--as-of", "2025-06-30T10:00:00"),
+            "",
+            "timezone-aware",
+        ),
+        (
+            ("decide", "-", "--rules", str(PACK), "--as-of", AS_OF),
+            '{"type": "nope"}\n',
+            "unknown event type",
+        ),
         (("decide", "-", "--rules", "missing.yaml", "--as-of", AS_OF), "", "missing.yaml"),
         (("explain", "-"), "not json\n", "decision"),
     ],

@@ -1,4 +1,3 @@
-# ruff: noqa: SIM300  (house style: assert expected == actual)
 """The shipped rule packs: they validate, cite their sources, and load (with `extends`).
 
 These tests read the YAML directly (ruamel safe loader + the pydantic schema), so they hold

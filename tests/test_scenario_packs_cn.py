@@ -10,7 +10,6 @@ lawyer's letter, agency, visit notice then visit after 3 days, payment order, en
 days later) and its limits (cooldowns, dispute stop, quiet plan, bankruptcy stop).
 """
 
-# ruff: noqa: SIM300  (house style: expected == actual; the tables are one line a story)
 from __future__ import annotations
 
 import functools

@@ -7,7 +7,6 @@ advice, interest suspension, then an arrangement); default notice, letter of cla
 after it, a claim 30 days after that; breathing-space style stops for bankruptcy.
 """
 
-# ruff: noqa: SIM300  (house style: expected == actual; the tables are one line a story)
 from __future__ import annotations
 
 import functools

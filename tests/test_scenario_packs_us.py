@@ -7,7 +7,6 @@ until it is resolved; furnishing waits 14 days after the mailed notice; suit at 
 the attorney letter; the bankruptcy stay stops everything. The borrower lives in Chicago.
 """
 
-# ruff: noqa: SIM300  (house style: expected == actual; the tables are one line a story)
 from __future__ import annotations
 
 import functools
