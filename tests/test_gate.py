@@ -218,8 +218,8 @@ def test_selector_semantics() -> None:
 
 
 def test_validate_reports_bad_limits() -> None:
-    """Unknown steps (with a suggestion), zero windows, after_step misuse, bad amounts and a
-    nonexistent time zone are reported with the path of the offending field."""
+    """Unknown steps (with a suggestion), after_step misuse, bad amounts, an unknown holiday
+    country and a nonexistent time zone are reported with the path of the offending field."""
     import yaml
 
     text = rule_text(
@@ -229,7 +229,7 @@ limits:
     kind: frequency_cap
     applies_to: {steps: [phone_colection]}
     max: 3
-    window: 0d
+    window: 1d
     source: s
   - id: quiet
     kind: quiet_period
@@ -244,13 +244,14 @@ limits:
     source: s
 """,
         tz="Mars/Olympus",
+        head="calendar: {country: XX}\n",
     )
     doc = RuleFile.model_validate(yaml.safe_load(text))
     problems = validate(doc)
     expected = [
         (None, "timezone", ("timezone",), None),
+        (None, "calendar.country", ("calendar", "country"), None),
         ("cap", "applies_to.steps", ("limits", 0, "applies_to", "steps", 0), "phone_collection"),
-        ("cap", "window", ("limits", 0, "window"), None),
         ("quiet", "after_step", ("limits", 1, "after_step"), None),
         ("money", "min.CNY", ("limits", 2, "min", "CNY"), None),
     ]
@@ -302,3 +303,26 @@ limits:
     usd = evaluate(rules, State(currency="USD"), facts(outstanding_amount=Decimal("1e6")), at, lit)
     expected = "no minimum outstanding_amount for currency USD (listed: CNY)"
     assert expected == usd.blocked[0].reason
+
+
+def test_zero_length_windows_are_load_errors() -> None:
+    """A rolling window or quiet period of zero length is refused by the loader with the file
+    line of the offending field."""
+    import pytest
+
+    from dunning._errors import RuleFileError
+    from dunning._loader import loads_rules
+
+    cap = """\
+limits:
+  - id: cap
+    kind: frequency_cap
+    applies_to: {all: true}
+    max: 3
+    window: 0h
+    source: s
+"""
+    with pytest.raises(RuleFileError) as err:
+        loads_rules(rule_text(cap))
+    expected = (21, "limit 'cap': limits[0].window: a rolling window of zero length")
+    assert expected == (err.value.line, err.value.bare_message[: len(expected[1])])

@@ -75,6 +75,15 @@ def _check_duration(v: Any) -> str:
     return str(v)
 
 
+def _check_positive_duration(v: Any, what: str) -> str:
+    if parse_duration(v).is_zero:
+        raise ValueError(
+            f"a {what} of zero length is not allowed; expected a positive duration such as"
+            f" '7d' or '24h', found {v!r}"
+        )
+    return str(v)
+
+
 def _check_hhmm(v: Any) -> str:
     if not isinstance(v, str) or not _HHMM.match(v) or (v.startswith("24") and v != "24:00"):
         raise ValueError(f"expected a local time 'HH:MM' such as '08:00', found {v!r}")
@@ -231,7 +240,7 @@ class FrequencyCap(_Limit):
     exclude_inbound: bool = True
     exclude_consented: bool = False
 
-    _w = field_validator("window")(_check_duration)
+    _w = field_validator("window")(lambda v: _check_positive_duration(v, "rolling window"))
 
 
 class QuietPeriod(_Limit):
@@ -246,7 +255,7 @@ class QuietPeriod(_Limit):
     while_: str | None = Field(default=None, alias="while")  # only while this condition holds
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-    _d = field_validator("duration")(_check_duration)
+    _d = field_validator("duration")(lambda v: _check_positive_duration(v, "quiet period"))
 
 
 class BlockWhile(_Limit):
