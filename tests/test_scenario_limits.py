@@ -7,13 +7,16 @@ to the minute.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dunning._gate import Candidate, GateResult, evaluate
+from dunning._loader import load_rules
 from dunning._state import AccountState
 from gate_support import rule_text, ruleset
 
+FIXTURES = Path(__file__).parent / "rules"
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
 UTC = ZoneInfo("UTC")
@@ -98,22 +101,12 @@ def test_call_at_2159_is_inside_and_2201_is_outside() -> None:
     assert expected == (edge.status, edge.not_before)
 
 
-US_HOURS = """\
-limits:
-  - id: fdcpa_hours
-    kind: contact_window
-    applies_to: {channels: [phone]}
-    hours: [{from: "08:00", to: "21:00"}]
-    source: 15 U.S.C. 1692c(a)(1)
-"""
-
-
 def test_new_york_borrower_across_daylight_saving_changes() -> None:
     """A New York borrower (08:00-21:00 local). On Saturday 2025-03-08 at 21:30 EST the call
     waits for Sunday 08:00 — which is EDT after the spring-forward night, 12:00 UTC, not the
     13:00 UTC that "+24h" would give. On Saturday 2025-11-01 at 21:30 EDT it waits for Sunday
     08:00 EST (13:00 UTC), after the clock fell back; at 07:30 EST that Sunday it still waits."""
-    rules = ruleset(rule_text(US_HOURS, tz="America/New_York", currency="USD"))
+    rules = load_rules(FIXTURES / "gate_us_regf.yaml")
     story = Story("America/New_York", "USD").due(datetime(2025, 3, 1, tzinfo=NY))
     march = decide(rules, story, datetime(2025, 3, 8, 21, 30, tzinfo=NY), "phone_collection")
     expected = ("defer", datetime(2025, 3, 9, 12, 0, tzinfo=UTC))
@@ -129,36 +122,12 @@ def test_new_york_borrower_across_daylight_saving_changes() -> None:
     assert expected == evening.status
 
 
-REG_F = (
-    US_HOURS
-    + """\
-  - id: regf_7_in_7
-    kind: frequency_cap
-    applies_to: {channels: [phone]}
-    count: attempts
-    channel: phone
-    max: 7
-    window: 7d
-    scope: debt
-    source: 12 CFR 1006.14(b)(2)(i)(A)
-  - id: regf_after_conversation
-    kind: quiet_period
-    applies_to: {channels: [phone]}
-    after: conversation
-    after_channel: phone
-    duration: 7d
-    first_day_counts: true
-    source: 12 CFR 1006.14(b)(2)(i)(B)
-"""
-)
-
-
 def test_eighth_call_in_seven_days() -> None:
     """Seven unanswered calls on Mon 3 March (two), Tue..Sat, all at 10:00 New York time. On
     Sunday 9 March an 8th call would be the 8th within the 7 local days 3-9 March: blocked
     until the Monday-3 calls leave the window at Monday 10 March 00:00 local (EDT), and the
     call is deferred to 08:00 that Monday when the calling window opens."""
-    rules = ruleset(rule_text(REG_F, tz="America/New_York", currency="USD"))
+    rules = load_rules(FIXTURES / "gate_us_regf.yaml")
     story = Story("America/New_York", "USD").due(datetime(2025, 2, 1, tzinfo=NY))
     story.call(datetime(2025, 3, 3, 9, tzinfo=NY))
     for day in range(3, 9):
@@ -189,7 +158,7 @@ def test_call_the_day_after_a_conversation() -> None:
     """The borrower answered on Monday 3 March at 14:00. Reg F: no call within 7 days after a
     telephone conversation, the conversation's day being day 1 — so the period ends at the
     start of Monday 10 March, and the call goes at 08:00 that day. The letter is not held."""
-    rules = ruleset(rule_text(REG_F, tz="America/New_York", currency="USD"))
+    rules = load_rules(FIXTURES / "gate_us_regf.yaml")
     story = Story("America/New_York", "USD").due(datetime(2025, 2, 1, tzinfo=NY))
     story.call(datetime(2025, 3, 3, 14, tzinfo=NY), outcome="right_party")
     at = datetime(2025, 3, 4, 10, tzinfo=NY)
@@ -394,3 +363,34 @@ def test_chinese_holiday_and_makeup_saturday() -> None:
     extra = decide(rules, story, datetime(2025, 3, 13, 21, tzinfo=SH), "phone_collection")
     expected = ("defer", datetime(2025, 3, 17, 9, tzinfo=SH))
     assert expected == (extra.status, extra.not_before)
+
+
+def test_engine_decision_shows_the_block_and_its_citation() -> None:
+    """Through the Engine: the 8th call in 7 days is held back, so the decision takes the
+    lower-priority overdue letter now and lists the call's block with its regulation and the
+    exact instant the oldest counted call leaves the 7-day window."""
+    from dunning import Engine
+
+    rules = load_rules(FIXTURES / "gate_us_regf.yaml")
+    story = Story("America/New_York", "USD").due(datetime(2025, 2, 1, tzinfo=NY))
+    story.call(datetime(2025, 3, 3, 9, tzinfo=NY))
+    for day in range(3, 9):
+        story.call(datetime(2025, 3, day, 10, tzinfo=NY))
+    decision = Engine(rules).decide(story.events, as_of=datetime(2025, 3, 9, 15, tzinfo=NY))
+    expected: tuple[Any, ...] = (
+        "act",
+        "overdue_letter",
+        [
+            (
+                "phone_collection",
+                "regf_7_in_7",
+                "12 CFR 1006.14(b)(2)(i)(A)",
+                datetime(2025, 3, 10, 4, tzinfo=UTC),
+            )
+        ],
+    )
+    assert expected == (
+        decision.status,
+        decision.step,
+        [(b.step, b.limit_id, b.citation, b.until) for b in decision.blocked],
+    )
