@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from dunning._compare import arm_of, compare, render_png, render_table, roll_rates
+from dunning._compare import ArmMetrics, arm_of, compare, render_png, render_table, roll_rates
 from dunning._errors import InputError
 from dunning._loader import load_rules
-from dunning._simulate import ArmMetrics, SimConfig
+from dunning._simulate import SimConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -41,9 +41,8 @@ def events() -> list[Any]:
 
 def test_dask_run_equals_the_single_process_run(client: Any, events: list[Any]) -> None:
     """40 loans in 5 partitions on 2 workers: the same decisions, sorted by loan id."""
-    from dunning._engine import Engine
-
     from dunning._dask import decide_on_dask
+    from dunning._engine import Engine
 
     rules = load_rules(RULES)
     engine = Engine(rules)

@@ -30,13 +30,13 @@ from __future__ import annotations
 import hashlib
 import heapq
 import random
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ._compare import ArmMetrics
 from ._errors import InputError
 from ._facts import bucket_of
 from ._money import ZERO, quantize
@@ -47,7 +47,6 @@ from .events import Event, parse_event
 
 __all__ = [
     "BEHAVIOURS",
-    "BUCKETS",
     "DEFAULT_MIX",
     "ArmMetrics",
     "Behaviour",
@@ -56,8 +55,6 @@ __all__ = [
     "generate_portfolio",
     "simulate",
 ]
-
-BUCKETS: tuple[str, ...] = ("M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+")
 
 
 @dataclass(frozen=True)
@@ -145,48 +142,6 @@ class LoanSpec:
     behaviour: str
     history: tuple[Event, ...]
     future_dues: tuple[Event, ...]
-
-
-@dataclass
-class ArmMetrics:
-    """What happened to one arm (rule set) of a simulation; summable, streaming."""
-
-    accounts: int = 0
-    decisions: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)
-    # bucket -> bucket moves between observations (every 30 days and at the end)
-    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
-    start_buckets: Counter[str] = field(default_factory=Counter)
-    end_buckets: Counter[str] = field(default_factory=Counter)
-    delinquent_at_start: int = 0
-    cured: int = 0  # delinquent at start, current at the end
-    collected: Decimal = ZERO
-    contacts: int = 0
-    reached: int = 0
-    steps: Counter[str] = field(default_factory=Counter)
-    legal_steps: Counter[str] = field(default_factory=Counter)
-    limits_hit: Counter[str] = field(default_factory=Counter)  # decisions blocked, by limit
-    digest: str = ""  # sha256 over every decision and event, in loan order
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-shaped and key-sorted (no floats: money as a string, counts as ints)."""
-        return {
-            "accounts": self.accounts,
-            "decisions": self.decisions,
-            "statuses": dict(sorted(self.statuses.items())),
-            "transitions": {f"{a}>{b}": n for (a, b), n in sorted(self.transitions.items())},
-            "start_buckets": dict(sorted(self.start_buckets.items())),
-            "end_buckets": dict(sorted(self.end_buckets.items())),
-            "delinquent_at_start": self.delinquent_at_start,
-            "cured": self.cured,
-            "collected": str(self.collected),
-            "contacts": self.contacts,
-            "reached": self.reached,
-            "steps": dict(sorted(self.steps.items())),
-            "legal_steps": dict(sorted(self.legal_steps.items())),
-            "limits_hit": dict(sorted(self.limits_hit.items())),
-            "digest": self.digest,
-        }
 
 
 # --- portfolio generation --------------------------------------------------------------------
