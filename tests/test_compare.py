@@ -113,3 +113,15 @@ def test_compare_command_with_a_bad_share_exits_2(capsys: Any) -> None:
     code = main(["compare", "--champion", rules, "--challenger", rules, "--share", "2"])
     expected = "error: challenger share: expected a number from 0 to 1, found '2'\n"
     assert (code, capsys.readouterr().err) == (2, expected)
+
+
+def test_without_matplotlib_the_user_is_told_which_extra_to_install(
+    report: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """No matplotlib: an InputError naming the `sim` extra, and no file."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(InputError, match=r"pip install 'dunning\[sim\]'"):
+        render_png(report, tmp_path / "c.png")
+    assert not (tmp_path / "c.png").exists()

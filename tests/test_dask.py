@@ -62,3 +62,15 @@ def test_dask_over_a_snapshot_store_equals_the_batch_output(
     run_batch(events, store=store, rules=RULES, as_of=AS_OF, out=out, batch_id="b")
     actual = list(decide_store_on_dask(store, RULES, AS_OF, client=client, partitions=3))
     assert out.read_text(encoding="utf-8").splitlines() == actual
+
+
+def test_without_dask_the_user_is_told_which_extra_to_install(monkeypatch: Any) -> None:
+    """No `distributed` module: an InputError naming the `dask` extra, not an ImportError."""
+    import sys
+
+    from dunning._dask import decide_on_dask
+    from dunning._errors import InputError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(InputError, match=r"pip install 'dunning\[dask\]'"):
+        decide_on_dask([], RULES, AS_OF, client=None)
