@@ -97,6 +97,18 @@ def parse_duration(text: object, *, what: str = "duration") -> Duration:
     """Parse ``7d``, ``72h``, ``P3Y`` ... into a Duration; raise InputError otherwise."""
     if isinstance(text, Duration):
         return text
+    if isinstance(text, str):
+        return _parse_duration_text(text, what)
+    return _parse_duration(text, what)
+
+
+@lru_cache(maxsize=1024)
+def _parse_duration_text(text: str, what: str) -> Duration:
+    # Rule sets parse the same few strings on every decision; Duration is immutable.
+    return _parse_duration(text, what)
+
+
+def _parse_duration(text: object, what: str) -> Duration:
     if isinstance(text, bool) or not isinstance(text, str):
         raise InputError(
             f"{what}: expected a duration such as '7d', '72h' or 'P3Y', found {text!r}"
