@@ -250,10 +250,13 @@ def _decided(store: Path) -> int:
         return 0
 
 
-def test_batch_command_writes_decisions_and_resumes(tmp_path: Path, capsys: Any) -> None:
+def test_batch_command_writes_decisions_audits_once_and_resumes(
+    tmp_path: Path, capsys: Any
+) -> None:
     """`dunning batch` exits 0 and writes one decision per loan; a re-run decides none."""
     import json
 
+    from dunning._audit import AuditStore
     from dunning._cli import main
     from dunning._portfolio import dumps_event
 
@@ -262,9 +265,11 @@ def test_batch_command_writes_decisions_and_resumes(tmp_path: Path, capsys: Any)
     events.write_text("".join(dumps_event(e) + "\n" for e in day1), encoding="utf-8")
     argv = ["batch", str(events), "--store", str(tmp_path / "s.db"), "--rules", str(RULES),
             "--as-of", DAY1, "--batch-id", "n1", "--out", str(tmp_path / "o.jsonl"),
-            "--format", "json"]  # fmt: skip
+            "--format", "json", "--audit", str(tmp_path / "audit.db")]  # fmt: skip
     assert main(argv) == 0
     assert main(argv) == 0
     summaries = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
-    assert [(3, 3), (3, 0)] == [(s["total"], s["decided_now"]) for s in summaries]
+    assert [(s["total"], s["decided_now"]) for s in summaries] == [(3, 3), (3, 0)]
     assert len(lines(tmp_path / "o.jsonl")) == 3
+    with AuditStore(tmp_path / "audit.db") as audit:
+        assert len(audit) == 3  # audited once, not again by the re-run

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ._errors import InvalidEventError
+from ._errors import InputError, InvalidEventError
 from ._portfolio import BORROWER_LEVEL, read_jsonl
 from ._snapshots import SnapshotStore
 from ._state import AccountState
@@ -99,10 +99,13 @@ def run_batch(
 
     `rules` is a RuleSet or a rule file path; `engine` (default `Engine(rules)`) is anything
     with `decide(state, as_of)`. `audit` is an AuditStore, a path to one, or None. Re-running
-    with the same `batch_id` resumes: loans already decided are skipped (see module doc).
+    with the same `batch_id` resumes: loans already decided are skipped (see module doc);
+    once a batch id has finished, a re-run only writes `out` again.
     """
     from ._loader import load_rules
 
+    if chunk < 1:
+        raise InputError(f"run_batch: expected chunk >= 1 (loans per transaction), found {chunk}")
     ruleset = rules if hasattr(rules, "sha256") else load_rules(rules)
     if engine is None:
         from ._engine import Engine
@@ -111,6 +114,7 @@ def run_batch(
     when = aware(as_of)
     owned = not isinstance(store, SnapshotStore)
     db = SnapshotStore(store) if not isinstance(store, SnapshotStore) else store
+    auditor = None
     try:
         record = db.begin_batch(batch_id, iso_utc(when), ruleset.sha256)
         resumed_from = db.decided_count(batch_id)
@@ -131,6 +135,8 @@ def run_batch(
             write_decisions(db, batch_id, out)
         total = db.decided_count(batch_id)
     finally:
+        if auditor is not None and auditor is not audit:
+            auditor.close()  # we opened it from a path
         if owned:
             db.close()
     return BatchSummary(
