@@ -77,7 +77,7 @@ class BatchSummary:
     as_of: str
     total: int  # loans decided by this batch id, over all runs
     decided_now: int  # decided by this run
-    resumed_from: int  # already decided by an earlier, interrupted run
+    resumed_from: int  # already decided by an earlier run of this batch id (interrupted or not)
     statuses: dict[str, int] = field(default_factory=dict)  # of the loans decided now
     out: str | None = None
 

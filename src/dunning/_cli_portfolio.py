@@ -205,9 +205,10 @@ def _show_pairs(title: str, data: dict[str, Any], stream: Any) -> None:
 
     from ._cli import _console
 
-    table = Table(title=title)
-    table.add_column("")
-    table.add_column("", justify="right")
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
     for key, value in data.items():
-        table.add_row(key.replace("_", " "), str(value))
+        text = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
+        table.add_row(key.replace("_", " "), str(text))
     _console(stream).print(table)
