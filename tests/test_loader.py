@@ -401,3 +401,22 @@ def test_folded_condition_reads_as_one_line() -> None:
 
     data, _ = load_yaml("when: >-\n  dpd >= 1\n  and dpd < 3\n", file="t.yaml")
     assert {"when": "dpd >= 1 and dpd < 3"} == data
+
+
+def test_gate_checks_are_load_errors_with_lines() -> None:
+    """An unknown holiday country and a negative amount minimum fail at load, located."""
+    cal = HEAD + "calendar:\n  country: XX\n"
+    err = reject(cal)
+    assert 11 == err.line
+    assert "XX" in str(err)
+    lim = HEAD + dedent("""\
+        limits:
+          - id: big
+            kind: amount_threshold
+            applies_to: {steps: [sms_reminder]}
+            min: {CNY: "-5"}
+            source: s
+        """)
+    err = reject(lim)
+    assert 14 == err.line
+    assert str(err).startswith("t.yaml:14:") and "limit 'big'" in str(err)

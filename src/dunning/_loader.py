@@ -431,7 +431,29 @@ def _build(
     file = file or source_path or "<string>"
     doc = _validate(data, marks, file)
     _Checker(doc, marks, disabled, file, canonical=canonical).check()
+    if not canonical:  # a canonical document was checked when its file was loaded
+        _check_limits(doc, marks, file)
     return _compile(doc, marks, source_path, file)
+
+
+def _check_limits(doc: _schema.RuleFile, marks: Marks, file: str) -> None:
+    """The gate's own load-time checks (calendar country, amounts, windows, ...), located."""
+    from ._limit_validate import validate
+
+    # Step references were checked above (where a limit may name a disabled step); the
+    # validator's own step checks would refuse those, so they are left to the checker.
+    step_fields = {"applies_to.steps", "applies_to.except_steps", "requires", "after_step"}
+    for problem in validate(doc):
+        if problem.field in step_fields:
+            continue
+        raise _err(
+            marks,
+            problem.path,
+            problem.message,
+            file=file,
+            rule_id=problem.limit_id,
+            suggestion=problem.suggestion,
+        )
 
 
 class _Checker:
