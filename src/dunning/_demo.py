@@ -24,7 +24,8 @@ __all__ = ["DEFAULT_AS_OF", "PORTFOLIO", "load_portfolio", "portfolio_states", "
 # examples/portfolio.jsonl.
 _PACKAGED = Path(__file__).resolve().parent / "_data" / "portfolio.jsonl"
 PORTFOLIO = (
-    _PACKAGED if _PACKAGED.is_file()
+    _PACKAGED
+    if _PACKAGED.is_file()
     else Path(__file__).resolve().parents[2] / "examples" / "portfolio.jsonl"
 )
 DEMO_PACK = "pack:cn-bank-retail"
