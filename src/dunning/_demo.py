@@ -28,7 +28,7 @@ PORTFOLIO = (
     if _PACKAGED.is_file()
     else Path(__file__).resolve().parents[2] / "examples" / "portfolio.jsonl"
 )
-DEMO_PACK = "pack:cn-bank-retail"
+DEMO_PACKS = {"CNY": "pack:cn-bank-retail", "USD": "pack:us-regf", "GBP": "pack:uk-fca"}
 DEFAULT_AS_OF = "2025-06-30T10:00:00+08:00"
 
 # Boolean facts shown in the flags column, in this order.
@@ -113,7 +113,12 @@ def run_demo(
     out.write(f" at {when.isoformat()} ({len(rows)} loans)\n\n")
     out.write(format_table(rows))
     out.write("\n")
-    rules = loads_rules(f"extends: {DEMO_PACK}\n", path="<demo>")
-    engine = Engine(rules)
-    decisions = [engine.decide(state, when) for _, state in sorted(states.items())]
-    print_decisions(decisions, rules, _console(out))
+    # Each loan is decided by the shipped pack of its currency's jurisdiction.
+    by_pack: dict[str, list[AccountState]] = {}
+    for _, state in sorted(states.items()):
+        by_pack.setdefault(DEMO_PACKS.get(state.currency, DEMO_PACKS["CNY"]), []).append(state)
+    console = _console(out)
+    for pack, group in sorted(by_pack.items()):
+        rules = loads_rules(f"extends: {pack}\n", path="<demo>")
+        engine = Engine(rules)
+        print_decisions([engine.decide(s, when) for s in group], rules, console)
