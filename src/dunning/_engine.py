@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ._decision import Decision, FactValue, Match, RuleSetRef
-from ._digest import decision_id, input_digest
+from ._digest import decision_id, state_digest
 from ._errors import EngineError, InputError
 from ._money import quantize
 from ._time import aware, to_utc
@@ -50,8 +50,9 @@ class _Plan:
     """Per-rule data the hot path needs, computed once per Engine (in preference order)."""
 
     def __init__(self, rules: Any):
-        from ._gate import Candidate
+        from ._gate import Candidate, construct
 
+        self.construct = construct
         self.order = preference_order(rules)
         self.candidate = {}
         self.match_parts = {}
@@ -139,41 +140,60 @@ class Engine:
         indices = self.match(facts, state.currency)
         plan = self._plan
         gate = evaluate(self.rules, state, facts, as_of, [plan.candidate[i] for i in indices])
-        matched = tuple(self._match_of(i, facts, state.currency) for i in indices)
+        trace: dict[str, FactValue] = {}  # fact -> its trace value, shared by the matches
+        matched = tuple(self._match_of(i, facts, trace, state.currency) for i in indices)
         # Built without re-validation (every value below is already in its canonical type:
         # UTC instants, sorted flags, int/bool/str trace values); the id is then computed as
-        # Decision's own validator would, without its float scan (tests pin the equality).
-        fields = dict(
-            loan_id=state.loan_id,
-            borrower_id=state.borrower_id,
-            as_of=to_utc(as_of),
-            timezone=state.timezone,
-            status=gate.status,
-            step=gate.step,
-            not_before=None if gate.not_before is None else to_utc(gate.not_before),
-            chosen_rule=gate.chosen_rule,
-            matched=matched,
-            blocked=tuple(gate.blocked),
-            flags=tuple(sorted(set(gate.flags))),
-            flag_notes=tuple(gate.flag_notes),
-            rule_set=self._ref,
-            engine_version=_version(),
-            backend=self.backend,
-            input_digest=input_digest(state.events, as_of),
+        # Decision's own validator would, without its float scan (tests pin the equality), and
+        # set the way that validator sets it.
+        decision = plan.construct(
+            Decision,
+            {
+                "id": "",
+                "loan_id": state.loan_id,
+                "borrower_id": state.borrower_id,
+                "as_of": to_utc(as_of),
+                "timezone": state.timezone,
+                "status": gate.status,
+                "step": gate.step,
+                "not_before": None if gate.not_before is None else to_utc(gate.not_before),
+                "chosen_rule": gate.chosen_rule,
+                "matched": matched,
+                "blocked": tuple(gate.blocked),
+                "flags": tuple(sorted(set(gate.flags))),
+                "flag_notes": tuple(gate.flag_notes),
+                "rule_set": self._ref,
+                "engine_version": _version(),
+                "backend": self.backend,
+                "input_digest": state_digest(state, as_of),
+            },
         )
-        draft = Decision.model_construct(id="", **fields)
-        return Decision.model_construct(id=decision_id(draft), **fields)
+        object.__setattr__(decision, "id", decision_id(decision))
+        return decision
 
-    def _match_of(self, i: int, facts: Mapping[str, Any], currency: str) -> Match:
+    def _match_of(
+        self, i: int, facts: Mapping[str, Any], trace: dict[str, FactValue], currency: str
+    ) -> Match:
         rule_id, step, priority, level, source, reason, read = self._plan.match_parts[i]
-        return Match(
-            rule_id=rule_id,
-            step=step,
-            priority=priority,
-            level=level,
-            facts={name: _trace_value(facts[name], currency) for name in read},
-            source=source,
-            reason=reason,
+        values = {}
+        for name in read:
+            v = trace.get(name, _UNSET)
+            if v is _UNSET:
+                v = trace[name] = _trace_value(facts[name], currency)
+            values[name] = v
+        # The values are Match's own (its validator only turns Decimals into text, and trace
+        # values are never Decimal), so the model is built without re-validation.
+        return self._plan.construct(
+            Match,
+            {
+                "rule_id": rule_id,
+                "step": step,
+                "priority": priority,
+                "level": level,
+                "facts": values,
+                "source": source,
+                "reason": dict(reason),
+            },
         )
 
     def _state(self, given: Any, as_of: datetime) -> Any:
@@ -196,6 +216,9 @@ class Engine:
                 " least the loan_opened event at or before as_of"
             )
         return AccountState.from_events(kept)
+
+
+_UNSET: Any = object()
 
 
 def _trace_value(value: object, currency: str) -> FactValue:

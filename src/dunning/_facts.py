@@ -32,10 +32,11 @@ InputError (decide from the event list instead, which leaves out later events).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -91,18 +92,62 @@ def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dic
             " events are left out"
         )
     today = local_date(as_of, state.timezone)
+    overdue = [b for b in _unpaid(state) if b[0] < today]
     facts: dict[str, Any] = {}
-    facts.update(_money_facts(state, today))
+    facts.update(_money_facts(state, today, overdue))
     facts.update(_promise_facts(state, today))
     facts.update(_plan_facts(state, today))
     facts.update(_flag_facts(state, today, facts["outstanding_amount"]))
-    facts.update(_limitation_facts(state, today, ctx))
+    facts.update(_limitation_facts(state, today, ctx, overdue))
     facts.update(_contact_facts(state, today, ctx))
-    for name in sorted(ctx.names - facts.keys()):
-        value = _family(state, as_of, today, name)
-        if value is not _NOT_A_FAMILY:
-            facts[name] = value
+    specs = _family_specs(ctx.names)
+    if specs:
+        _family_facts(state, as_of, today, specs, facts)
     return facts
+
+
+def _family_facts(
+    state: AccountState,
+    as_of: datetime,
+    today: date,
+    specs: tuple[tuple[str, str, tuple[Any, ...]], ...],
+    facts: dict[str, Any],
+) -> None:
+    """Add the family facts of `specs` (those not already set) to `facts`."""
+    steps = _steps_index(state)
+    tz = state.timezone
+    for name, family, args in specs:
+        if name in facts:
+            continue
+        if family == "days_since_step":
+            hit = steps.get(args[0])
+            facts[name] = None if hit is None else (today - local_date(hit[1], tz)).days
+        elif family == "step_done":
+            facts[name] = args[0] in steps
+        elif family == "step_count":
+            facts[name] = steps[args[0]][0] if args[0] in steps else 0
+        else:
+            facts[name] = _FAMILIES[family](state, as_of, today, *args)
+
+
+def _derived(state: AccountState) -> dict[str, Any]:
+    """The state's cache of values derived from it alone (empty for a hand-built state)."""
+    cache: dict[str, Any] | None = getattr(state, "_derived", None)
+    return {} if cache is None else cache
+
+
+def _unpaid(state: AccountState) -> tuple[tuple[date, Decimal, bool], ...]:
+    """(due date, unpaid amount, is an installment) of each unpaid ledger item, in waterfall
+    order — depends on the state alone, so it is cached on it."""
+    cache = _derived(state)
+    hit: tuple[tuple[date, Decimal, bool], ...] | None = cache.get("unpaid")
+    if hit is None:
+        hit = cache["unpaid"] = tuple(
+            (b.due_date, b.unpaid, b.item.kind == "installment")
+            for b in state.ledger.balances
+            if b.unpaid > 0
+        )
+    return hit
 
 
 def bucket_of(dpd: int) -> str:
@@ -118,10 +163,11 @@ def _live(payments: tuple[Payment, ...]) -> list[Payment]:
     return [p for p in payments if not p.reversed]
 
 
-def _money_facts(state: AccountState, today: date) -> dict[str, Any]:
+def _money_facts(
+    state: AccountState, today: date, overdue: list[tuple[date, Decimal, bool]]
+) -> dict[str, Any]:
     ledger, cur, tz = state.ledger, state.currency, state.timezone
-    overdue = ledger.overdue_items(today)
-    dpd = (today - overdue[0].due_date).days if overdue else 0
+    dpd = (today - overdue[0][0]).days if overdue else 0
     principal_base = max(state.principal, ledger.charged_principal)
     outstanding = (
         principal_base - ledger.paid_principal
@@ -132,11 +178,11 @@ def _money_facts(state: AccountState, today: date) -> dict[str, Any]:
     return {
         "dpd": dpd,
         "bucket": bucket_of(dpd),
-        "overdue_amount": quantize(sum((b.unpaid for b in overdue), ZERO), cur),
+        "overdue_amount": quantize(sum((b[1] for b in overdue), ZERO), cur),
         "outstanding_amount": quantize(outstanding, cur),
         "credit_amount": quantize(ledger.credit, cur),
         "principal": quantize(state.principal, cur),
-        "installments_overdue": sum(1 for b in overdue if b.item.kind == "installment"),
+        "installments_overdue": sum(1 for b in overdue if b[2]),
         "days_since_last_payment": _days(today, live[-1].at if live else None, tz),
         "days_since_opened": _days(today, state.opened_at, tz),
     }
@@ -224,14 +270,15 @@ def _restarts(state: AccountState, ctx: FactContext) -> list[datetime]:
     return out
 
 
-def _limitation_facts(state: AccountState, today: date, ctx: FactContext) -> dict[str, Any]:
-    overdue = state.ledger.overdue_items(today)
+def _limitation_facts(
+    state: AccountState, today: date, ctx: FactContext, overdue: list[tuple[date, Decimal, bool]]
+) -> dict[str, Any]:
     if not overdue:
         return {"time_barred": False, "days_to_time_bar": None}
     lim = ctx.limitation
     # each_due: every item runs its own clock and the earliest bar is reported (conservative),
     # which is the oldest item's; last_due: the newest overdue item's due date.
-    start = overdue[-1].due_date if lim.starts_from == "last_due" else overdue[0].due_date
+    start = overdue[-1][0] if lim.starts_from == "last_due" else overdue[0][0]
     restarts = [local_date(at, state.timezone) for at in _restarts(state, ctx)]
     last_start = max([start, *restarts])
     bar = parse_duration(lim.period).add_to_date(last_start)
@@ -251,51 +298,72 @@ def _contact_facts(state: AccountState, today: date, ctx: FactContext) -> dict[s
     }
 
 
-_NOT_A_FAMILY = object()
+@lru_cache(maxsize=256)
+def _family_specs(names: frozenset[str]) -> tuple[tuple[str, str, tuple[Any, ...]], ...]:
+    """The family facts among `names`, parsed once: (name, family, arguments), sorted by name.
+    Other names (scalars, derived facts' ids) are left out."""
+    out: list[tuple[str, str, tuple[Any, ...]]] = []
+    for name in sorted(names):
+        m = _catalog._WINDOW.match(name)
+        if m:
+            out.append((name, "window", (m.group(1), int(m.group(2)), m.group(3), m.group(4))))
+            continue
+        m = _catalog._STEP.match(name) or _catalog._CHAN.match(name)
+        if m:
+            out.append((name, m.group(1), (m.group(2),)))
+    return tuple(out)
 
 
-def _family(state: AccountState, as_of: datetime, today: date, name: str) -> Any:
-    """The value of family fact `name`, or _NOT_A_FAMILY (e.g. a derived fact's id)."""
-    m = _catalog._WINDOW.match(name)
-    if m:
-        kind, n, unit, channel = m.group(1), int(m.group(2)), m.group(3), m.group(4)
-        return _window_count(state, as_of, today, kind, n, unit, channel)
-    m = _catalog._STEP.match(name)
-    if m:
-        records = [r for r in state.steps_taken if r.step == m.group(2)]
-        if m.group(1) == "step_count":
-            return len(records)
-        if m.group(1) == "step_done":
-            return bool(records)
-        return _days(today, records[-1].at if records else None, state.timezone)
-    m = _catalog._CHAN.match(name)
-    if m:
-        channel = m.group(2)
-        if m.group(1) == "cease_requested":
-            return channel in state.ceased_channels or "any" in state.ceased_channels
-        return channel in state.consent_withdrawn
-    return _NOT_A_FAMILY
+def _steps_index(state: AccountState) -> dict[str, tuple[int, datetime]]:
+    """step id -> (times taken, when last taken); cached on the state (depends on it alone)."""
+    cache = _derived(state)
+    hit: dict[str, tuple[int, datetime]] | None = cache.get("steps")
+    if hit is None:
+        hit = {}
+        for r in state.steps_taken:  # in fold order, so the last record is the latest
+            hit[r.step] = (hit[r.step][0] + 1 if r.step in hit else 1, r.at)
+        cache["steps"] = hit
+    return hit
+
+
+def _contacts_local(state: AccountState) -> tuple[tuple[datetime, date, str, bool, bool], ...]:
+    """(at, local date, channel, outbound, right party) per contact; cached on the state."""
+    cache = _derived(state)
+    hit: tuple[tuple[datetime, date, str, bool, bool], ...] | None = cache.get("contacts")
+    if hit is None:
+        tz = state.timezone
+        hit = cache["contacts"] = tuple(
+            (c.at, local_date(c.at, tz), c.channel, c.direction == "outbound",
+             c.outcome == "right_party")
+            for c in state.contacts
+        )  # fmt: skip
+    return hit
+
+
+# family -> its value at as_of, given the parsed arguments (`_family_specs`); the step families
+# (days_since_step, step_done, step_count) are read from the steps index in `_family_facts`.
+_FAMILIES: dict[str, Callable[..., Any]] = {
+    "window": lambda state, as_of, today, *args: _window_count(state, as_of, today, *args),
+    "cease_requested": lambda state, as_of, today, channel: (
+        channel in state.ceased_channels or "any" in state.ceased_channels
+    ),
+    "consent_withdrawn": lambda state, as_of, today, channel: channel in state.consent_withdrawn,
+}
 
 
 def _window_count(
     state: AccountState, as_of: datetime, today: date, kind: str, n: int, unit: str, channel: str
 ) -> int:
-    if unit == "d":
-        first_day = today - timedelta(days=n - 1)
-
-        def inside(at: datetime) -> bool:
-            return at <= as_of and local_date(at, state.timezone) >= first_day
-    else:
-        since = as_of - timedelta(hours=n)
-
-        def inside(at: datetime) -> bool:
-            return since < at <= as_of
-
+    attempts = kind == "attempts"
+    days = unit == "d"
+    first_day = today - timedelta(days=n - 1) if days else today
+    since = as_of if days else as_of - timedelta(hours=n)
     count = 0
-    for c in state.contacts:
-        if channel != "any" and c.channel != channel:
+    for at, day, chan, outbound, right_party in _contacts_local(state):
+        if channel != "any" and chan != channel:
             continue
-        wanted = c.direction == "outbound" if kind == "attempts" else c.outcome == "right_party"
-        if wanted and inside(c.at):
+        if not (outbound if attempts else right_party) or at > as_of:
+            continue
+        if (day >= first_day) if days else (since < at):
             count += 1
     return count

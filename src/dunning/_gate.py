@@ -28,15 +28,17 @@ id as a built-in one replaces its text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from . import _ir
+from pydantic import BaseModel
+
+from ._compile_py import compile_expr
 from ._decision import Block, FlagNote
-from ._limits import RulesLike, StateLike, Verdict, applies, check
-from ._schema import Limit
+from ._limits import LimitChecker, RulesLike, StateLike, Verdict, applies, checker
+from ._schema import Flag
 from ._time import local_date, parse_duration, to_utc
 
 Status = Literal["act", "defer", "blocked", "none"]
@@ -80,10 +82,133 @@ class GateResult:
 
 @dataclass(frozen=True)
 class _Check:
+    """One limit (or the step's cooldown) as it applies to a step."""
+
     limit_id: str
     kind: str
     citation: str
-    ask: Callable[[datetime], Verdict]
+    ask: LimitChecker
+
+
+class _Plan:
+    """What the gate needs of a rule set, worked out once: per step its checks, the compiled
+    flag conditions. Plans are cached per rule set object (rule sets are immutable)."""
+
+    def __init__(self, rules: RulesLike):
+        self.rules = rules
+        self.checks: dict[str, tuple[_Check, ...]] = {}
+        limits = [(lim, checker(rules, lim)) for lim in rules.document.limits if lim.enabled]
+        for step in rules.steps.values():
+            found = [
+                _Check(lim.id, lim.kind, lim.source, ask)
+                for lim, ask in limits
+                if applies(lim.applies_to, step)
+            ]
+            if step.cooldown:
+                found.append(
+                    _Check(
+                        f"cooldown:{step.id}",
+                        "cooldown",
+                        f"step catalog: {step.id}.cooldown",
+                        _cooldown_checker(step.id, step.cooldown),
+                    )
+                )
+            self.checks[step.id] = tuple(found)
+        declared = {f.id: f for f in rules.document.flags}
+        self.flags = tuple(
+            (flag_id, compile_expr(rules.flag_exprs[flag_id]), declared.get(flag_id))
+            for flag_id in sorted(rules.flag_exprs)
+        )
+        self.notes: dict[str, FlagNote] = {}  # flag id -> its (fixed) note, built when first seen
+
+    def checks_for(self, step_id: str) -> tuple[_Check, ...]:
+        hit = self.checks.get(step_id)
+        if hit is not None:
+            return hit
+        missing = Verdict(False, None, f"step {step_id!r} is not an enabled step of the rule set")
+        return (_Check("step_catalog", "step_catalog", "rule set step catalog",
+                       lambda state, facts, at, as_of: missing),)  # fmt: skip
+
+    def note(self, flag_id: str, spec: Flag | None) -> FlagNote:
+        hit = self.notes.get(flag_id)
+        if hit is None:
+            text = spec.text.get("en") if spec else flag_id
+            hit = FlagNote(id=flag_id, text=text, source=spec.source if spec else None)
+            self.notes[flag_id] = hit
+        return hit
+
+
+M = TypeVar("M", bound=BaseModel)
+_setattr = object.__setattr__
+
+
+def construct(cls: type[M], values: dict[str, Any]) -> M:
+    """`cls.model_construct(**values)` for the decision models when `values` names every field:
+    the four attributes pydantic's construct sets (no private attributes, extras or post-init
+    on these models), without its per-field default handling — a quarter of the cost. The
+    equivalence is checked once at import (`_construct_matches`), else model_construct runs."""
+    if not _FAST_CONSTRUCT:
+        return cls.model_construct(**values)
+    m = cls.__new__(cls)
+    _setattr(m, "__dict__", values)
+    _setattr(m, "__pydantic_fields_set__", set(values))
+    _setattr(m, "__pydantic_extra__", None)
+    _setattr(m, "__pydantic_private__", None)
+    return m
+
+
+def _construct_matches() -> bool:
+    values: dict[str, Any] = {"step": "s", "limit_id": "l", "kind": "k", "reason": "r",
+                              "citation": "c", "until": None}  # fmt: skip
+    fast = Block.__new__(Block)
+    for name, v in (("__dict__", dict(values)), ("__pydantic_fields_set__", set(values)),
+                    ("__pydantic_extra__", None), ("__pydantic_private__", None)):  # fmt: skip
+        _setattr(fast, name, v)
+    slow = Block.model_construct(**values)
+    return (
+        fast == slow
+        and vars(fast) == vars(slow)
+        and fast.model_fields_set == slow.model_fields_set
+        and not Block.__private_attributes__
+        and not Block.__pydantic_post_init__
+        and fast.model_dump_json() == slow.model_dump_json()
+    )
+
+
+_FAST_CONSTRUCT = _construct_matches()
+
+
+_PLANS: dict[int, tuple[RulesLike, _Plan]] = {}
+_PLANS_MAX = 256  # rule sets alive at once in a process; a cleared cache costs a rebuild
+
+
+def plan_for(rules: RulesLike) -> _Plan:
+    """The cached plan of `rules` (keyed by identity; the entry holds the object, so its id
+    cannot be reused while cached)."""
+    hit = _PLANS.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    plan = _Plan(rules)
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[id(rules)] = (rules, plan)
+    return plan
+
+
+class _Asker:
+    """Verdicts for one decision, each (limit, instant) asked once: a limit's verdict does not
+    depend on the step (limits shared by several candidates are asked once)."""
+
+    def __init__(self, state: StateLike, facts: Mapping[str, object], as_of: datetime):
+        self.state, self.facts, self.as_of = state, facts, as_of
+        self.memo: dict[tuple[str, datetime], Verdict] = {}
+
+    def __call__(self, chk: _Check, t: datetime) -> Verdict:
+        key = (chk.limit_id, t)
+        v = self.memo.get(key)
+        if v is None:
+            v = self.memo[key] = chk.ask(self.state, self.facts, t, self.as_of)
+        return v
 
 
 def evaluate(
@@ -95,14 +220,16 @@ def evaluate(
 ) -> GateResult:
     """Choose among `candidates` (preference order) under the rule set's limits."""
     as_of = to_utc(as_of)  # instants in UTC: same-zone datetimes compare by wall clock
-    flags, notes = compute_flags(rules, facts, as_of, state.timezone)
+    plan = plan_for(rules)
+    flags, notes = _flags(plan, facts, as_of, state.timezone)
     if not candidates:
         return GateResult("none", None, None, None, (), flags, notes)
-    checks = {c.step: checks_for(rules, state, facts, c.step, as_of) for c in candidates}
+    ask = _Asker(state, facts, as_of)
+    checks = {c.step: plan.checks_for(c.step) for c in candidates}
     blocks: list[Block] = []
     chosen: Candidate | None = None
-    for step in _unique(c.step for c in candidates):
-        held = _blocks_at(step, checks[step], as_of)
+    for step in checks:  # dict order: first appearance in preference order
+        held = _blocks_at(ask, step, checks[step], as_of)
         blocks += held
         if not held and chosen is None:
             chosen = next(c for c in candidates if c.step == step)
@@ -110,7 +237,7 @@ def evaluate(
         return GateResult("act", chosen.step, chosen.rule_id, None, tuple(blocks), flags, notes)
     best: tuple[datetime, Candidate] | None = None
     for cand in candidates:
-        when = earliest_lawful(checks[cand.step], as_of)
+        when = earliest_lawful(ask, checks[cand.step], as_of)
         if when is not None and (best is None or when < best[0]):
             best = (when, cand)
     if best is None:
@@ -119,93 +246,51 @@ def evaluate(
     return GateResult("defer", cand.step, cand.rule_id, when, tuple(blocks), flags, notes)
 
 
-def _unique(steps: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for s in steps:
-        if s not in out:
-            out.append(s)
-    return out
-
-
-def checks_for(
-    rules: RulesLike,
-    state: StateLike,
-    facts: Mapping[str, object],
-    step_id: str,
-    as_of: datetime,
-) -> list[_Check]:
-    """The checks that apply to `step_id`: selected limits in file order, then its cooldown."""
-    step = rules.steps.get(step_id)
-    if step is None:
-        missing = Verdict(False, None, f"step {step_id!r} is not an enabled step of the rule set")
-        return [_Check("step_catalog", "step_catalog", "rule set step catalog", lambda t: missing)]
-    out = []
-    for limit in rules.document.limits:
-        if limit.enabled and applies(limit.applies_to, step):
-            ask = _asker(rules, limit, step_id, state, facts, as_of)
-            out.append(_Check(limit.id, limit.kind, limit.source, ask))
-    if step.cooldown:
-        out.append(
-            _Check(
-                f"cooldown:{step_id}",
-                "cooldown",
-                f"step catalog: {step_id}.cooldown",
-                _cooldown_asker(step_id, step.cooldown, state),
-            )
-        )
-    return out
-
-
-def _asker(
-    rules: RulesLike,
-    limit: Limit,
-    step: str,
-    state: StateLike,
-    facts: Mapping[str, object],
-    as_of: datetime,
-) -> Callable[[datetime], Verdict]:
-    return lambda t: check(rules, limit, step, state, facts, t, as_of)
-
-
-def _cooldown_asker(step: str, cooldown: str, state: StateLike) -> Callable[[datetime], Verdict]:
+def _cooldown_checker(step: str, cooldown: str) -> LimitChecker:
     span = parse_duration(cooldown)
+    allow = Verdict(True, None, "")
 
-    def ask(t: datetime) -> Verdict:
-        taken = [to_utc(s.at) for s in state.steps_taken if s.step == step]
-        taken = [x for x in taken if x <= t]
+    def ask(state: StateLike, facts: Mapping[str, object], t: datetime, as_of: datetime) -> Verdict:
+        taken = [x for x in (to_utc(s.at) for s in state.steps_taken if s.step == step) if x <= t]
         if not taken:
-            return Verdict(True, None, "")
+            return allow
         end = span.add_to(max(taken), state.timezone)
         if t >= end:
-            return Verdict(True, None, "")
+            return allow
         return Verdict(False, end, f"{step} was taken less than its cooldown {cooldown} ago")
 
     return ask
 
 
-def _blocks_at(step: str, checks: list[_Check], at: datetime) -> list[Block]:
+def _blocks_at(ask: _Asker, step: str, checks: Sequence[_Check], at: datetime) -> list[Block]:
     out = []
     for chk in checks:
-        v = chk.ask(at)
+        v = ask(chk, at)
         if not v.allowed:
+            # Built without re-validation: the values are what Block's validator would make
+            # (`until` an aware instant, converted to UTC here as the validator does).
+            until = None if v.until is None else to_utc(v.until)
             out.append(
-                Block(
-                    step=step,
-                    limit_id=chk.limit_id,
-                    kind=chk.kind,
-                    reason=v.reason,
-                    citation=chk.citation,
-                    until=v.until,
+                construct(
+                    Block,
+                    {
+                        "step": step,
+                        "limit_id": chk.limit_id,
+                        "kind": chk.kind,
+                        "reason": v.reason,
+                        "citation": chk.citation,
+                        "until": until,
+                    },
                 )
             )
     return out
 
 
-def earliest_lawful(checks: list[_Check], start: datetime) -> datetime | None:
+def earliest_lawful(ask: _Asker, checks: Sequence[_Check], start: datetime) -> datetime | None:
     """The earliest instant >= `start` at which every check allows (None: no known end)."""
     t = start
     for _ in range(_MAX_ROUNDS):
-        held = [v for v in (chk.ask(t) for chk in checks) if not v.allowed]
+        held = [v for v in (ask(chk, t) for chk in checks) if not v.allowed]
         if not held:
             return t
         untils = [v.until for v in held]
@@ -220,24 +305,29 @@ def earliest_lawful(checks: list[_Check], start: datetime) -> datetime | None:
 
 # -- flags ------------------------------------------------------------------------------------
 
+_BUILTIN_NOTES = {f: FlagNote(id=f, text=t, source=None) for f, t in sorted(_BUILTIN_FLAGS.items())}
+
 
 def compute_flags(
     rules: RulesLike, facts: Mapping[str, object], as_of: datetime, tz: str
 ) -> tuple[tuple[str, ...], tuple[FlagNote, ...]]:
     """The compliance flags raised at `as_of`: sorted ids and their notes."""
+    return _flags(plan_for(rules), facts, as_of, tz)
+
+
+def _flags(
+    plan: _Plan, facts: Mapping[str, object], as_of: datetime, tz: str
+) -> tuple[tuple[str, ...], tuple[FlagNote, ...]]:
     notes: dict[str, FlagNote] = {}
-    for fact in sorted(_BUILTIN_FLAGS):
+    for fact, note in _BUILTIN_NOTES.items():
         if facts.get(fact) is True:
-            notes[fact] = FlagNote(id=fact, text=_BUILTIN_FLAGS[fact], source=None)
-    near = _time_bar_note(rules, facts, as_of, tz)
+            notes[fact] = note
+    near = _time_bar_note(plan.rules, facts, as_of, tz)
     if near is not None:
         notes[near.id] = near
-    declared = {f.id: f for f in rules.document.flags}
-    for flag_id in sorted(rules.flag_exprs):
-        if bool(_ir.evaluate(rules.flag_exprs[flag_id], facts)):
-            spec = declared.get(flag_id)
-            text = spec.text.get("en") if spec else flag_id
-            notes[flag_id] = FlagNote(id=flag_id, text=text, source=spec.source if spec else None)
+    for flag_id, holds, spec in plan.flags:
+        if bool(holds(facts)):
+            notes[flag_id] = plan.note(flag_id, spec)
     ids = tuple(sorted(notes))
     return ids, tuple(notes[i] for i in ids)
 

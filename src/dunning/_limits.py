@@ -41,14 +41,15 @@ Counting contacts (frequency caps, conversation quiet periods), decided here onc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
 from . import _ir
-from ._calendar import calendar_for
+from ._calendar import HolidayCalendar, calendar_for
+from ._compile_py import compile_expr
 from ._errors import EngineError
 from ._limit_validate import LimitProblem, validate
 from ._schema import (
@@ -68,10 +69,12 @@ from ._time import Duration, local_date, local_midnight, parse_duration, to_utc,
 from ._window import inside, next_opening
 
 __all__ = [
+    "LimitChecker",
     "LimitProblem",
     "Verdict",
     "applies",
     "check",
+    "checker",
     "validate",
 ]
 
@@ -175,6 +178,11 @@ def applies(selector: Selector, step: Step) -> bool:
     )
 
 
+# A checker answers for one limit: (state, facts, at, as_of) -> Verdict. It reads nothing of
+# the step being asked about, so one verdict per (limit, instant) serves every step it covers.
+LimitChecker = Callable[[StateLike, Mapping[str, object], datetime, datetime], Verdict]
+
+
 def check(
     rules: RulesLike,
     limit: Limit,
@@ -189,40 +197,64 @@ def check(
     `facts` are those of `as_of` (default: `at`); only the limitation bar needs to know when
     they were taken, to turn `days_to_time_bar` into the instant the claim becomes barred.
     """
+    return checker(rules, limit)(state, facts, at, as_of or at)
+
+
+def checker(rules: RulesLike, limit: Limit) -> LimitChecker:
+    """The checker of `limit`, with the work that depends only on the rule set done once
+    (durations parsed, calendar built, condition compiled); the gate keeps one per limit."""
     # Instants are compared in UTC: two datetimes sharing a ZoneInfo compare by wall clock,
     # which is wrong in the repeated hour of a fall-back night.
-    tz, at, as_of = state.timezone, to_utc(at), to_utc(as_of or at)
     if isinstance(limit, ContactWindow):
-        return _contact_window(rules, limit, at, tz)
+        cal = calendar_for(rules.document.calendar)
+        return lambda state, facts, at, as_of: _contact_window(cal, limit, to_utc(at), state)
     if isinstance(limit, FrequencyCap):
-        return _frequency_cap(limit, state, at)
+        window = parse_duration(limit.window)
+        return lambda state, facts, at, as_of: _frequency_cap(limit, window, state, to_utc(at))
     if isinstance(limit, QuietPeriod):
-        return _quiet_period(rules, limit, state, facts, at)
+        cond = _condition(rules, limit.id) if limit.while_ is not None else None
+        span = parse_duration(limit.duration)
+        return lambda state, facts, at, as_of: _quiet_period(
+            limit, span, cond, state, facts, to_utc(at)
+        )
     if isinstance(limit, BlockWhile):
-        if _holds(rules, limit.id, facts):
-            return Verdict(False, None, f"blocked while: {limit.when}")
-        return _ALLOW
+        holds = _condition(rules, limit.id)
+        held = Verdict(False, None, f"blocked while: {limit.when}")
+        return lambda state, facts, at, as_of: held if holds(facts) else _ALLOW
     if isinstance(limit, Prerequisite):
-        return _prerequisite(limit, state, at)
+        gap = parse_duration(limit.min_gap)
+        age = parse_duration(limit.max_age) if limit.max_age else None
+        return lambda state, facts, at, as_of: _prerequisite(limit, gap, age, state, to_utc(at))
     if isinstance(limit, AmountThreshold):
-        return _amount_threshold(limit, state, facts)
+        return lambda state, facts, at, as_of: _amount_threshold(limit, state, facts)
     if isinstance(limit, LimitationBar):
-        return _limitation(facts, at, as_of, tz)
+        return lambda state, facts, at, as_of: _limitation(
+            facts, to_utc(at), to_utc(as_of), state.timezone
+        )
     raise EngineError(f"limit {limit.id!r}: unknown kind {limit.kind!r}")  # pragma: no cover
 
 
-def _holds(rules: RulesLike, limit_id: str, facts: Mapping[str, object]) -> bool:
+def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object]], bool]:
+    """The truth of the limit's compiled condition (generated Python, same meaning as
+    `_ir.evaluate`, which the tests check); an uncompiled one fails when first asked."""
     expr = rules.limit_exprs.get(limit_id)
     if expr is None:
-        raise EngineError(f"limit {limit_id!r}: its condition was not compiled by the loader")
-    return bool(_ir.evaluate(expr, facts))
+
+        def missing(facts: Mapping[str, object]) -> bool:
+            raise EngineError(f"limit {limit_id!r}: its condition was not compiled by the loader")
+
+        return missing
+    fn = compile_expr(expr)
+    return lambda facts: bool(fn(facts))
 
 
 # -- contact window ---------------------------------------------------------------------------
 
 
-def _contact_window(rules: RulesLike, limit: ContactWindow, at: datetime, tz: str) -> Verdict:
-    cal = calendar_for(rules.document.calendar)
+def _contact_window(
+    cal: HolidayCalendar, limit: ContactWindow, at: datetime, state: StateLike
+) -> Verdict:
+    tz = state.timezone
     if inside(limit, cal, at, tz):
         return _ALLOW
     local = at.astimezone(zone(tz))
@@ -268,8 +300,9 @@ def leaves_window(window: Duration, at: datetime, tz: str) -> datetime:
     return window.add_to(at, tz)
 
 
-def _frequency_cap(limit: FrequencyCap, state: StateLike, at: datetime) -> Verdict:
-    window = parse_duration(limit.window)
+def _frequency_cap(
+    limit: FrequencyCap, window: Duration, state: StateLike, at: datetime
+) -> Verdict:
     groups: dict[str, list[datetime]] = {}
     for c in counted_contacts(limit, state, at):
         release = leaves_window(window, to_utc(c.at), state.timezone)
@@ -325,9 +358,11 @@ def last_event(limit: QuietPeriod, state: StateLike, at: datetime) -> datetime |
     return max(before) if before else None
 
 
-def quiet_period_end(limit: QuietPeriod, event_at: datetime, tz: str) -> datetime:
-    """The end of the quiet period started at `event_at`."""
-    duration = parse_duration(limit.duration)
+def quiet_period_end(
+    limit: QuietPeriod, event_at: datetime, tz: str, duration: Duration | None = None
+) -> datetime:
+    """The end of the quiet period started at `event_at` (`duration`: parsed, if at hand)."""
+    duration = duration or parse_duration(limit.duration)
     if limit.first_day_counts and duration.is_calendar:
         # The event's local day is day 1: a 7d period after day D ends when D+7 begins.
         return local_midnight(duration.add_to_date(local_date(event_at, tz)), tz)
@@ -335,8 +370,9 @@ def quiet_period_end(limit: QuietPeriod, event_at: datetime, tz: str) -> datetim
 
 
 def _quiet_period(
-    rules: RulesLike,
     limit: QuietPeriod,
+    span: Duration,
+    holds: Callable[[Mapping[str, object]], bool] | None,
     state: StateLike,
     facts: Mapping[str, object],
     at: datetime,
@@ -344,10 +380,10 @@ def _quiet_period(
     event_at = last_event(limit, state, at)
     if event_at is None:
         return _ALLOW
-    end = quiet_period_end(limit, event_at, state.timezone)
+    end = quiet_period_end(limit, event_at, state.timezone, span)
     if at >= end:
         return _ALLOW
-    if limit.while_ is not None and not _holds(rules, limit.id, facts):
+    if holds is not None and not holds(facts):
         return _ALLOW
     what = limit.after_step if limit.after == "step" and limit.after_step else limit.after
     cond = f" while {limit.while_}" if limit.while_ else ""
@@ -369,10 +405,10 @@ def _limitation(facts: Mapping[str, object], at: datetime, as_of: datetime, tz: 
 # -- prerequisite, amount -----------------------------------------------------------------------
 
 
-def _prerequisite(limit: Prerequisite, state: StateLike, at: datetime) -> Verdict:
+def _prerequisite(
+    limit: Prerequisite, gap: Duration, age: Duration | None, state: StateLike, at: datetime
+) -> Verdict:
     tz = state.timezone
-    gap = parse_duration(limit.min_gap)
-    age = parse_duration(limit.max_age) if limit.max_age else None
     pending: list[datetime] = []
     for s in state.steps_taken:
         taken = to_utc(s.at)

@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -139,6 +140,16 @@ class AccountState(BaseModel):
         from ._time import aware
 
         return MappingProxyType(compute_facts(self, aware(as_of), context_for(rules)))
+
+    # --- derived values, cached per snapshot ------------------------------------------------
+    # A snapshot never changes, so what is derived from it alone (the events' wire JSON for the
+    # input digest, the unpaid ledger items for the facts) is computed once, by its user, into
+    # this dict. It lives in the instance __dict__ (functools.cached_property), which pydantic
+    # leaves out of equality, hashing, validation and JSON.
+
+    @cached_property
+    def _derived(self) -> dict[str, Any]:
+        return {}
 
     def __repr__(self) -> str:
         return (

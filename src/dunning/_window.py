@@ -56,14 +56,32 @@ def _seconds(hhmm: str) -> int:
     return int(hh) * 3600 + int(mm) * 60
 
 
+# (id(limit), id(cal), date) -> (limit, cal, [from, to) in microseconds of the day per entry).
+# A limit's spans on a date never change (limits and calendars are immutable); the entry holds
+# the objects so their ids stay valid, and the cache is cleared when it grows past a bound.
+_SPANS: dict[tuple[int, int, date], tuple[object, object, tuple[tuple[int, int], ...]]] = {}
+_SPANS_MAX = 20_000
+
+
+def _spans(limit: ContactWindow, cal: HolidayCalendar, d: date) -> tuple[tuple[int, int], ...]:
+    key = (id(limit), id(cal), d)
+    hit = _SPANS.get(key)
+    if hit is not None and hit[0] is limit and hit[1] is cal:
+        return hit[2]
+    spans = tuple(
+        (_seconds(h.from_) * 10**6, _seconds(h.to) * 10**6) for h in entries_for(limit, cal, d)
+    )
+    if len(_SPANS) >= _SPANS_MAX:
+        _SPANS.clear()
+    _SPANS[key] = (limit, cal, spans)
+    return spans
+
+
 def inside(limit: ContactWindow, cal: HolidayCalendar, at: datetime, tz: str) -> bool:
     """True when the borrower's wall clock at `at` is inside an entry of its local date."""
     local = at.astimezone(zone(tz))
     micros = (local.hour * 3600 + local.minute * 60 + local.second) * 10**6 + local.microsecond
-    return any(
-        _seconds(h.from_) * 10**6 <= micros < _seconds(h.to) * 10**6
-        for h in entries_for(limit, cal, local.date())
-    )
+    return any(lo <= micros < hi for lo, hi in _spans(limit, cal, local.date()))
 
 
 def next_opening(
