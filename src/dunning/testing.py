@@ -2,13 +2,13 @@
 
 Use them to test your own rule sets and services against realistic, valid input::
 
-    from hypothesis import given
-    from dunning import AccountState
+    from hypothesis import given, strategies as st
     from dunning.testing import as_of_times, loan_histories
 
-    @given(loan_histories(currency="CNY", timezone="Asia/Shanghai"), st.data())
+    @given(loan_histories(currency="USD", timezone="America/New_York",
+                          behaviours=("pays_late", "promises_and_breaks")), st.data())
     def test_my_rules(events, data):
-        as_of = data.draw(as_of_times(events))
+        as_of = data.draw(as_of_times(events, dst_edges=True))
         ...
 
 Organisation of this module:
@@ -18,296 +18,31 @@ Organisation of this module:
   loan, the borrower and a time range, and returns a strategy of one event model;
 * *histories*: `loan_histories` — a whole valid loan history (``loan_opened`` first, monthly
   installments, partial and late payments, reversals of earlier payments, promises, contacts
-  on every channel at all hours, disputes, fees, steps and a repayment plan);
-* *times*: `as_of_times` — an instant at or after a history's last event.
+  on every channel at all hours, disputes, fees, steps and a repayment plan), narrowed by
+  currency, zone, `product` and `behaviours` (names in `BEHAVIOURS`); `account_states`, the
+  same folded into an `AccountState`; `portfolios`, several loans, some sharing a borrower;
+* *times*: `as_of_times` — an instant at or after a history's last event, with `dst_edges`
+  biased to daylight-saving changes (`dst_transitions`) and local day edges (`EDGE_TIMES`);
+* *invariants*: `check_*`, `run_invariant`, `check_all` (defined in `_invariants`).
 
 Every history is accepted by `AccountState.from_events` (the property tests of the library
 check it), its event ids are unique, and it holds one loan of one borrower (borrower-level
-contacts may carry no loan id or another loan's id, as real feeds do).
+contacts may carry no loan id or another loan's id, as real feeds do). Bad narrowing
+arguments (an unknown currency, zone or behaviour) raise `InputError` when the strategy is
+built, not while drawing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from ._money import MINOR_UNITS
-from ._time import add_months, local_at, local_date
-from .events import (
-    CONTACT_CHANNELS,
-    OUTCOMES,
-    ContactAttempted,
-    DisputeRaised,
-    DisputeResolved,
-    Event,
-    FeeCharged,
-    InstallmentDue,
-    LoanOpened,
-    PaymentReceived,
-    PaymentReversed,
-    PlanInstallment,
-    PromiseToPay,
-    RepaymentPlanAgreed,
-    RepaymentPlanCancelled,
-    StepTaken,
-)
-
-__all__ = [
-    "STEP_IDS",
-    "amounts",
-    "as_of_times",
-    "contact_attempts",
-    "instants",
-    "loan_histories",
-    "payments",
-    "promises",
-    "step_events",
-]
-
-# Step ids the generated step_taken events use (the ladder of DESIGN.md section 4).
-STEP_IDS: tuple[str, ...] = (
-    "sms_reminder", "phone_reminder", "phone_collection", "overdue_letter", "lawyer_letter",
-    "agency_referral", "visit_notice", "field_visit", "payment_order", "litigation",
-)  # fmt: skip
-
-
-# --- values ------------------------------------------------------------------------------
-
-
-def amounts(currency: str = "CNY", low: int = 1, high: int = 100_000) -> st.SearchStrategy[Decimal]:
-    """Positive Decimal amounts between `low` and `high` units, exact to `currency`."""
-    places = MINOR_UNITS[currency]
-    scale = 10**places
-    return st.integers(low * scale, high * scale).map(lambda n: Decimal(n).scaleb(-places))
-
-
-def instants(start: datetime, end: datetime) -> st.SearchStrategy[datetime]:
-    """Aware instants in ``[start, end]`` to the minute, at any hour of the day."""
-    minutes = max(0, int((end - start).total_seconds() // 60))
-    return st.integers(0, minutes).map(lambda m: start + timedelta(minutes=m))
-
-
-# --- single events -----------------------------------------------------------------------
-
-
-def contact_attempts(
-    loan_id: str, borrower_id: str, start: datetime, end: datetime, event_id: str = "c1"
-) -> st.SearchStrategy[ContactAttempted]:
-    """One contact attempt on any channel, either direction, any outcome, any hour.
-
-    Its loan id is this loan's, none (a borrower-level contact) or another loan's.
-    """
-    return st.builds(
-        ContactAttempted,
-        event_id=st.just(event_id),
-        loan_id=st.sampled_from([loan_id, None, f"{loan_id}-other"]),
-        borrower_id=st.just(borrower_id),
-        at=instants(start, end),
-        channel=st.sampled_from(CONTACT_CHANNELS),
-        direction=st.sampled_from(["outbound", "outbound", "inbound"]),
-        outcome=st.sampled_from(OUTCOMES),
-        consented=st.booleans(),
-        contact_point=st.sampled_from([None, "mobile-1", "home-1"]),
-    )
-
-
-def payments(
-    loan_id: str, currency: str, start: datetime, end: datetime, high: int, event_id: str = "p1"
-) -> st.SearchStrategy[PaymentReceived]:
-    """One payment of at most `high` units (partial, full or over-payment)."""
-    return st.builds(
-        PaymentReceived,
-        event_id=st.just(event_id),
-        loan_id=st.just(loan_id),
-        at=instants(start, end),
-        amount=amounts(currency, 1, high),
-        currency=st.just(currency),
-    )
-
-
-def promises(
-    loan_id: str, currency: str, tz: str, start: datetime, end: datetime, event_id: str = "pr1"
-) -> st.SearchStrategy[PromiseToPay]:
-    """A promise to pay, made at some instant, for a local date 0-14 days later."""
-
-    def build(args: tuple[datetime, Decimal, int]) -> PromiseToPay:
-        at, amount, days = args
-        return PromiseToPay(
-            event_id=event_id,
-            loan_id=loan_id,
-            at=at,
-            amount=amount,
-            currency=currency,
-            promised_date=local_date(at, tz) + timedelta(days=days),
-        )
-
-    return st.tuples(instants(start, end), amounts(currency, 100, 5_000), st.integers(0, 14)).map(
-        build
-    )
-
-
-def step_events(
-    loan_id: str, start: datetime, end: datetime, event_id: str = "s1"
-) -> st.SearchStrategy[StepTaken]:
-    """A step of the ladder (`STEP_IDS`) carried out at some instant."""
-    return st.builds(
-        StepTaken,
-        event_id=st.just(event_id),
-        loan_id=st.just(loan_id),
-        at=instants(start, end),
-        step=st.sampled_from(STEP_IDS),
-    )
-
-
-# --- histories ---------------------------------------------------------------------------
-
-
-class _Ids:
-    """Event ids e0000, e0001, ... in the order they are drawn (unique per history)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self) -> str:
-        self.n += 1
-        return f"e{self.n:04d}"
-
-
-def _schedule(ids: _Ids, opened: LoanOpened, months: int, rate: Decimal) -> list[InstallmentDue]:
-    """Monthly installments after the opening date, principal split evenly (rest on the last)."""
-    cur, tz = opened.currency, opened.timezone
-    quantum = Decimal(1).scaleb(-MINOR_UNITS[cur])
-    share = (opened.principal / months).quantize(quantum) if months else Decimal(0)
-    out: list[InstallmentDue] = []
-    for k in range(1, months + 1):
-        due = add_months(local_date(opened.at, tz), k)
-        principal = share if k < months else opened.principal - share * (months - 1)
-        out.append(
-            InstallmentDue(
-                event_id=ids(),
-                loan_id=opened.loan_id,
-                at=local_at(due, time(0, 0), tz),
-                due_date=due,
-                principal=principal,
-                interest=(opened.principal * rate).quantize(quantum),
-                currency=cur,
-            )
-        )
-    return out
-
-
-def _reversals(
-    draw: st.DrawFn, ids: _Ids, pays: Sequence[PaymentReceived], loan_id: str
-) -> list[PaymentReversed]:
-    """Some payments bounce 1 minute to 10 days after they arrived (each at most once)."""
-    out: list[PaymentReversed] = []
-    for p in pays:
-        if draw(st.integers(0, 4)) == 0:
-            delay = timedelta(minutes=draw(st.integers(1, 10 * 24 * 60)))
-            out.append(
-                PaymentReversed(
-                    event_id=ids(), loan_id=loan_id, at=p.at + delay, payment_event_id=p.event_id
-                )
-            )
-    return out
-
-
-def _episodes(draw: st.DrawFn, ids: _Ids, opened: LoanOpened, end: datetime) -> list[Event]:
-    """A dispute (maybe resolved), a fee, and a repayment plan (maybe cancelled)."""
-    loan, cur, tz, start = opened.loan_id, opened.currency, opened.timezone, opened.at
-    out: list[Event] = []
-    if draw(st.booleans()):
-        raised = draw(instants(start + timedelta(minutes=1), end))
-        out.append(DisputeRaised(event_id=ids(), loan_id=loan, at=raised))
-        if draw(st.booleans()):
-            resolved = raised + timedelta(minutes=draw(st.integers(1, 60 * 24 * 30)))
-            out.append(DisputeResolved(event_id=ids(), loan_id=loan, at=resolved))
-    if draw(st.booleans()):
-        at = draw(instants(start + timedelta(minutes=1), end))
-        out.append(
-            FeeCharged(
-                event_id=ids(),
-                loan_id=loan,
-                at=at,
-                amount=draw(amounts(cur, 10, 200)),
-                currency=cur,
-            )
-        )
-    if draw(st.booleans()):
-        agreed = draw(instants(start + timedelta(minutes=1), end))
-        first = local_date(agreed, tz) + timedelta(days=draw(st.integers(1, 30)))
-        n = draw(st.integers(1, 6))
-        items = tuple(
-            PlanInstallment(due_date=add_months(first, k), amount=draw(amounts(cur, 100, 3_000)))
-            for k in range(n)
-        )
-        out.append(
-            RepaymentPlanAgreed(
-                event_id=ids(), loan_id=loan, at=agreed, currency=cur, installments=items
-            )
-        )
-        if draw(st.booleans()):
-            cancelled = agreed + timedelta(minutes=draw(st.integers(1, 60 * 24 * 90)))
-            out.append(RepaymentPlanCancelled(event_id=ids(), loan_id=loan, at=cancelled))
-    return out
-
-
-@st.composite
-def loan_histories(
-    draw: st.DrawFn,
-    currency: str = "CNY",
-    timezone: str = "Asia/Shanghai",
-    loan_id: str = "L1",
-    borrower_id: str = "B1",
-    max_months: int = 12,
-    max_events: int = 12,
-) -> list[Event]:
-    """A valid history of one loan, in time order (shuffle it yourself to test ordering).
-
-    `max_months` bounds the installment schedule; `max_events` bounds each kind of
-    free-floating event (payments, contacts, promises, steps).
-    """
-    ids = _Ids()
-    day = draw(st.dates(date(2022, 1, 1), date(2025, 12, 31)))
-    opened_at = local_at(day, time(draw(st.integers(0, 23)), draw(st.integers(0, 59))), timezone)
-    opened = LoanOpened(
-        event_id="e0000", loan_id=loan_id, borrower_id=borrower_id, at=opened_at,
-        principal=draw(amounts(currency, 1_000, 100_000)), currency=currency,
-        timezone=timezone,
-    )  # fmt: skip
-    months = draw(st.integers(0, max_months))
-    schedule = _schedule(ids, opened, months, Decimal(draw(st.integers(0, 20))) / 1000)
-    end = (schedule[-1].at if schedule else opened_at) + timedelta(days=60)
-    start = opened_at + timedelta(minutes=1)
-    high = int(max((i.principal + i.interest for i in schedule), default=Decimal(1000))) * 2
-
-    def some(strategy: st.SearchStrategy[Any]) -> list[Any]:
-        # One strategy per kind and history (cheap); each drawn event gets a fresh id.
-        drawn = draw(st.lists(strategy, max_size=max_events))
-        return [e.model_copy(update={"event_id": ids()}) for e in drawn]
-
-    pays = some(payments(loan_id, currency, start, end, max(high, 2)))
-    events: list[Event] = [opened, *schedule, *pays, *_reversals(draw, ids, pays, loan_id)]
-    events += some(contact_attempts(loan_id, borrower_id, start, end))
-    events += some(promises(loan_id, currency, timezone, start, end))
-    events += some(step_events(loan_id, start, end))
-    events += _episodes(draw, ids, opened, end)
-    return sorted(events, key=lambda e: (e.at, e.event_id))
-
-
-def as_of_times(events: Sequence[Event], max_days: int = 400) -> st.SearchStrategy[datetime]:
-    """Instants at or after the last of `events`, up to `max_days` later, at any hour."""
-    last = max(e.at for e in events)
-    return instants(last, last + timedelta(days=max_days))
-
-
-# --- invariants (defined in `_invariants`, public here) ------------------------------------
-
-from ._invariants import (  # noqa: E402  (after the strategies: _invariants draws from them)
+from ._behaviours import BEHAVIOURS, check_behaviours
+from ._errors import InputError
+from ._invariants import (
     INVARIANTS,
     InvariantViolation,
     check_all,
@@ -320,10 +55,158 @@ from ._invariants import (  # noqa: E402  (after the strategies: _invariants dra
     check_prerequisites_respected,
     run_invariant,
 )
+from ._strategies import (
+    STEP_IDS,
+    account_states,
+    amounts,
+    check_place,
+    contact_attempts,
+    instants,
+    loan_histories,
+    names,
+    payments,
+    promises,
+    step_events,
+)
+from ._time import is_zone, local_at, local_date, zone
+from .events import Event, LoanOpened
 
-__all__ += [
+# --- portfolios ----------------------------------------------------------------------------
+
+
+def portfolios(
+    n_loans: int | tuple[int, int] = (2, 5),
+    currencies: Sequence[str] = ("CNY",),
+    timezones: Sequence[str] = ("Asia/Shanghai",),
+    behaviours: Sequence[str] | None = None,
+    *,
+    product: str | Sequence[str] | None = None,
+    max_months: int = 6,
+    max_events: int = 4,
+) -> st.SearchStrategy[list[list[Event]]]:
+    """Histories of several loans (`n_loans`: a count or a ``(min, max)`` range).
+
+    Loans are ``L001``, ``L002``, ...; event ids start with the loan id, so they are unique
+    across the portfolio. When there are two loans or more, some borrowers (``B001``, ...)
+    hold two loans, which share the borrower's zone; each loan draws its currency from
+    `currencies`. Flatten the lists to get one feed; `dunning._portfolio.group_by_loan`
+    gives each loan its events back, plus its sibling's borrower-level ones.
+    """
+    lo, hi = (n_loans, n_loans) if isinstance(n_loans, int) else n_loans
+    if not 1 <= lo <= hi:
+        raise InputError(f"n_loans: expected a count >= 1 or a range (min, max), found {n_loans!r}")
+    chosen_currencies, chosen_zones = names(currencies, "currencies"), names(timezones, "timezones")
+    assert chosen_currencies is not None and chosen_zones is not None
+    for cur in chosen_currencies:
+        check_place(cur, chosen_zones[0])
+    for tz in chosen_zones:
+        check_place(chosen_currencies[0], tz)
+    check_behaviours(behaviours)
+
+    @st.composite
+    def build_portfolio(draw: st.DrawFn) -> list[list[Event]]:
+        n = draw(st.integers(lo, hi))
+        pairs = draw(st.integers(1, n // 2)) if n >= 2 else 0
+        # Loans 2k and 2k+1 (k < pairs) belong to one borrower; the rest have one loan each.
+        owner = [k // 2 if k < 2 * pairs else k - pairs for k in range(n)]
+        zones = [draw(st.sampled_from(chosen_zones)) for _ in range(max(owner) + 1)]
+        out: list[list[Event]] = []
+        for k in range(n):
+            loan_id = f"L{k + 1:03d}"
+            history = loan_histories(
+                draw(st.sampled_from(chosen_currencies)), zones[owner[k]], loan_id,
+                f"B{owner[k] + 1:03d}", max_months, max_events, product=product,
+                behaviours=behaviours, id_prefix=f"{loan_id}-",
+            )  # fmt: skip
+            out.append(draw(history))
+        return out
+
+    return build_portfolio()
+
+
+# --- times ---------------------------------------------------------------------------------
+
+# Local wall-clock edges where contact windows usually open and close.
+EDGE_TIMES: tuple[time, ...] = (time(7, 59), time(8, 0), time(21, 59), time(22, 0))
+_NEAR = timedelta(hours=2)
+
+
+def as_of_times(
+    events: Sequence[Event], max_days: int = 400, dst_edges: bool = False
+) -> st.SearchStrategy[datetime]:
+    """Instants at or after the last of `events`, up to `max_days` later, at any hour.
+
+    With `dst_edges`, a third of the draws fall within two hours of a daylight-saving
+    change of the loan's zone (its ``loan_opened.timezone``; see `dst_transitions`) and
+    a third on the local edges of a day (`EDGE_TIMES`: 07:59, 08:00, 21:59, 22:00).
+    """
+    last = max(e.at for e in events)
+    end = last + timedelta(days=max_days)
+    anywhere = instants(last, end)
+    if not dst_edges:
+        return anywhere
+    tz = next((e.timezone for e in events if isinstance(e, LoanOpened)), "UTC")
+    biased: list[st.SearchStrategy[datetime]] = []
+    changes = dst_transitions(tz, last - _NEAR, end + _NEAR)
+    if changes:
+        biased.append(
+            st.sampled_from(changes).flatmap(
+                lambda t: instants(max(last, t - _NEAR), min(end, t + _NEAR))
+            )
+        )
+    first, final = local_date(last, tz) + timedelta(days=1), local_date(end, tz) - timedelta(days=1)
+    if first <= final:
+        biased.append(
+            st.tuples(st.integers(0, (final - first).days), st.sampled_from(EDGE_TIMES)).map(
+                lambda dt: local_at(first + timedelta(days=dt[0]), dt[1], tz)
+            )
+        )
+    return st.one_of(*biased, anywhere)
+
+
+def dst_transitions(timezone: str, start: datetime, end: datetime) -> tuple[datetime, ...]:
+    """The instants in ``[start, end]`` at which `timezone`'s UTC offset changes (UTC, sorted).
+
+    Found by scanning the zone's offset day by day and bisecting to the minute (no clock).
+    """
+    if not is_zone(timezone):
+        raise InputError(
+            f"timezone: expected an IANA zone such as 'America/New_York', found {timezone!r}"
+        )
+    years = range(start.astimezone(UTC).year, end.astimezone(UTC).year + 1)
+    return tuple(t for y in years for t in _year_transitions(timezone, y) if start <= t <= end)
+
+
+@lru_cache(maxsize=512)
+def _year_transitions(tz: str, year: int) -> tuple[datetime, ...]:
+    z = zone(tz)
+
+    def offset(at: datetime) -> timedelta | None:
+        return at.astimezone(z).utcoffset()
+
+    out: list[datetime] = []
+    day = datetime(year, 1, 1, tzinfo=UTC)
+    while day.year == year:
+        nxt = day + timedelta(days=1)
+        if offset(day) != offset(nxt):
+            lo, hi = day, nxt  # bisect: offset(lo) is the old one, offset(hi) the new one
+            while hi - lo > timedelta(minutes=1):
+                mid = lo + timedelta(minutes=int((hi - lo).total_seconds() // 120))
+                lo, hi = (mid, hi) if offset(mid) == offset(lo) else (lo, mid)
+            out.append(hi)
+        day = nxt
+    return tuple(out)
+
+
+__all__ = [
+    "BEHAVIOURS",
+    "EDGE_TIMES",
     "INVARIANTS",
+    "STEP_IDS",
     "InvariantViolation",
+    "account_states",
+    "amounts",
+    "as_of_times",
     "check_all",
     "check_cites_a_rule",
     "check_deterministic",
@@ -332,5 +215,13 @@ __all__ += [
     "check_no_limit_broken",
     "check_no_step_when_settled",
     "check_prerequisites_respected",
+    "contact_attempts",
+    "dst_transitions",
+    "instants",
+    "loan_histories",
+    "payments",
+    "portfolios",
+    "promises",
     "run_invariant",
+    "step_events",
 ]
