@@ -17,6 +17,11 @@ Theory of operation (`evaluate`):
    is taken). The candidate with the earliest such time wins (ties: preference order) with
    status ``defer``; when every candidate is blocked indefinitely the status is ``blocked``.
 
+Speed, without changing the above: the per-step checks, each limit's checker (durations
+parsed, conditions compiled) and the compiled flag conditions are worked out once per rule set
+(`plan_for`); within a decision each (limit, instant) is asked once, because a limit's verdict
+does not depend on the step (only a step's cooldown does, and it is its own check).
+
 Facts (conditions of `block_while`, quiet-period `while`, amounts, time bar) are those of
 `as_of`: the gate does not predict how conditions change, only how time-based limits expire.
 
