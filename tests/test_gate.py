@@ -46,7 +46,9 @@ def test_no_candidates_is_none_with_flags() -> None:
         ("vulnerable",),
         (
             FlagNote(
-                id="vulnerable", text="Vulnerable customer: adapt the contact and offer support."
+                id="vulnerable",
+                text="Vulnerable customer: adapt the contact and offer support.",
+                text_zh="弱势客户：调整沟通方式并提供帮助。",
             ),
         ),
     )

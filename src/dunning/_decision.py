@@ -96,6 +96,7 @@ class FlagNote(BaseModel):
     id: str
     text: str
     source: str | None = None
+    text_zh: str | None = None  # the Chinese text when the rule file gives one
 
 
 class Decision(BaseModel):
@@ -117,6 +118,7 @@ class Decision(BaseModel):
     step: str | None
     not_before: datetime | None = None
     chosen_rule: str | None = None
+    step_label: dict[str, str] = {}  # the chosen step's label by language ("zh", "en")
     matched: tuple[Match, ...] = ()
     blocked: tuple[Block, ...] = ()
     flags: tuple[str, ...] = ()

@@ -56,6 +56,10 @@ class _Plan:
         self.order = preference_order(rules)
         self.candidate = {}
         self.match_parts = {}
+        self.labels = {
+            sid: {k: v for k, v in (("en", st.label.en), ("zh", st.label.zh)) if v}
+            for sid, st in rules.steps.items()
+        }
         for i in self.order:
             cr = rules.rules[i]
             r, level = cr.rule, rules.steps[cr.rule.step].level
@@ -158,6 +162,7 @@ class Engine:
                 "step": gate.step,
                 "not_before": None if gate.not_before is None else to_utc(gate.not_before),
                 "chosen_rule": gate.chosen_rule,
+                "step_label": plan.labels.get(gate.step, {}) if gate.step else {},
                 "matched": matched,
                 "blocked": tuple(gate.blocked),
                 "flags": tuple(sorted(set(gate.flags))),

@@ -71,8 +71,14 @@ def explain(decision: Decision, lang: str = "en") -> str:
             loan=decision.loan_id, borrower=decision.borrower_id, as_of=when(decision.as_of)
         )
     ]
+    label = decision.step_label.get(lang) or decision.step_label.get("en")
+    step = (
+        f"{decision.step}（{label}）"
+        if lang == "zh" and label
+        else (f"{decision.step} ({label})" if label else decision.step)
+    )
     status_line = t[decision.status].format(
-        step=decision.step,
+        step=step,
         not_before=when(decision.not_before) if decision.not_before else "",
     )
     lines.append(status_line)
@@ -111,7 +117,10 @@ def explain(decision: Decision, lang: str = "en") -> str:
         notes = {n.id: n for n in decision.flag_notes}
         for f in decision.flags:
             note = notes.get(f)
-            text = f" — {note.text}" if note and note.text else ""
+            said = (note.text_zh if lang == "zh" and note and note.text_zh else None) or (
+                note.text if note else None
+            )
+            text = f" — {said}" if said else ""
             src = f" [{note.source}]" if note and note.source else ""
             lines.append(f"  - {f}{text}{src}")
     rs = decision.rule_set

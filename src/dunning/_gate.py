@@ -60,6 +60,14 @@ _BUILTIN_FLAGS: dict[str, str] = {
     "hardship": "The borrower declared financial hardship.",
     "vulnerable": "Vulnerable customer: adapt the contact and offer support.",
 }
+_BUILTIN_FLAGS_ZH: dict[str, str] = {
+    "attorney_represented": "借款人已委托律师：请联系其律师。",
+    "bankruptcy_stay": "破产程序进行中：暂停催收。",
+    "breathing_space": "法定喘息期内。",
+    "dispute_open": "债务存在争议：核实后再催收。",
+    "hardship": "借款人已声明经济困难。",
+    "vulnerable": "弱势客户：调整沟通方式并提供帮助。",
+}
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,12 @@ class _Plan:
         hit = self.notes.get(flag_id)
         if hit is None:
             text = spec.text.get("en") if spec else flag_id
-            hit = FlagNote(id=flag_id, text=text, source=spec.source if spec else None)
+            hit = FlagNote(
+                id=flag_id,
+                text=text,
+                source=spec.source if spec else None,
+                text_zh=spec.text.zh if spec else None,
+            )
             self.notes[flag_id] = hit
         return hit
 
@@ -310,7 +323,10 @@ def earliest_lawful(ask: _Asker, checks: Sequence[_Check], start: datetime) -> d
 
 # -- flags ------------------------------------------------------------------------------------
 
-_BUILTIN_NOTES = {f: FlagNote(id=f, text=t, source=None) for f, t in sorted(_BUILTIN_FLAGS.items())}
+_BUILTIN_NOTES = {
+    f: FlagNote(id=f, text=t, source=None, text_zh=_BUILTIN_FLAGS_ZH.get(f))
+    for f, t in sorted(_BUILTIN_FLAGS.items())
+}
 
 
 def compute_flags(
