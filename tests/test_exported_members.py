@@ -57,3 +57,28 @@ def test_errors_share_one_base() -> None:
         member = getattr(dunning, name)
         if isinstance(member, type) and issubclass(member, Exception):
             assert issubclass(member, dunning.DunningError), name
+
+
+def test_public_submodules_export_what_they_list() -> None:
+    """dunning.events, .batch, .simulation and .testing: every listed name exists."""
+    import importlib
+
+    for name in ("events", "batch", "simulation", "testing"):
+        module = importlib.import_module(f"dunning.{name}")
+        assert [] == [n for n in module.__all__ if not hasattr(module, n)], name
+
+
+def test_batch_and_simulation_surfaces() -> None:
+    """The portfolio-scale entry points are reachable by their public names."""
+    import dunning.batch
+    import dunning.simulation
+
+    assert [
+        "BatchSummary",
+        "SnapshotStore",
+        "decide_on_dask",
+        "decide_store_on_dask",
+        "local_client",
+        "run_batch",
+    ] == dunning.batch.__all__
+    assert sorted(dunning.simulation.__all__) == dunning.simulation.__all__
