@@ -86,14 +86,12 @@ def test_compare_table_shows_the_headline_metrics(report: Any) -> None:
 
 def test_compare_png_is_written(report: Any, tmp_path: Path) -> None:
     """The charts come out as a PNG file (matplotlib, the `sim` extra)."""
-    pytest.importorskip("matplotlib")
     out = render_png(report, tmp_path / "c.png")
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_compare_command_prints_json_and_writes_charts(tmp_path: Path, capsys: Any) -> None:
     """`dunning compare --format json --png` exits 0 with both arms and a PNG."""
-    pytest.importorskip("matplotlib")
     from dunning._cli import main
 
     code = main(["compare", "--champion", str(ROOT / "rules" / "cn-bank-retail.yaml"),

@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("dunning._engine")
-
 from scenario_packs_support import (
     BEHAVIOURS,
     CN,
@@ -224,6 +222,5 @@ def test_ladder_day_by_day(behaviour: str) -> None:
 @pytest.mark.parametrize("behaviour", sorted(EXPECTED))
 def test_both_backends_decide_alike(behaviour: str) -> None:
     """The durable_rules backend makes the same decisions on the change days and a sample."""
-    pytest.importorskip("durable")
     days, _, states = _run(behaviour)
     assert [] == same_on_both_backends(CN, states, days)
