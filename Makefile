@@ -39,8 +39,10 @@ $(DOCS_STAMP): $(STAMP)
 docs: $(DOCS_STAMP)
 	$(BIN)/mkdocs build --quiet
 
+# A quick look at both benchmarks; see docs/performance.md for the full-size runs.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_engine.py --quick
+	$(BIN)/python benchmarks/bench_batch.py --accounts 2000
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
