@@ -26,8 +26,9 @@ typecheck: $(STAMP)
 test: $(STAMP) lint typecheck
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -m "not slow" -q
 
+# Everything, with the slow hypothesis profile (2,000 examples) and the `slow`-marked runs.
 test-slow: $(STAMP)
-	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -m slow -q
+	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -q
 
 DOCS_STAMP := $(VENV)/.docs-installed
 
