@@ -2,7 +2,11 @@
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+# Shared checks in helper modules get pytest's detailed assertion messages too.
+pytest.register_assert_rewrite("scenario_packs_support")
 
 settings.register_profile(
     "ci",

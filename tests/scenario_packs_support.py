@@ -370,3 +370,17 @@ def same_on_both_backends(market: Market, states: dict[int, Any], days: list[Day
 def _view(decision: Any) -> tuple[Any, ...]:
     blocked = sorted((b.step, b.limit_id, str(b.until)) for b in decision.blocked)
     return (decision.step, decision.not_before, blocked, sorted(decision.flags))
+
+
+def assert_ladder(
+    days: list[Day],
+    expected_first: dict[str, int],
+    expected_points: dict[int, tuple[str | None, str | None]],
+) -> None:
+    """The first day each step is taken, the step and not_before on the listed days, and that
+    every listed day (but the last) is one where the decision changed."""
+    assert expected_first == first_taken(days)
+    actual = {d.day: (d.step, d.not_before) for d in days if d.day in expected_points}
+    assert expected_points == actual
+    changed = {c[0] for c in changes(days)}
+    assert set(expected_points) - {days[-1].day} <= changed

@@ -21,8 +21,7 @@ from scenario_packs_support import (
     BEHAVIOURS,
     CN,
     Day,
-    changes,
-    first_taken,
+    assert_ladder,
     make_engine,
     same_on_both_backends,
     simulate,
@@ -210,13 +209,7 @@ def _run(behaviour: str) -> tuple[list[Day], list[dict[str, Any]], dict[int, Any
 def test_ladder_day_by_day(behaviour: str) -> None:
     """Which steps the borrower meets on which day, and when deferred steps become lawful."""
     days, _, _ = _run(behaviour)
-    expected_first, expected_points = EXPECTED[behaviour]
-    assert expected_first == first_taken(days)
-    actual = {d.day: (d.step, d.not_before) for d in days if d.day in expected_points}
-    assert expected_points == actual
-    # every listed point (but the last day) is a day where the decision changed
-    changed = {c[0] for c in changes(days)}
-    assert set(expected_points) - {days[-1].day} <= changed
+    assert_ladder(days, *EXPECTED[behaviour])
 
 
 @pytest.mark.parametrize("behaviour", sorted(EXPECTED))
