@@ -179,7 +179,8 @@ def aware(value: object, *, what: str = "as_of") -> datetime:
 
 
 def to_utc(at: datetime) -> datetime:
-    return at.astimezone(UTC)
+    # Most instants the gate and facts pass around are already UTC: skip the conversion.
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
 def local_date(at: datetime, tz: str) -> date:
