@@ -142,11 +142,12 @@ def _unpaid(state: AccountState) -> tuple[tuple[date, Decimal, bool], ...]:
     cache = _derived(state)
     hit: tuple[tuple[date, Decimal, bool], ...] | None = cache.get("unpaid")
     if hit is None:
-        hit = cache["unpaid"] = tuple(
-            (b.due_date, b.unpaid, b.item.kind == "installment")
-            for b in state.ledger.balances
-            if b.unpaid > 0
-        )
+        items = []
+        for b in state.ledger.balances:
+            left = b.unpaid  # a property that sums: read it once
+            if left > 0:
+                items.append((b.item.due_date, left, b.item.kind == "installment"))
+        hit = cache["unpaid"] = tuple(items)
     return hit
 
 
@@ -279,12 +280,22 @@ def _limitation_facts(
     # each_due: every item runs its own clock and the earliest bar is reported (conservative),
     # which is the oldest item's; last_due: the newest overdue item's due date.
     start = overdue[-1][0] if lim.starts_from == "last_due" else overdue[0][0]
-    restarts = [local_date(at, state.timezone) for at in _restarts(state, ctx)]
-    last_start = max([start, *restarts])
+    last_start = max(start, _latest_local_date(_restarts(state, ctx), state.timezone))
     bar = parse_duration(lim.period).add_to_date(last_start)
     if lim.long_stop is not None:
         bar = min(bar, parse_duration(lim.long_stop).add_to_date(start))
     return {"time_barred": today >= bar, "days_to_time_bar": (bar - today).days}
+
+
+def _latest_local_date(instants: list[datetime], tz: str) -> date:
+    """The latest local date among `instants` (date.min when none). Only instants within two
+    days of the latest can share or beat its local date (UTC offsets differ by under a day),
+    so the others are not converted."""
+    if not instants:
+        return date.min
+    latest = max(instants)
+    near = latest - timedelta(days=2)
+    return max(local_date(at, tz) for at in instants if at >= near)
 
 
 def _contact_facts(state: AccountState, today: date, ctx: FactContext) -> dict[str, Any]:
