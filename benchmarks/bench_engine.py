@@ -3,6 +3,7 @@
     python benchmarks/bench_engine.py                 # 100,000 accounts (a few minutes)
     python benchmarks/bench_engine.py --quick         # 5,000 accounts
     python benchmarks/bench_engine.py --accounts 20000 --backends python
+    python benchmarks/bench_engine.py --phases --accounts 3000   # where a decision's time goes
 
 The rule set is the shipped cn-bank-retail pack extended (``extends:``) with bank rules to
 BENCH_RULES rules. Account histories are generated from a seed (deterministic), folded into
@@ -252,6 +253,56 @@ def traced_peak_mb(engine: Engine, sample: list[tuple[Any, datetime]]) -> float:
     return peak / 2**20
 
 
+def phases(rules: Any, total: int, seed: int, reps: int = 3) -> None:
+    """CPU time per phase of `Engine.decide` (python backend), on fresh copies of `total`
+    stored states: the best of `reps` runs of each phase, so other load on the machine counts
+    as little as it can. Phases are timed one after another over all states (facts first, the
+    gate on those facts, ...): the parts add up to about the whole."""
+    from dunning._digest import decision_id, state_digest
+    from dunning._gate import evaluate
+
+    engine = Engine(rules)
+    chunk = next(chunks(total, total, seed))
+    for state, at in chunk[:200]:  # warm the per-rule-set caches (plans, compiled code)
+        engine.decide(state.model_copy(), at)
+    clock = time.process_time
+    best: dict[str, float] = {}
+    for _ in range(reps):
+        took: dict[str, float] = {}
+        own = [(s.model_copy(), at) for s, at in chunk]
+        t = clock()
+        decisions = [engine.decide(s, at) for s, at in own]
+        took["decide (all of it)"] = clock() - t
+        own = [(s.model_copy(), at) for s, at in chunk]
+        t = clock()
+        facts = [compute_facts(s, at, engine._ctx) for s, at in own]
+        took["facts"] = clock() - t
+        t = clock()
+        hits = [engine.match(f, s.currency) for f, (s, _) in zip(facts, own, strict=True)]
+        took["rule matching"] = clock() - t
+        cands = engine._plan.candidate
+        t = clock()
+        for f, (s, at), h in zip(facts, own, hits, strict=True):
+            evaluate(rules, s, f, at, [cands[i] for i in h])
+        took["compliance gate"] = clock() - t
+        t = clock()
+        for s, at in own:
+            state_digest(s, at)
+        took["input digest"] = clock() - t
+        t = clock()
+        for d in decisions:
+            decision_id(d)
+        took["content id"] = clock() - t
+        for k, v in took.items():
+            best[k] = min(best.get(k, v), v)
+    parts = sum(v for k, v in best.items() if not k.startswith("decide"))
+    best["trace, Decision object, rest"] = max(0.0, best["decide (all of it)"] - parts)
+    print(f"CPU time per decision, best of {reps} runs over {total:,} fresh states:")
+    for k, v in best.items():
+        print(f"  {k:32} {v / total * 1e6:8.1f} us")
+    print(f"  => {total / best['decide (all of it)']:,.0f} full decisions/s of CPU time")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--accounts", type=int, default=100_000)
@@ -259,10 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk", type=int, default=5_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--backends", default="python,durable")
+    ap.add_argument("--phases", action="store_true", help="CPU time per phase of a decision")
     args = ap.parse_args(argv)
     total = 5_000 if args.quick else args.accounts
     backends = args.backends.split(",")
     rules = loads_rules(rules_text(), base_dir=ROOT / "rules")
+    if args.phases:
+        phases(rules, min(total, 20_000) if args.accounts == 100_000 else total, args.seed)
+        return 0
     engines = {b: Engine(rules, backend=b) for b in backends}
     ctx = engines[backends[0]]._ctx
     step_of = [r.rule.step for r in rules.rules]
