@@ -16,78 +16,47 @@ Top level::
     rules: [...]                # condition -> proposed step
     limits: [...]               # compliance limits (the gate)
     flags: [...]                # compliance flags shown with a decision
+
+The shared field types live in `_schema_types` and the limit models in `_schema_limits`;
+every name is importable from here.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ._time import parse_duration
+from ._schema_limits import LIMIT_KINDS as LIMIT_KINDS
+from ._schema_limits import AmountThreshold as AmountThreshold
+from ._schema_limits import BlockWhile as BlockWhile
+from ._schema_limits import ContactWindow as ContactWindow
+from ._schema_limits import FrequencyCap as FrequencyCap
+from ._schema_limits import Hours as Hours
+from ._schema_limits import Limit as Limit
+from ._schema_limits import LimitationBar as LimitationBar
+from ._schema_limits import Prerequisite as Prerequisite
+from ._schema_limits import QuietPeriod as QuietPeriod
+from ._schema_limits import Selector as Selector
+from ._schema_limits import _Limit as _Limit
+from ._schema_types import _HHMM as _HHMM
+from ._schema_types import WEEKDAYS as WEEKDAYS
+from ._schema_types import Channel as Channel
+from ._schema_types import DurationStr as DurationStr
+from ._schema_types import Id as Id
+from ._schema_types import StepKind as StepKind
+from ._schema_types import Text as Text
+from ._schema_types import TextField as TextField
+from ._schema_types import Weekday as Weekday
+from ._schema_types import _check_duration as _check_duration
+from ._schema_types import _check_hhmm as _check_hhmm
+from ._schema_types import _check_positive_duration as _check_positive_duration
+from ._schema_types import _Model as _Model
+from ._schema_types import _text as _text
 
 FORMAT_VERSION = 1
-
-Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=64)]
-StepKind = Literal["reminder", "contact", "letter", "legal", "negotiation", "internal"]
-Channel = Literal["phone", "sms", "email", "letter", "app", "visit", "any", "none"]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Text(_Model):
-    """Text in Chinese and English; either may be missing, never both. A plain string is English."""
-
-    zh: str | None = None
-    en: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Text:
-        if not (self.zh or self.en):
-            raise ValueError("expected text in at least one of 'zh' or 'en'")
-        return self
-
-    def get(self, lang: str) -> str:
-        return (self.zh if lang == "zh" else self.en) or self.en or self.zh or ""
-
-
-def _text(v: Any) -> Any:
-    return {"en": v} if isinstance(v, str) else v
-
-
-TextField: TypeAlias = Annotated[Text, Field(json_schema_extra={"description": "str or {zh, en}"})]
-
-
-class DurationStr(str):
-    """Marker for documentation: a duration string such as '7d', '72h', 'P3Y'."""
-
-
-def _check_duration(v: Any) -> str:
-    parse_duration(v)  # raises InputError; the loader turns it into a located RuleFileError
-    return str(v)
-
-
-def _check_positive_duration(v: Any, what: str) -> str:
-    if parse_duration(v).is_zero:
-        raise ValueError(
-            f"a {what} of zero length is not allowed; expected a positive duration such as"
-            f" '7d' or '24h', found {v!r}"
-        )
-    return str(v)
-
-
-def _check_hhmm(v: Any) -> str:
-    if not isinstance(v, str) or not _HHMM.match(v) or (v.startswith("24") and v != "24:00"):
-        raise ValueError(f"expected a local time 'HH:MM' such as '08:00', found {v!r}")
-    return v
 
 
 class Effective(_Model):
@@ -173,144 +142,6 @@ class Rule(_Model):
     _t = field_validator("reason", mode="before")(_text)
 
 
-class Selector(_Model):
-    """Which steps a limit applies to: by id, by channel, by kind (union); minus `except_steps`."""
-
-    steps: tuple[Id, ...] = ()
-    channels: tuple[Channel, ...] = ()
-    kinds: tuple[StepKind, ...] = ()
-    except_steps: tuple[Id, ...] = ()
-    all: bool = False
-
-    @model_validator(mode="after")
-    def _some(self) -> Selector:
-        if not (self.all or self.steps or self.channels or self.kinds):
-            raise ValueError("applies_to must name steps, channels or kinds, or say all: true")
-        return self
-
-
-class Hours(_Model):
-    """Local hours on the listed weekdays, 'HH:MM' to 'HH:MM' (the end is exclusive)."""
-
-    days: tuple[Weekday, ...] = WEEKDAYS  # type: ignore[assignment]
-    from_: str = Field(alias="from")
-    to: str
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-    _h = field_validator("from_", "to")(_check_hhmm)
-
-    @model_validator(mode="after")
-    def _order(self) -> Hours:
-        if self.to <= self.from_:
-            raise ValueError(
-                f"contact window {self.from_}-{self.to} is empty or inverted;"
-                " expected 'from' earlier than 'to' (use two windows to span midnight)"
-            )
-        return self
-
-
-class _Limit(_Model):
-    id: Id
-    applies_to: Selector
-    source: str = Field(min_length=1)
-    description: TextField | None = None
-    enabled: bool = True
-
-    _t = field_validator("description", mode="before")(_text)
-
-
-class ContactWindow(_Limit):
-    """Steps may be taken only inside these local hours (borrower's zone)."""
-
-    kind: Literal["contact_window"]
-    hours: tuple[Hours, ...] = Field(min_length=1)
-    on_holidays: Literal["same", "deny"] | tuple[Hours, ...] = "same"
-
-
-class FrequencyCap(_Limit):
-    """At most `max` counted contacts in any rolling `window`."""
-
-    kind: Literal["frequency_cap"]
-    count: Literal["attempts", "conversations"] = "attempts"
-    channel: Channel = "any"  # which contacts are counted
-    max: int = Field(ge=0)
-    window: str
-    scope: Literal["debt", "borrower", "contact_point"] = "debt"
-    outcomes: tuple[str, ...] = ()  # count only these outcomes (e.g. unanswered attempts)
-    exclude_inbound: bool = True
-    exclude_consented: bool = False
-
-    _w = field_validator("window")(lambda v: _check_positive_duration(v, "rolling window"))
-
-
-class QuietPeriod(_Limit):
-    """Nothing (of `applies_to`) for `duration` after the last `after` event."""
-
-    kind: Literal["quiet_period"]
-    after: Literal["conversation", "plan_agreed", "promise", "payment", "step"]
-    after_channel: Channel = "any"  # for conversation: which channel's conversations start it
-    after_step: Id | None = None  # for after: step
-    duration: str
-    first_day_counts: bool = False  # the event's day is day 1 (Reg F 1006.14(b)(2)(ii))
-    while_: str | None = Field(default=None, alias="while")  # only while this condition holds
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-    _d = field_validator("duration")(lambda v: _check_positive_duration(v, "quiet period"))
-
-
-class BlockWhile(_Limit):
-    """Blocked, with no known end, while the condition holds."""
-
-    kind: Literal["block_while"]
-    when: str = Field(min_length=1, max_length=4000)
-
-
-class Prerequisite(_Limit):
-    """The step needs `requires` taken at least `min_gap` before (and at most `max_age`)."""
-
-    kind: Literal["prerequisite"]
-    requires: Id
-    min_gap: str = "0d"
-    max_age: str | None = None
-
-    _d = field_validator("min_gap", "max_age")(lambda v: None if v is None else _check_duration(v))
-
-
-class AmountThreshold(_Limit):
-    """The step needs `fact` to be at least the currency's minimum."""
-
-    kind: Literal["amount_threshold"]
-    fact: Literal["overdue_amount", "outstanding_amount"] = "overdue_amount"
-    min: dict[str, str]  # currency -> minimum amount, e.g. {CNY: "50000.00"}
-
-
-class LimitationBar(_Limit):
-    """Legal steps are barred once the claim is time-barred (see the file's `limitation:`)."""
-
-    kind: Literal["limitation"]
-
-
-Limit: TypeAlias = Annotated[
-    ContactWindow
-    | FrequencyCap
-    | QuietPeriod
-    | BlockWhile
-    | Prerequisite
-    | AmountThreshold
-    | LimitationBar,
-    Field(discriminator="kind"),
-]
-LIMIT_KINDS: tuple[str, ...] = (
-    "contact_window",
-    "frequency_cap",
-    "quiet_period",
-    "block_while",
-    "prerequisite",
-    "amount_threshold",
-    "limitation",
-)
-
-
 class Flag(_Model):
     """A compliance flag shown with every decision while `when` holds."""
 
@@ -334,7 +165,8 @@ class RuleFile(_Model):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     timezone: str
     effective: Effective = Effective()
-    metadata: dict[str, str] = {}  # free text shown in docs (records retention, owner, ...)
+    # free text shown in docs (records retention, owner, ...); pydantic copies the default
+    metadata: dict[str, str] = {}  # noqa: RUF012
     limitation: Limitation = Limitation()
     calendar: Calendar = Calendar()
     steps: tuple[Step, ...] = Field(min_length=1)
