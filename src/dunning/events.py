@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeAlias
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -68,7 +68,52 @@ OUTCOMES: tuple[str, ...] = (
 
 
 def _money(value: object) -> Decimal:
+    # Fast path for the wire form (a plain decimal string): exactly what to_decimal returns
+    # for it; anything else, or a bad string, goes to to_decimal for its checks and message.
+    if type(value) is str:
+        try:
+            d = Decimal(value)
+        except InvalidOperation:
+            return to_decimal(value)
+        if d.is_finite():
+            return d
     return to_decimal(value)
+
+
+# Results of `fits` by (amount, currency): amounts repeat (the same dues and payments on
+# every loan), and fits depends only on the amount's value, so equal Decimals share an
+# entry whatever their exponent. Bounded: cleared when full.
+_FITS: dict[tuple[Decimal, str], bool] = {}
+
+
+def _fits(value: Decimal, currency: str) -> bool:
+    key = (value, currency)
+    try:
+        ok = _FITS.get(key)
+    except TypeError:  # an unhashable (signalling NaN) amount: no caching
+        return fits(value, currency)
+    if ok is None:
+        ok = fits(value, currency)
+        if len(_FITS) >= 4096:
+            _FITS.clear()
+        _FITS[key] = ok
+    return ok
+
+
+def _mentions_decimal(annotation: object) -> bool:
+    return annotation is Decimal or any(_mentions_decimal(a) for a in get_args(annotation))
+
+
+# Per event class, the fields that may hold a Decimal (model field order), found once.
+_MONEY_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _money_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    names = _MONEY_FIELDS.get(cls)
+    if names is None:
+        fields = cls.model_fields.items()
+        names = _MONEY_FIELDS[cls] = tuple(n for n, f in fields if _mentions_decimal(f.annotation))
+    return names
 
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
@@ -112,8 +157,12 @@ class _MoneyCheck:
         if currency not in MINOR_UNITS:
             raise ValueError(f"currency {currency!r} is not a supported ISO-4217 code")
         # __dict__ holds the validated fields; iterating the model itself is much slower.
-        for name, value in self.__dict__.items():
-            if isinstance(value, Decimal) and not fits(value, currency):
+        # This runs again whenever a validated event is put into another model (an after
+        # validator is not skipped for instances), so it visits only the money fields.
+        fields = self.__dict__
+        for name in _money_fields(type(self)):  # type: ignore[arg-type]
+            value = fields.get(name)
+            if isinstance(value, Decimal) and not _fits(value, currency):
                 raise ValueError(
                     f"{name} {value} has more decimals than {currency} allows"
                     f" ({MINOR_UNITS[currency]})"
