@@ -1,13 +1,7 @@
 """AuditStore: the embedded audit trail (SQLite, WAL, one hash chain per store).
 
-Tables::
-
-    meta      (format_version, created, head_seq, head_hash)   one row
-    rule_sets (sha256 PRIMARY KEY, canonical_json)             every rule set a record used
-    records   (seq INTEGER PRIMARY KEY, decision_id, loan_id, as_of, decision_json,
-               rule_set_sha256, prev_hash, hash)
-
-The chain and what `verify` checks are described in `_chain`. Durability: each append is one
+The tables, and the checks opening and `verify` make, are in `_audit_format`; the chain and
+what `verify` checks are described in `_chain`. Durability: each append is one
 `BEGIN IMMEDIATE` transaction (rule set if new, the record, the new head) committed with
 `synchronous=FULL`, so a record is in the store entirely or not at all, and writers in other
 threads and processes wait their turn instead of forking the chain. Opening never writes to a
@@ -27,19 +21,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ._chain import (
-    GENESIS,
-    ChainCheck,
-    RawRow,
-    Receipt,
-    StoredRecord,
-    VerifyReport,
-    as_of_key,
-    record_hash,
-)
+from ._audit_format import _RECORD_COLS as _RECORD_COLS
+from ._audit_format import _SCHEMA as _SCHEMA
+from ._audit_format import _SQLITE_HEADER as _SQLITE_HEADER
+from ._audit_format import FORMAT_VERSION, check_schema, verify_chain
+from ._audit_format import _check_file as _check_file
+from ._audit_format import _rule_set_problem as _rule_set_problem
+from ._chain import GENESIS, Receipt, StoredRecord, VerifyReport, as_of_key, record_hash
 from ._decision import Decision
 from ._errors import InputError, StoreError
-from ._registry import RuleSetLike, check_digest, check_sha256, rule_set_digest, rule_set_text
+from ._registry import RuleSetLike, check_digest, check_sha256, rule_set_text
 from ._time import aware, iso_utc
 
 if TYPE_CHECKING:
@@ -48,21 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT_VERSION", "AuditStore"]
 
-FORMAT_VERSION = 1
-_SQLITE_HEADER = b"SQLite format 3\x00"
 _PAGE = 500
-_SCHEMA = (
-    "CREATE TABLE meta (format_version INTEGER NOT NULL, created TEXT,"
-    " head_seq INTEGER NOT NULL, head_hash TEXT NOT NULL)",
-    "CREATE TABLE rule_sets (sha256 TEXT PRIMARY KEY, canonical_json TEXT NOT NULL)",
-    "CREATE TABLE records (seq INTEGER PRIMARY KEY, decision_id TEXT NOT NULL,"
-    " loan_id TEXT NOT NULL, as_of TEXT NOT NULL, decision_json TEXT NOT NULL,"
-    " rule_set_sha256 TEXT NOT NULL REFERENCES rule_sets(sha256),"
-    " prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
-    "CREATE INDEX records_loan ON records (loan_id, as_of)",
-    "CREATE INDEX records_as_of ON records (as_of)",
-)
-_RECORD_COLS = "seq, decision_id, loan_id, as_of, rule_set_sha256, prev_hash, hash, decision_json"
 
 
 class AuditStore:
@@ -120,28 +97,7 @@ class AuditStore:
             )
 
     def _check_schema(self) -> None:
-        tables = self._tables()
-        if "meta" not in tables:
-            raise StoreError(
-                f"{self.path} is a SQLite database but not a dunning audit store"
-                f" (expected a 'meta' table, found tables {tables})"
-            )
-        row = self._conn.execute("SELECT format_version FROM meta").fetchone()
-        version = None if row is None else row[0]
-        if not isinstance(version, int) or version < 1:
-            raise StoreError(
-                f"audit store {self.path}: expected a format_version in its meta table,"
-                f" found {version!r}"
-            )
-        if version > FORMAT_VERSION:
-            raise StoreError(
-                f"audit store {self.path} was written in format version {version}; this"
-                f" dunning supports format version {FORMAT_VERSION} and earlier;"
-                " upgrade dunning to read it"
-            )
-        missing = sorted({"records", "rule_sets"} - set(tables))
-        if missing:
-            raise StoreError(f"audit store {self.path}: tables {missing} are missing")
+        check_schema(self._conn, self.path, self._tables())
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -298,20 +254,7 @@ class AuditStore:
             return self._verify()
 
     def _verify(self) -> VerifyReport:
-        rule_sets: dict[str, str | None] = {}
-        for sha, text in self._conn.execute(
-            "SELECT CAST(sha256 AS BLOB), CAST(canonical_json AS BLOB) FROM rule_sets"
-        ):
-            rule_sets[sha.decode("utf-8", "replace")] = _rule_set_problem(sha, text)
-        check = ChainCheck(rule_sets)
-        blob = ", ".join(f"CAST({c} AS BLOB)" for c in _RECORD_COLS.split(", ")[1:])
-        cursor = self._conn.execute(f"SELECT seq, {blob} FROM records ORDER BY seq")
-        for row in cursor:
-            if not check.feed(RawRow(*row)):
-                break
-        cursor.close()
-        head_seq, head_hash = self._conn.execute("SELECT head_seq, head_hash FROM meta").fetchone()
-        return check.finish(int(head_seq), str(head_hash))
+        return verify_chain(self._conn)
 
     # -- export / import / replay ----------------------------------------------------------
 
@@ -377,36 +320,6 @@ class AuditStore:
         from ._replay import replay_records
 
         return replay_records(self, events_for, start=start, end=end, loan_id=loan_id)
-
-
-def _rule_set_problem(sha: bytes, text: bytes) -> str | None:
-    try:
-        key, body = sha.decode("utf-8"), text.decode("utf-8")
-    except UnicodeDecodeError:
-        return f"rule set {sha!r} was altered: it is not UTF-8 text"
-    if rule_set_digest(body) != key:
-        return f"rule set {key} was altered: its canonical JSON no longer hashes to its key"
-    return None
-
-
-def _check_file(path: Path) -> None:
-    """Refuse, without touching it, a path that cannot be an audit store."""
-    if path.is_dir():
-        raise StoreError(f"audit store {path}: expected a file, found a directory")
-    if not path.parent.is_dir():
-        raise StoreError(f"audit store {path}: directory {path.parent} does not exist")
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    try:
-        with path.open("rb") as f:
-            head = f.read(len(_SQLITE_HEADER))
-    except OSError as exc:
-        raise StoreError(f"audit store {path}: cannot read: {exc}") from None
-    if head != _SQLITE_HEADER:
-        raise StoreError(
-            f"{path} is not a dunning audit store: expected a SQLite database, found a file"
-            f" starting with {head[:16]!r}"
-        )
 
 
 if TYPE_CHECKING:  # mypy proves AuditStore offers the whole DecisionStore interface
