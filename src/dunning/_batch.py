@@ -186,8 +186,10 @@ def _spill(db: SnapshotStore, source: EventSource) -> None:
         rows: list[tuple[object, ...]] = []
         for event in _iter_events(source):
             level = 1 if event.type in BORROWER_LEVEL else 0
-            loan = getattr(event, "loan_id", None)
-            borrower = getattr(event, "borrower_id", None)
+            # From __dict__: a missing attribute on a pydantic model costs a raised and
+            # caught AttributeError (a quarter of the spill's own time).
+            loan = event.__dict__.get("loan_id")
+            borrower = event.__dict__.get("borrower_id")
             rows.append((event.event_id, loan, borrower, level, _pack(event)))
             if event.type == "loan_opened":
                 c.execute("INSERT OR IGNORE INTO spill.new_loans VALUES (?, ?)", (loan, borrower))
