@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/bench_batch.py                    # 2,000 accounts, a quick look
     .venv/bin/python benchmarks/bench_batch.py --accounts 100000  # minutes
-    .venv/bin/python benchmarks/bench_batch.py --accounts 1000000 --no-dask --workdir /big/disk
+    .venv/bin/python benchmarks/bench_batch.py --accounts 1000000 --months 15 --no-dask \
+        --workdir /big/disk                                       # 31 events per account
 
 What it does:
 
-1. writes a JSON Lines file of N accounts with 30+ events each (loan_opened, 24 monthly dues,
-   the payments of all but the last 1-3, a few contacts), ordered by time, so the loans are
+1. writes a JSON Lines file of N accounts with 30+ events each (loan_opened, --months monthly
+   dues (default 24) ending the month before night 1, the payments of all but the last 1-3,
+   two contacts: 2 * months + 1 to 2 * months + 3 events), ordered by time, so the loans are
    interleaved and the batch has to group them (spill to SQLite);
 2. night 1: `run_batch` of that whole history into an empty snapshot store;
 3. night 2: `run_batch` of one day's new events (a contact for every tenth account) — the
@@ -16,7 +18,8 @@ What it does:
 
 Memory: the resident set (current, and the process's peak so far) is printed at checkpoints
 through each night; if it does not grow from the first checkpoint to the last, memory does
-not depend on the number of accounts. Figures go to stdout as a table.
+not depend on the number of accounts. The snapshot store's size on disk (with its WAL) is
+printed after each night. Figures go to stdout.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules" / "cn-bank-retail.yaml"
 NIGHT1 = "2025-03-01T02:00:00+08:00"
 NIGHT2 = "2025-03-02T02:00:00+08:00"
-MONTHS = 24
+MONTHS = 24  # default; the last due is 2025-02-01 whatever the number of months
+LAST_DUE = date(2025, 2, 1)
 
 
 def rss_mb() -> tuple[float, float]:
@@ -50,27 +54,39 @@ def rss_mb() -> tuple[float, float]:
     return current, peak
 
 
-def history(accounts: int) -> Iterator[dict[str, Any]]:
+def month_start(first: date, months: int) -> date:
+    """The first of the month `months` after `first` (negative: before)."""
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def events_per_account(n: int, months: int) -> int:
+    """How many events `history` writes for account `n` (opened, dues, payments, contacts)."""
+    return 1 + months + max(0, months - 1 - n % 3) + min(2, months)
+
+
+def history(accounts: int, months: int = MONTHS) -> Iterator[dict[str, Any]]:
     """Every account's events, month by month (so loans are interleaved in the file)."""
-    start = date(2023, 3, 1)
+    start = month_start(LAST_DUE, 1 - months)  # 24 months: 2023-03-01, as before
+    opened = f"{month_start(start, -1)}T09:00:00+08:00"
     for n in range(accounts):
         loan = f"L{n:08d}"
         yield {"type": "loan_opened", "event_id": f"{loan}-o", "loan_id": loan,
-               "borrower_id": f"B{n:08d}", "at": "2023-02-01T09:00:00+08:00",
+               "borrower_id": f"B{n:08d}", "at": opened,
                "principal": "12000.00", "currency": "CNY", "timezone": "Asia/Shanghai"}  # fmt: skip
-    for m in range(MONTHS):
-        due = date(start.year + (start.month - 1 + m) // 12, (start.month - 1 + m) % 12 + 1, 1)
+    for m in range(months):
+        due = month_start(start, m)
         for n in range(accounts):
             loan = f"L{n:08d}"
             yield {"type": "installment_due", "event_id": f"{loan}-d{m}", "loan_id": loan,
                    "at": f"{due}T00:00:00+08:00", "due_date": due.isoformat(),
                    "principal": "500.00", "interest": "30.00", "currency": "CNY"}  # fmt: skip
-            if m < MONTHS - 1 - n % 3:  # the last 1-3 dues are unpaid: 1-3 buckets deep
+            if m < months - 1 - n % 3:  # the last 1-3 dues are unpaid: 1-3 buckets deep
                 paid = due + timedelta(days=n % 5)
                 yield {"type": "payment_received", "event_id": f"{loan}-p{m}",
                        "loan_id": loan, "at": f"{paid}T12:00:00+08:00", "amount": "530.00",
                        "currency": "CNY"}  # fmt: skip
-            if m >= MONTHS - 2:
+            if m >= months - 2:
                 sent = due + timedelta(days=3)
                 yield {"type": "contact_attempted", "event_id": f"{loan}-c{m}",
                        "borrower_id": f"B{n:08d}", "at": f"{sent}T10:00:00+08:00",
@@ -93,20 +109,34 @@ def write_jsonl(path: Path, events: Iterator[dict[str, Any]]) -> int:
     return count
 
 
-def night(label: str, events: Path, store: Path, out: Path, as_of: str, accounts: int) -> float:
+def store_mb(store: Path) -> float:
+    """The snapshot store's size on disk, its WAL and shared-memory files included, in MiB."""
+    files = [store, Path(f"{store}-wal"), Path(f"{store}-shm")]
+    return sum(f.stat().st_size for f in files if f.exists()) / 2**20
+
+
+def night(
+    label: str, events: Path, store: Path, out: Path, as_of: str, accounts: int, checkpoints: int
+) -> float:
     from dunning._batch import run_batch
 
-    marks = {max(1, accounts * k // 5) for k in range(1, 6)}
+    marks = {max(1, accounts * k // checkpoints) for k in range(1, checkpoints + 1)}
     t0 = time.perf_counter()
+    first = [True]
 
     def tick(done: int, total: int) -> None:
+        if first[0]:  # the spill (validate + group the input) is over when the first chunk is
+            first[0] = False
+            print(f"  {label}: input spilled and first {done:,} decided after"
+                  f" {time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
         passed = [m for m in marks if done >= m]
         if passed:
             marks.difference_update(passed)
             cur, peak = rss_mb()
             rate = done / (time.perf_counter() - t0)
             print(f"  {label}: {done:>9,} decided  {rate:8.0f} acc/s"
-                  f"  rss {cur:7.1f} MiB  peak {peak:7.1f} MiB", flush=True)  # fmt: skip
+                  f"  rss {cur:7.1f} MiB  peak {peak:7.1f} MiB"
+                  f"  {time.perf_counter() - t0:8.1f} s", flush=True)  # fmt: skip
 
     summary = run_batch(events, store=store, rules=RULES, as_of=as_of, out=out,
                         batch_id=label, progress=tick)  # fmt: skip
@@ -114,6 +144,9 @@ def night(label: str, events: Path, store: Path, out: Path, as_of: str, accounts
     rate = summary.total / elapsed
     print(f"  {label}: {summary.total:,} accounts in {elapsed:.1f} s = {rate:.0f} accounts/s"
           " (spill, decide, write)", flush=True)  # fmt: skip
+    size = store_mb(store)
+    print(f"  {label}: snapshot store {size:,.0f} MiB on disk"
+          f" ({size * 1024 / accounts:.1f} KiB per account)", flush=True)  # fmt: skip
     return elapsed
 
 
@@ -140,26 +173,42 @@ def dask_run(store: Path, workers: int, accounts: int) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--accounts", type=int, default=2000)
+    p.add_argument("--months", type=int, default=MONTHS,
+                   help=f"monthly dues (default {MONTHS}); 15 gives 30-32 events")  # fmt: skip
+    p.add_argument("--checkpoints", type=int, default=10,
+                   help="resident-set checkpoints per night (default 10)")  # fmt: skip
     p.add_argument("--workdir", help="where to put the generated files (default: a temp dir)")
     p.add_argument("--no-dask", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the generated files")
     args = p.parse_args()
+    if args.months < 2 or args.accounts < 1 or args.checkpoints < 1:
+        p.error("expected --months >= 2, --accounts >= 1, --checkpoints >= 1")
     work = Path(args.workdir or tempfile.mkdtemp(prefix="dunning-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         t0 = time.perf_counter()
-        n1 = write_jsonl(work / "night1.jsonl", history(args.accounts))
+        print(f"generating {args.accounts:,} accounts x {args.months} months in {work}",
+              flush=True)  # fmt: skip
+        n1 = write_jsonl(work / "night1.jsonl", history(args.accounts, args.months))
         n2 = write_jsonl(work / "night2.jsonl", next_day(args.accounts))
+        per = [events_per_account(n, args.months) for n in range(min(3, args.accounts))]
+        assert n1 == sum(events_per_account(n, args.months) for n in range(args.accounts)), n1
         print(f"generated {args.accounts:,} accounts, {n1:,} events"
-              f" ({n1 / args.accounts:.1f} per account) in {time.perf_counter() - t0:.1f} s;"
-              f" night 2 has {n2:,} new events", flush=True)  # fmt: skip
+              f" ({n1 / args.accounts:.1f} per account: min {min(per)}, max {max(per)})"
+              f" in {time.perf_counter() - t0:.1f} s; night 2 has {n2:,} new events",
+              flush=True)  # fmt: skip
+        if min(per) < 30:
+            print(f"  note: fewer than 30 events for some accounts (--months {args.months})")
         store = work / "snapshots.db"
-        night("night1", work / "night1.jsonl", store, work / "d1.jsonl", NIGHT1, args.accounts)
-        night("night2", work / "night2.jsonl", store, work / "d2.jsonl", NIGHT2, args.accounts)
+        for f in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+            f.unlink(missing_ok=True)  # a fresh store: night 1 is the initial load
+        k = args.checkpoints
+        night("night1", work / "night1.jsonl", store, work / "d1.jsonl", NIGHT1, args.accounts, k)
+        night("night2", work / "night2.jsonl", store, work / "d2.jsonl", NIGHT2, args.accounts, k)
         if not args.no_dask:
             dask_run(store, 1, args.accounts)
             dask_run(store, 2, args.accounts)
-        print(f"store {store.stat().st_size / 2**20:.0f} MiB; peak rss {rss_mb()[1]:.0f} MiB")
+        print(f"store {store_mb(store):,.0f} MiB on disk; peak rss {rss_mb()[1]:.0f} MiB")
     finally:
         if not args.keep and not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
