@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -108,13 +110,62 @@ def test_items_are_named_after_file_and_invariant(pytester: pytest.Pytester) -> 
     assert names == [line for line in result.outlines if line.startswith("dunning[")]
 
 
+# The inner session searches derandomized (a seed fixed by the test's own code), so whether
+# the planted bug is found never depends on the outer run's seed or profile. That the check
+# catches it at all is shown without any search by the known history below.
+DERANDOMIZED = """
+from hypothesis import settings
+
+_outer = settings.default
+
+def pytest_configure(config):
+    settings.register_profile("dunning-derandomized", _outer, derandomize=True, database=None)
+    settings.load_profile("dunning-derandomized")
+
+def pytest_unconfigure(config):
+    settings.register_profile("dunning-outer", _outer)
+    settings.load_profile("dunning-outer")
+"""
+
+
 @pytest.mark.parametrize(("file", "invariant"), sorted(BROKEN_BY_RULES.items()))
 def test_broken_rule_set_fails_its_invariant(
     pytester: pytest.Pytester, file: str, invariant: str
 ) -> None:
     """A deliberately broken file fails its invariant; the report shows the counterexample."""
+    pytester.makeconftest(DERANDOMIZED)
     result = _run(pytester, "--dunning-rules", str(BROKEN / file), "-k", invariant)
     _assert_counterexample(result, file, invariant)
+
+
+def test_monotonic_check_catches_the_planted_bug_on_a_known_history() -> None:
+    """broken_monotonic.yaml calls at dpd 1-30 and only texts after: one unpaid installment
+    47 days past due is enough. With due dates 30 days later (dpd 17) the rules propose the
+    call (level 20), as generated (dpd 47) only the SMS (level 10): the check must say so,
+    whatever hypothesis would have drawn."""
+    from dunning._engine import Engine
+    from dunning._inv_cases import Case
+    from dunning._loader import load_rules
+    from dunning.events import parse_event
+
+    rules = load_rules(BROKEN / "broken_monotonic.yaml")
+    opened = {"type": "loan_opened", "event_id": "e1", "loan_id": "L1",
+              "at": "2025-01-01T09:00:00+08:00", "borrower_id": "B1", "principal": "1200.00",
+              "currency": "CNY", "timezone": "Asia/Shanghai"}  # fmt: skip
+    due = {"type": "installment_due", "event_id": "e2", "loan_id": "L1",
+           "at": "2025-02-01T00:00:00+08:00", "due_date": "2025-02-01", "principal": "100.00",
+           "interest": "5.00", "currency": "CNY"}  # fmt: skip
+    as_of = datetime(2025, 3, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    case = Case((parse_event(opened), parse_event(due)), as_of)
+    check = _invariants.INVARIANTS["monotonic_escalation"]
+    with pytest.raises(_invariants._Found) as found:
+        check.prop(rules, Engine(rules), case, 45)
+    expected = (
+        "with due dates 30 days later (dpd 17) the rules escalate to level 20 (decision act"
+        " step='phone_collection' chosen_rule='early_calls'); with them 0 days later (dpd 47)"
+        " only to level 10 (decision act step='sms_reminder' chosen_rule='late_sms')"
+    )
+    assert expected == found.value.problem
 
 
 @pytest.mark.parametrize(
