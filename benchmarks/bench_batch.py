@@ -25,9 +25,12 @@ printed after each night. Figures go to stdout.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -183,6 +186,13 @@ def main() -> None:
     args = p.parse_args()
     if args.months < 2 or args.accounts < 1 or args.checkpoints < 1:
         p.error("expected --months >= 2, --accounts >= 1, --checkpoints >= 1")
+    # Import the library before generating (a long run then uses the code as it was at launch)
+    # and say which commit that was.
+    for name in ("dunning._batch", "dunning._engine", "dunning._loader"):
+        importlib.import_module(name)
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    print(f"dunning at {ROOT} commit {head or '?'}; python {sys.version.split()[0]}", flush=True)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="dunning-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
