@@ -41,16 +41,18 @@ Counting contacts (frequency caps, conversation quiet periods), decided here onc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
 
-from . import _ir
 from ._calendar import HolidayCalendar, calendar_for
 from ._compile_py import compile_expr
 from ._errors import EngineError
+from ._limit_types import _ALLOW as _ALLOW  # the structural types live there
+from ._limit_types import ContactLike as ContactLike
+from ._limit_types import RulesLike as RulesLike
+from ._limit_types import StateLike as StateLike
+from ._limit_types import Verdict as Verdict
 from ._limit_validate import LimitProblem, validate
 from ._schema import (
     AmountThreshold,
@@ -61,7 +63,6 @@ from ._schema import (
     LimitationBar,
     Prerequisite,
     QuietPeriod,
-    RuleFile,
     Selector,
     Step,
 )
@@ -77,91 +78,6 @@ __all__ = [
     "checker",
     "validate",
 ]
-
-# -- what the checkers read (structural, so tests can hand-build states and rule sets) --------
-
-
-class ContactLike(Protocol):
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def direction(self) -> str: ...
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def consented(self) -> bool: ...
-    @property
-    def loan_id(self) -> str | None: ...
-    @property
-    def contact_point(self) -> str | None: ...
-
-
-class StepRecordLike(Protocol):
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def step(self) -> str: ...
-
-
-class PromiseLike(Protocol):
-    @property
-    def at(self) -> datetime: ...
-
-
-class PlanLike(Protocol):
-    @property
-    def agreed_at(self) -> datetime: ...
-
-
-class PaymentLike(Protocol):
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def reversed(self) -> bool: ...
-
-
-class StateLike(Protocol):
-    @property
-    def loan_id(self) -> str: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def timezone(self) -> str: ...
-    @property
-    def contacts(self) -> Sequence[ContactLike]: ...
-    @property
-    def steps_taken(self) -> Sequence[StepRecordLike]: ...
-    @property
-    def plans(self) -> Sequence[PlanLike]: ...
-    @property
-    def promises(self) -> Sequence[PromiseLike]: ...
-    @property
-    def payments(self) -> Sequence[PaymentLike]: ...
-
-
-class RulesLike(Protocol):
-    @property
-    def document(self) -> RuleFile: ...
-    @property
-    def steps(self) -> Mapping[str, Step]: ...
-    @property
-    def limit_exprs(self) -> Mapping[str, _ir.Expr]: ...
-    @property
-    def flag_exprs(self) -> Mapping[str, _ir.Expr]: ...
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One limit's answer for one step at one instant (`until` only when not allowed)."""
-
-    allowed: bool
-    until: datetime | None
-    reason: str
-
-
-_ALLOW = Verdict(True, None, "")
 
 
 def applies(selector: Selector, step: Step) -> bool:
