@@ -193,11 +193,14 @@ def local_midnight(d: date, tz: str) -> datetime:
     return local_at(d, time(0, 0), tz)
 
 
+@lru_cache(maxsize=1 << 16)
 def local_at(d: date, t: time, tz: str) -> datetime:
     """The instant when the wall clock in `tz` shows `d` `t`, as aware UTC.
 
     A wall time that does not exist (skipped by a spring-forward change) maps to the first
     instant after the gap; an ambiguous one (fall back) maps to its first occurrence.
+    Cached: a pure function of its arguments, asked for the same local midnights and window
+    openings again and again (~4 us each uncached).
     """
     z = zone(tz)
     naive = datetime.combine(d, t)
