@@ -1,6 +1,6 @@
 """The batch's speed paths give back exactly what the slow paths did.
 
-The spill keeps validated events in a compact private form (`_pack`/`_unpack`) instead of
+The spill keeps validated events in a compact private form (`_spill_codec`) instead of
 pickling the models; these tests tell the story that an event comes back from the spill
 equal field for field (same values, same types, same zone objects' offsets, same fields
 set), so folding and deciding cannot tell the difference.
@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given
 
-from dunning._batch import _pack, _unpack
 from dunning._portfolio import read_jsonl
+from dunning._spill_codec import pack as _pack
+from dunning._spill_codec import unpack as _unpack
 from dunning.events import Event, parse_event
 from dunning.testing import loan_histories
 

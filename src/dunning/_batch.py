@@ -8,8 +8,8 @@ Theory of operation
    attached to the store connection, indexed by loan id (loan-level events) and by borrower
    id (borrower-level events, which belong to every loan of their borrower). Memory stays
    constant however large or unsorted the input is. The validated models are kept in a
-   compact private form (`_pack`: field values as marshal-able primitives, pickle for any
-   event it cannot represent exactly; the file is private to this run and written by it),
+   compact private form (`_spill_codec`: field values as marshal-able primitives, pickle
+   for any event it cannot represent exactly; the file is private to this run and written by it),
    so they are not validated twice and come back equal, field for field, to what went in.
 2. **Check.** A loan-level event for a loan that is neither in the store nor opened in the
    input is refused before anything is written (InvalidEventError naming the event).
@@ -33,25 +33,21 @@ Theory of operation
 from __future__ import annotations
 
 import json
-import marshal
 import os
-import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from pydantic_core import TzInfo
 
 from ._errors import InputError, InvalidEventError
 from ._portfolio import BORROWER_LEVEL, read_jsonl
 from ._snapshots import SnapshotStore
+from ._spill_codec import pack, unpack
 from ._state import AccountState
 from ._time import aware, iso_utc
-from .events import EVENT_CLASSES, Event, parse_event
+from .events import Event, parse_event
 
 __all__ = ["BatchSummary", "run_batch"]
 
@@ -190,7 +186,7 @@ def _spill(db: SnapshotStore, source: EventSource) -> None:
             # caught AttributeError (a quarter of the spill's own time).
             loan = event.__dict__.get("loan_id")
             borrower = event.__dict__.get("borrower_id")
-            rows.append((event.event_id, loan, borrower, level, _pack(event)))
+            rows.append((event.event_id, loan, borrower, level, pack(event)))
             if event.type == "loan_opened":
                 c.execute("INSERT OR IGNORE INTO spill.new_loans VALUES (?, ?)", (loan, borrower))
             if len(rows) >= 1000:
@@ -211,76 +207,6 @@ def _flush(c: Any, rows: list[tuple[object, ...]]) -> None:
         rows,
     )
     rows.clear()
-
-
-# Spilled events: b"M" + marshal of (type, field names, values, fields set), values reduced
-# to primitives by the table below; b"P" + pickle for an event holding anything else (extra
-# or private attributes, a nested model, a datetime whose zone is not pydantic's fixed
-# offset). pickle of the models themselves was ~2x slower (Decimal and TzInfo reducers).
-#   Decimal              -> ("D", str)          exact: str(Decimal) keeps the exponent
-#   datetime (TzInfo)    -> ("T", y, m, d, H, M, S, us, fold, offset seconds)
-#   date                 -> ("d", ordinal)
-#   str, int, bool, None -> itself
-_PLAIN = (str, int, bool, type(None))
-_ZONES: dict[int, TzInfo] = {}
-
-
-def _pack(event: Event) -> bytes:
-    if event.__pydantic_extra__ or event.__pydantic_private__:
-        return b"P" + pickle.dumps(event, 5)
-    keys: list[str] = []
-    values: list[Any] = []
-    for key, value in event.__dict__.items():
-        kind = type(value)
-        if kind is Decimal:
-            value = ("D", str(value))
-        elif kind is datetime and type(value.tzinfo) is TzInfo:
-            offset = value.utcoffset()
-            if offset is None or offset.microseconds:
-                return b"P" + pickle.dumps(event, 5)
-            v = value
-            secs = offset.days * 86400 + offset.seconds
-            value = ("T", v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond,
-                     v.fold, secs)  # fmt: skip
-        elif kind is date:
-            value = ("d", value.toordinal())
-        elif kind not in _PLAIN:
-            return b"P" + pickle.dumps(event, 5)
-        keys.append(key)
-        values.append(value)
-    fields_set = tuple(sorted(event.__pydantic_fields_set__))
-    return b"M" + marshal.dumps((event.type, tuple(keys), tuple(values), fields_set))
-
-
-def _unpack(body: bytes) -> Event:
-    if body[:1] == b"P":
-        return pickle.loads(body[1:])  # type: ignore[no-any-return]
-    kind, keys, values, fields_set = marshal.loads(body[1:])
-    fields: dict[str, object] = {}
-    for key, value in zip(keys, values, strict=True):
-        if type(value) is tuple:
-            tag = value[0]
-            if tag == "D":
-                value = Decimal(value[1])
-            elif tag == "T":
-                zone = _ZONES.get(value[9]) or _ZONES.setdefault(value[9], TzInfo(value[9]))
-                y, mo, d, h, mi, sec, us, fold = value[1:9]
-                value = datetime(y, mo, d, h, mi, sec, us, tzinfo=zone, fold=fold)
-            elif tag == "d":
-                value = date.fromordinal(value[1])
-        fields[key] = value
-    cls = EVENT_CLASSES[kind]
-    event = cls.__new__(cls)
-    # What unpickling a pydantic model does: the validated fields, no validation.
-    event.__setstate__(
-        {
-            "__dict__": fields,
-            "__pydantic_fields_set__": set(fields_set),
-            "__pydantic_extra__": None,
-            "__pydantic_private__": None,
-        }
-    )
-    return event  # type: ignore[return-value]
 
 
 def _check_unknown_loans(db: SnapshotStore) -> None:
@@ -370,7 +296,7 @@ class _Job:
         with self.db.transaction() as c:
             for loan_id, borrower_id in loans:
                 rows = c.execute(_NEW_EVENTS, (loan_id, borrower_id))
-                fresh: list[Event] = [_unpack(r[0]) for r in rows]
+                fresh: list[Event] = [unpack(r[0]) for r in rows]
                 old = self.db.get_json(loan_id)
                 state = _advance(old, fresh)
                 decision = self.engine.decide(state, self.as_of)

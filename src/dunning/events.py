@@ -14,13 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, TypeAlias, get_args
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -29,7 +27,21 @@ from pydantic import (
 )
 
 from ._errors import InvalidEventError
-from ._money import MINOR_UNITS, fits, to_decimal
+from ._event_base import CHANNELS as CHANNELS
+from ._event_base import CONTACT_CHANNELS as CONTACT_CHANNELS
+from ._event_base import OUTCOMES as OUTCOMES
+from ._event_base import Amount as Amount
+from ._event_base import Channel as Channel
+from ._event_base import ChannelOrAny as ChannelOrAny
+from ._event_base import Currency as Currency
+from ._event_base import NonEmpty as NonEmpty
+from ._event_base import NonNegAmount as NonNegAmount
+from ._event_base import Outcome as Outcome
+from ._event_base import _BorrowerEvent as _BorrowerEvent
+from ._event_base import _Event as _Event
+from ._event_base import _LoanEvent as _LoanEvent
+from ._event_base import _MoneyCheck as _MoneyCheck
+from ._money import fits
 
 __all__ = [
     "CHANNELS",
@@ -40,134 +52,6 @@ __all__ = [
     "parse_event",
     "parse_events",
 ]
-
-Channel = Literal["phone", "sms", "email", "letter", "app", "visit"]
-ChannelOrAny = Literal["phone", "sms", "email", "letter", "app", "visit", "any"]
-CONTACT_CHANNELS: tuple[str, ...] = ("phone", "sms", "email", "letter", "app", "visit")
-CHANNELS: tuple[str, ...] = (*CONTACT_CHANNELS, "any")
-Outcome = Literal[
-    "right_party",
-    "third_party",
-    "no_answer",
-    "voicemail",
-    "wrong_number",
-    "refused",
-    "delivered",
-    "bounced",
-]
-OUTCOMES: tuple[str, ...] = (
-    "right_party",
-    "third_party",
-    "no_answer",
-    "voicemail",
-    "wrong_number",
-    "refused",
-    "delivered",
-    "bounced",
-)
-
-
-def _money(value: object) -> Decimal:
-    # Fast path for the wire form (a plain decimal string): exactly what to_decimal returns
-    # for it; anything else, or a bad string, goes to to_decimal for its checks and message.
-    if type(value) is str:
-        try:
-            d = Decimal(value)
-        except InvalidOperation:
-            return to_decimal(value)
-        if d.is_finite():
-            return d
-    return to_decimal(value)
-
-
-# Results of `fits` by (amount, currency): amounts repeat (the same dues and payments on
-# every loan), and fits depends only on the amount's value, so equal Decimals share an
-# entry whatever their exponent. Bounded: cleared when full.
-_FITS: dict[tuple[Decimal, str], bool] = {}
-
-
-def _fits(value: Decimal, currency: str) -> bool:
-    key = (value, currency)
-    try:
-        ok = _FITS.get(key)
-    except TypeError:  # an unhashable (signalling NaN) amount: no caching
-        return fits(value, currency)
-    if ok is None:
-        ok = fits(value, currency)
-        if len(_FITS) >= 4096:
-            _FITS.clear()
-        _FITS[key] = ok
-    return ok
-
-
-def _mentions_decimal(annotation: object) -> bool:
-    return annotation is Decimal or any(_mentions_decimal(a) for a in get_args(annotation))
-
-
-# Per event class, the fields that may hold a Decimal (model field order), found once.
-_MONEY_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _money_fields(cls: type[BaseModel]) -> tuple[str, ...]:
-    names = _MONEY_FIELDS.get(cls)
-    if names is None:
-        fields = cls.model_fields.items()
-        names = _MONEY_FIELDS[cls] = tuple(n for n, f in fields if _mentions_decimal(f.annotation))
-    return names
-
-
-NonEmpty = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
-Amount = Annotated[Decimal, BeforeValidator(_money), Field(gt=0)]
-NonNegAmount = Annotated[Decimal, BeforeValidator(_money), Field(ge=0)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
-
-class _Event(BaseModel):
-    """Fields every event has."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
-
-    event_id: NonEmpty
-    at: AwareDatetime
-
-    def __repr__(self) -> str:
-        loan = getattr(self, "loan_id", None)
-        return f"<{type(self).__name__} {self.event_id} loan={loan} at={self.at.isoformat()}>"
-
-
-class _LoanEvent(_Event):
-    loan_id: NonEmpty
-
-
-class _BorrowerEvent(_Event):
-    """A borrower-level event: `loan_id` optional, `borrower_id` required."""
-
-    loan_id: NonEmpty | None = None
-    borrower_id: NonEmpty
-
-
-class _MoneyCheck:
-    """Mixin: every Decimal field must fit the event's currency's minor units."""
-
-    @model_validator(mode="after")
-    def _check_minor_units(self) -> Any:
-        currency = getattr(self, "currency", None)
-        if currency is None:
-            return self
-        if currency not in MINOR_UNITS:
-            raise ValueError(f"currency {currency!r} is not a supported ISO-4217 code")
-        # __dict__ holds the validated fields; iterating the model itself is much slower.
-        # This runs again whenever a validated event is put into another model (an after
-        # validator is not skipped for instances), so it visits only the money fields.
-        fields = self.__dict__
-        for name in _money_fields(type(self)):  # type: ignore[arg-type]
-            value = fields.get(name)
-            if isinstance(value, Decimal) and not _fits(value, currency):
-                raise ValueError(
-                    f"{name} {value} has more decimals than {currency} allows"
-                    f" ({MINOR_UNITS[currency]})"
-                )
-        return self
 
 
 class LoanOpened(_MoneyCheck, _LoanEvent):
