@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import pkgutil
 import resource
 import shutil
 import subprocess
@@ -188,8 +189,12 @@ def main() -> None:
         p.error("expected --months >= 2, --accounts >= 1, --checkpoints >= 1")
     # Import the library before generating (a long run then uses the code as it was at launch)
     # and say which commit that was.
-    for name in ("dunning._batch", "dunning._engine", "dunning._loader"):
-        importlib.import_module(name)
+    # Every module, also those the engine imports lazily at its first decision (facts, gate).
+    import dunning
+
+    for mod in pkgutil.iter_modules(dunning.__path__):
+        if mod.name not in ("__main__", "_dask"):  # _dask needs the optional extra
+            importlib.import_module(f"dunning.{mod.name}")
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
     print(f"dunning at {ROOT} commit {head or '?'}; python {sys.version.split()[0]}", flush=True)
