@@ -108,3 +108,15 @@ def test_missing_field_is_named_without_dumping_the_event() -> None:
     assert (
         str(info.value)
     ) == "event 'p1', field 'amount': required field missing from a payment_received event"
+
+
+def test_vocabularies_are_the_design_lists() -> None:
+    """Channels and contact outcomes are DESIGN.md's lists, in its order (the tuples are read
+    off the Literal types the models validate with)."""
+    from dunning.events import CHANNELS, CONTACT_CHANNELS, OUTCOMES
+
+    assert ("phone", "sms", "email", "letter", "app", "visit") == CONTACT_CHANNELS
+    assert (*CONTACT_CHANNELS, "any") == CHANNELS
+    expected = ("right_party", "third_party", "no_answer", "voicemail", "wrong_number",
+                "refused", "delivered", "bounced")  # fmt: skip
+    assert expected == OUTCOMES

@@ -17,8 +17,9 @@ from ._money import MINOR_UNITS, fits, to_decimal
 
 Channel = Literal["phone", "sms", "email", "letter", "app", "visit"]
 ChannelOrAny = Literal["phone", "sms", "email", "letter", "app", "visit", "any"]
-CONTACT_CHANNELS: tuple[str, ...] = ("phone", "sms", "email", "letter", "app", "visit")
-CHANNELS: tuple[str, ...] = (*CONTACT_CHANNELS, "any")
+# The tuples are read off the Literals, so a vocabulary is written once.
+CONTACT_CHANNELS: tuple[str, ...] = get_args(Channel)
+CHANNELS: tuple[str, ...] = get_args(ChannelOrAny)
 Outcome = Literal[
     "right_party",
     "third_party",
@@ -29,16 +30,7 @@ Outcome = Literal[
     "delivered",
     "bounced",
 ]
-OUTCOMES: tuple[str, ...] = (
-    "right_party",
-    "third_party",
-    "no_answer",
-    "voicemail",
-    "wrong_number",
-    "refused",
-    "delivered",
-    "bounced",
-)
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 
 def _money(value: object) -> Decimal:
