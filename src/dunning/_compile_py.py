@@ -44,6 +44,7 @@ from typing import Any
 
 from ._errors import EngineError
 from ._ir import And, Arith, Compare, Const, Expr, FactRef, InSet, Not, Or, Value, type_of
+from ._ir import nullable as _nullable
 
 __all__ = ["compile_expr", "compile_rules", "compile_ruleset", "generate_rules_source"]
 
@@ -171,14 +172,6 @@ def _flat(e: And | Or) -> list[Expr]:
         else:
             out.append(i)
     return out
-
-
-def _nullable(e: Expr) -> bool:
-    if isinstance(e, FactRef):
-        return e.nullable
-    if isinstance(e, Arith):
-        return _nullable(e.left) or _nullable(e.right)
-    return False
 
 
 def _fact_locals(exprs: Sequence[Expr]) -> dict[str, str]:

@@ -45,6 +45,7 @@ from ._ir import (
     evaluate,
     facts_read,
 )
+from ._ir import nullable as _nullable
 from ._money import MINOR_UNITS
 
 MAX_COMPOUND, MAX_DNF, MAX_CHILDREN = 12, 64, 200
@@ -292,11 +293,3 @@ def money_scale(exprs: Sequence[Expr], currency: str) -> int:
         elif isinstance(e, Not):
             stack.append((e.item, False))
     return scale
-
-
-def _nullable(e: Expr) -> bool:
-    if isinstance(e, FactRef):
-        return e.nullable
-    if isinstance(e, Arith):
-        return _nullable(e.left) or _nullable(e.right)
-    return False

@@ -108,6 +108,15 @@ def type_of(expr: Expr) -> FactType:
     return "bool"
 
 
+def nullable(e: Expr) -> bool:
+    """True when a value expression may be null: a nullable fact, or arithmetic over one."""
+    if isinstance(e, FactRef):
+        return e.nullable
+    if isinstance(e, Arith):
+        return nullable(e.left) or nullable(e.right)
+    return False
+
+
 # -- the reference interpreter ----------------------------------------------------------------
 # Slow and obviously correct: the gate uses it for limit conditions (compliance must not depend
 # on the chosen backend) and the tests use it as the oracle both backends are checked against.
