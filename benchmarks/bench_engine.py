@@ -37,10 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from dunning._engine import Engine  # noqa: E402
-from dunning._facts import compute_facts  # noqa: E402
-from dunning._loader import loads_rules  # noqa: E402
-from dunning._state import AccountState  # noqa: E402
+from dunning._decide.engine import Engine  # noqa: E402
+from dunning._rules.loader import loads_rules  # noqa: E402
+from dunning._state.account import AccountState  # noqa: E402
+from dunning._state.facts import compute_facts  # noqa: E402
 
 EXTRA_RULES = [
     # (id, condition, step, priority)
@@ -258,9 +258,9 @@ def phases(rules: Any, total: int, seed: int, reps: int = 3) -> None:
     the engine's phase functions are wrapped with timers (~0.3 us each), and `total` fresh
     stored states are decided; the run with the least total time of `reps` is shown, so other
     load on the machine counts as little as it can."""
-    import dunning._engine as engine_mod
-    import dunning._facts as facts_mod
-    import dunning._gate as gate_mod
+    import dunning._decide.engine as engine_mod
+    import dunning._gate.gate as gate_mod
+    import dunning._state.facts as facts_mod
 
     clock = time.process_time
     took: dict[str, float] = {}

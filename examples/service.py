@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import dunning
-from dunning._portfolio import group_by_loan
+from dunning._portfolio.feeds import group_by_loan
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from dunning._decision import Block, Decision, FlagNote, Match, RuleSetRef
+from dunning._decide.decision import Block, Decision, FlagNote, Match, RuleSetRef
 
 
 @dataclass(frozen=True)

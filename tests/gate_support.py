@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from dunning import _schema
-from dunning._condition import Env, compile_condition
-from dunning._ir import Expr
+from dunning._rules import schema as _schema
+from dunning._rules.condition import Env, compile_condition
+from dunning._rules.ir import Expr
 
 STEPS_YAML = """\
 steps:
@@ -56,7 +56,7 @@ class HandRuleSet:
 def ruleset(text: str) -> Any:
     """A rule set from YAML text: the loader's when it is importable, else a hand-built one."""
     try:
-        from dunning._loader import loads_rules
+        from dunning._rules.loader import loads_rules
     except ImportError:
         return hand_ruleset(text)
     return loads_rules(text)

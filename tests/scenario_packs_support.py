@@ -138,7 +138,7 @@ def simulate(
     engine: Any, market: Market, behaviour: Behaviour, days: int = 210
 ) -> tuple[list[Day], list[dict[str, Any]], dict[int, Any]]:
     """Run `days` daily decisions; return them, every event, and the state decided each day."""
-    from dunning._state import AccountState
+    from dunning._state.account import AccountState
 
     tz = ZoneInfo(market.timezone)
     schedule = _schedule(market)
@@ -201,8 +201,8 @@ RULES_OF: dict[int, Any] = {}  # engine id -> its RuleSet (set by `make_engine`)
 
 def make_engine(market: Market, backend: str = "python", path: Path | None = None) -> Any:
     """An Engine on the market's pack (or `path`), remembered for step channels."""
-    from dunning._engine import Engine
-    from dunning._loader import load_rules
+    from dunning._decide.engine import Engine
+    from dunning._rules.loader import load_rules
 
     rules = load_rules(path or market.path)
     engine = Engine(rules, backend=backend)

@@ -11,9 +11,9 @@ import pytest
 
 from audit_helpers import OTHER_RULES, RULES, StandInRules, make_decision
 from dunning import InputError, StoreError
-from dunning._audit import AuditStore
-from dunning._chain import GENESIS, VerifyReport
-from dunning._registry import DirectoryRegistry, MemoryRegistry, rule_set_digest
+from dunning._audit.chain import GENESIS, VerifyReport
+from dunning._audit.registry import DirectoryRegistry, MemoryRegistry, rule_set_digest
+from dunning._audit.store import AuditStore
 
 
 def filled(path: Path, n: int = 5) -> AuditStore:

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from audit_helpers import RULES, make_decision
-from dunning._audit import AuditStore
+from dunning._audit.store import AuditStore
 
 TESTS = Path(__file__).parent
 PROCESSES = 3
@@ -18,7 +18,7 @@ WRITER = """
 import sys
 sys.path.insert(0, {tests!r})
 from audit_helpers import RULES, make_decision
-from dunning._audit import AuditStore
+from dunning._audit.store import AuditStore
 
 name, count = sys.argv[2], int(sys.argv[3])
 with AuditStore(sys.argv[1]) as store:

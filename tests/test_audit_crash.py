@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from dunning._audit import AuditStore
+from dunning._audit.store import AuditStore
 
 TESTS = Path(__file__).parent
 ROUNDS = 6
@@ -25,7 +25,7 @@ WRITER = """
 import sys
 sys.path.insert(0, {tests!r})
 from audit_helpers import RULES, make_decision
-from dunning._audit import AuditStore
+from dunning._audit.store import AuditStore
 
 store = AuditStore(sys.argv[1])
 print("ready", flush=True)

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit_helpers import OTHER_RULES, RULES, make_decision
-from dunning._audit import AuditStore
+from dunning._audit.store import AuditStore
 
 N = 6
 COLUMNS = (

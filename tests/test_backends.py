@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning._compile_durable import (
+from dunning._backends.durable import (
     MAX_COMPOUND,
     compile_durable,
     money_scale,
 )
-from dunning._compile_py import compile_expr, compile_rules, generate_rules_source
-from dunning._errors import EngineError
-from dunning._ir import And, Arith, Compare, Const, Expr, FactRef, InSet, Not, Or, evaluate
+from dunning._backends.python import compile_expr, compile_rules, generate_rules_source
+from dunning._base.errors import EngineError
+from dunning._rules.ir import And, Arith, Compare, Const, Expr, FactRef, InSet, Not, Or, evaluate
 
 INTS = [FactRef("dpd", "int"), FactRef("ladder_level", "int"),
         FactRef("days_since_step.letter", "int", True),

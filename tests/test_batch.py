@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from dunning._batch import run_batch
-from dunning._errors import InvalidEventError, StoreError
-from dunning._loader import load_rules
-from dunning._portfolio import group_by_loan
-from dunning._simulate import SimConfig, generate_portfolio
-from dunning._snapshots import SnapshotStore
+from dunning._base.errors import InvalidEventError, StoreError
+from dunning._portfolio.batch import run_batch
+from dunning._portfolio.feeds import group_by_loan
+from dunning._portfolio.simulate import SimConfig, generate_portfolio
+from dunning._portfolio.snapshots import SnapshotStore
+from dunning._rules.loader import load_rules
 
 RULES = Path(__file__).resolve().parents[1] / "rules" / "cn-bank-retail.yaml"
 DAY1 = "2025-03-01T10:00:00+08:00"
@@ -32,7 +32,7 @@ def rules() -> Any:
 
 @pytest.fixture(scope="module")
 def engine(rules: Any) -> Any:
-    from dunning._engine import Engine
+    from dunning._decide.engine import Engine
 
     return Engine(rules)
 
@@ -181,7 +181,7 @@ class AuditCrash:
 
 def test_audit_after_a_crash_holds_each_decision_exactly_once(tmp_path: Path, rules: Any) -> None:
     """Crash between an audit append and its mark; the resumed run does not repeat it."""
-    from dunning._audit import AuditStore
+    from dunning._audit.store import AuditStore
 
     day1, _ = portfolio(9)
     args: dict[str, Any] = {"store": tmp_path / "s.db", "rules": rules, "as_of": DAY1,
@@ -196,10 +196,10 @@ def test_audit_after_a_crash_holds_each_decision_exactly_once(tmp_path: Path, ru
 
 KILLED_RUN = """
 import sys, time
-from dunning._batch import run_batch
-from dunning._engine import Engine
-from dunning._loader import load_rules
-from dunning._simulate import SimConfig, generate_portfolio
+from dunning._portfolio.batch import run_batch
+from dunning._decide.engine import Engine
+from dunning._rules.loader import load_rules
+from dunning._portfolio.simulate import SimConfig, generate_portfolio
 
 class Slow:
     def __init__(self, engine):
@@ -256,9 +256,9 @@ def test_batch_command_writes_decisions_audits_once_and_resumes(
     """`dunning batch` exits 0 and writes one decision per loan; a re-run decides none."""
     import json
 
-    from dunning._audit import AuditStore
-    from dunning._cli import main
-    from dunning._portfolio import dumps_event
+    from dunning._audit.store import AuditStore
+    from dunning._cli.main import main
+    from dunning._portfolio.feeds import dumps_event
 
     day1, _ = portfolio(3)
     events = tmp_path / "day1.jsonl"

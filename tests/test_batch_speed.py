@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given
 
-from dunning._portfolio import read_jsonl
-from dunning._spill_codec import pack as _pack
-from dunning._spill_codec import unpack as _unpack
+from dunning._portfolio.feeds import read_jsonl
+from dunning._portfolio.spill import pack as _pack
+from dunning._portfolio.spill import unpack as _unpack
 from dunning.events import Event, parse_event
 from dunning.testing import loan_histories
 

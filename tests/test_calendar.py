@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dunning._calendar import calendar_for, validate_calendar
-from dunning._schema import Calendar, ContactWindow
-from dunning._window import entries_for, inside, next_opening
+from dunning._base.calendars import calendar_for, validate_calendar
+from dunning._gate.windows import entries_for, inside, next_opening
+from dunning._rules.schema import Calendar, ContactWindow
 
 UTC = ZoneInfo("UTC")
 NY = ZoneInfo("America/New_York")

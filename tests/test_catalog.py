@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from dunning._catalog import SCALARS, catalog_markdown, lookup, suggest
-from dunning._schema import rule_file_json_schema, rule_file_reference_markdown
+from dunning._rules.schema import rule_file_json_schema, rule_file_reference_markdown
+from dunning._state.catalog import SCALARS, catalog_markdown, lookup, suggest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-MARKER = "<!-- generated below from dunning._schema.rule_file_reference_markdown(); do not edit -->"
+MARKER = (
+    "<!-- generated below from dunning._rules.schema.rule_file_reference_markdown();"
+    " do not edit -->"
+)
 UPDATE = os.environ.get("DUNNING_UPDATE_DOCS") == "1"
 
 

@@ -9,10 +9,17 @@ from typing import Any
 
 import pytest
 
-from dunning._compare import ArmMetrics, arm_of, compare, render_png, render_table, roll_rates
-from dunning._errors import InputError
-from dunning._loader import load_rules
-from dunning._simulate import SimConfig
+from dunning._base.errors import InputError
+from dunning._portfolio.compare import (
+    ArmMetrics,
+    arm_of,
+    compare,
+    render_png,
+    render_table,
+    roll_rates,
+)
+from dunning._portfolio.simulate import SimConfig
+from dunning._rules.loader import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,7 +99,7 @@ def test_compare_png_is_written(report: Any, tmp_path: Path) -> None:
 
 def test_compare_command_prints_json_and_writes_charts(tmp_path: Path, capsys: Any) -> None:
     """`dunning compare --format json --png` exits 0 with both arms and a PNG."""
-    from dunning._cli import main
+    from dunning._cli.main import main
 
     code = main(["compare", "--champion", str(ROOT / "rules" / "cn-bank-retail.yaml"),
                  "--challenger", str(ROOT / "examples" / "bank_extends_cn.yaml"),
@@ -105,7 +112,7 @@ def test_compare_command_prints_json_and_writes_charts(tmp_path: Path, capsys: A
 
 def test_compare_command_with_a_bad_share_exits_2(capsys: Any) -> None:
     """A share of 2 is bad input: exit code 2 and a message, no traceback."""
-    from dunning._cli import main
+    from dunning._cli.main import main
 
     rules = str(ROOT / "rules" / "cn-bank-retail.yaml")
     code = main(["compare", "--champion", rules, "--challenger", rules, "--share", "2"])

@@ -7,11 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from dunning._compile_py import compile_expr, compile_rules, compile_ruleset, generate_rules_source
-from dunning._engine import Engine
-from dunning._errors import EngineError
-from dunning._ir import And, Compare, Const, Expr, FactRef, InSet, Not, Or, evaluate
-from dunning._loader import loads_rules
+from dunning._backends.python import (
+    compile_expr,
+    compile_rules,
+    compile_ruleset,
+    generate_rules_source,
+)
+from dunning._base.errors import EngineError
+from dunning._decide.engine import Engine
+from dunning._rules.ir import And, Compare, Const, Expr, FactRef, InSet, Not, Or, evaluate
+from dunning._rules.loader import loads_rules
 
 DPD = FactRef("dpd", "int")
 PHONE = FactRef("attempts_7d.phone", "int")

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning._catalog import BUCKETS
-from dunning._condition import MAX_CHARS, Env, Site, compile_condition, render
-from dunning._errors import ConditionError
-from dunning._ir import And, Arith, Compare, Const, Expr, FactRef, InSet, Not, Or
-from dunning._loader import loads_rules
+from dunning._base.errors import ConditionError
+from dunning._rules.condition import MAX_CHARS, Env, Site, compile_condition, render
+from dunning._rules.ir import And, Arith, Compare, Const, Expr, FactRef, InSet, Not, Or
+from dunning._rules.loader import loads_rules
+from dunning._state.catalog import BUCKETS
 
 ENV = Env(frozenset({"lawyer_letter", "sms_reminder"}), currency="CNY")
 DPD = FactRef("dpd", "int")

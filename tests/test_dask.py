@@ -9,10 +9,10 @@ from typing import Any
 import distributed  # the dask extra is part of the dev install: CI always runs this
 import pytest
 
-from dunning._batch import run_batch
-from dunning._loader import load_rules
-from dunning._portfolio import group_by_loan
-from dunning._simulate import SimConfig, generate_portfolio
+from dunning._portfolio.batch import run_batch
+from dunning._portfolio.feeds import group_by_loan
+from dunning._portfolio.simulate import SimConfig, generate_portfolio
+from dunning._rules.loader import load_rules
 
 RULES = Path(__file__).resolve().parents[1] / "rules" / "cn-bank-retail.yaml"
 AS_OF = "2025-03-01T10:00:00+08:00"
@@ -40,8 +40,8 @@ def events() -> list[Any]:
 
 def test_dask_run_equals_the_single_process_run(client: Any, events: list[Any]) -> None:
     """40 loans in 5 partitions on 2 workers: the same decisions, sorted by loan id."""
-    from dunning._dask import decide_on_dask
-    from dunning._engine import Engine
+    from dunning._decide.engine import Engine
+    from dunning._portfolio.dask import decide_on_dask
 
     rules = load_rules(RULES)
     engine = Engine(rules)
@@ -55,7 +55,7 @@ def test_dask_over_a_snapshot_store_equals_the_batch_output(
     client: Any, events: list[Any], tmp_path: Path
 ) -> None:
     """Workers read the store file by ranges; the result is the batch's JSON Lines."""
-    from dunning._dask import decide_store_on_dask
+    from dunning._portfolio.dask import decide_store_on_dask
 
     store, out = tmp_path / "s.db", tmp_path / "o.jsonl"
     run_batch(events, store=store, rules=RULES, as_of=AS_OF, out=out, batch_id="b")
@@ -67,8 +67,8 @@ def test_without_dask_the_user_is_told_which_extra_to_install(monkeypatch: Any) 
     """No `distributed` module: an InputError naming the `dask` extra, not an ImportError."""
     import sys
 
-    from dunning._dask import decide_on_dask
-    from dunning._errors import InputError
+    from dunning._base.errors import InputError
+    from dunning._portfolio.dask import decide_on_dask
 
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(InputError, match=r"pip install 'dunning\[dask\]'"):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from audit_helpers import RULES, make_decision
 from dunning import InputError
-from dunning._decision import Block, Decision, FlagNote, Match, RuleSetRef, canonical_dumps
+from dunning._decide.decision import Block, Decision, FlagNote, Match, RuleSetRef, canonical_dumps
 
 # -- a hypothesis strategy for Decision --------------------------------------------------------
 

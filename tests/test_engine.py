@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dunning
-from dunning._decision import Decision
-from dunning._engine import Engine, preference_order
-from dunning._errors import InputError
-from dunning._loader import loads_rules
-from dunning._state import AccountState
+from dunning._base.errors import InputError
+from dunning._decide.decision import Decision
+from dunning._decide.engine import Engine, preference_order
+from dunning._rules.loader import loads_rules
+from dunning._state.account import AccountState
 from dunning.testing import as_of_times, loan_histories
 
 HEAD = """dunning: 1

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import dunning
-from dunning._demo import load_portfolio
+from dunning._cli.demo import load_portfolio
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2025-06-30T10:00:00+08:00"

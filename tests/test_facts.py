@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from dunning._facts import FactContext, bucket_of, compute_facts
-from dunning._schema import Limitation, Step
-from dunning._state import AccountState
-from dunning._time import aware
+from dunning._base.time import aware
+from dunning._rules.schema import Limitation, Step
+from dunning._state.account import AccountState
+from dunning._state.facts import FactContext, bucket_of, compute_facts
 
 MONEY_TYPES = {"loan_opened", "installment_due", "payment_received", "promise_to_pay",
                "fee_charged", "repayment_plan_agreed"}  # fmt: skip

@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning._decision import Decision, FlagNote, Match, _reference_bytes, canonical_bytes
-from dunning._digest import decision_id
-from dunning._facts import _latest_local_date
-from dunning._time import local_date
+from dunning._base.time import local_date
+from dunning._decide.decision import Decision, FlagNote, Match, _reference_bytes, canonical_bytes
+from dunning._decide.digest import decision_id
+from dunning._state.facts import _latest_local_date
 from test_decision import _ids, decisions
 
 

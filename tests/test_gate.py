@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from dunning._decision import Block, FlagNote
-from dunning._gate import Candidate, GateResult, evaluate
-from dunning._limits import LimitProblem, applies, validate
-from dunning._schema import RuleFile, Selector, Step
+from dunning._decide.decision import Block, FlagNote
+from dunning._gate.gate import Candidate, GateResult, evaluate
+from dunning._gate.limits import LimitProblem, applies, validate
+from dunning._rules.schema import RuleFile, Selector, Step
 from gate_support import C, S, State, facts, rule_text, ruleset
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -267,7 +267,7 @@ def test_validate_accepts_the_chinese_pack() -> None:
 
     import yaml
 
-    from dunning._schema import RuleFile as RF
+    from dunning._rules.schema import RuleFile as RF
 
     path = pathlib.Path(__file__).parent.parent / "rules" / "cn-bank-retail.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -312,8 +312,8 @@ def test_zero_length_windows_are_load_errors() -> None:
     line of the offending field."""
     import pytest
 
-    from dunning._errors import RuleFileError
-    from dunning._loader import loads_rules
+    from dunning._base.errors import RuleFileError
+    from dunning._rules.loader import loads_rules
 
     cap = """\
 limits:

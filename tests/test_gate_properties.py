@@ -28,7 +28,7 @@ import holidays
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning._gate import Candidate, evaluate
+from dunning._gate.gate import Candidate, evaluate
 from gate_support import STEPS_YAML, C, P, S, State, facts, hand_ruleset
 
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/London", "Australia/Lord_Howe")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from dunning._invariants import check_all
-from dunning._loader import load_rules
+from dunning._rules.loader import load_rules
+from dunning._testing.invariants import check_all
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = sorted((ROOT / "rules").glob("*.yaml"))

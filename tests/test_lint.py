@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dunning._lint import HORIZON, Finding, lint
-from dunning._loader import loads_rules
+from dunning._rules.lint import HORIZON, Finding, lint
+from dunning._rules.loader import loads_rules
 
 BASIC = Path(__file__).parent / "rules" / "basic.yaml"
 

@@ -9,10 +9,10 @@ from textwrap import dedent
 
 import pytest
 
-from dunning._errors import ConditionError, RuleFileError
-from dunning._ir import Compare, Const, FactRef
-from dunning._loader import load_rules, loads_rules
-from dunning._ruleset import RuleSet
+from dunning._base.errors import ConditionError, RuleFileError
+from dunning._rules.ir import Compare, Const, FactRef
+from dunning._rules.loader import load_rules, loads_rules
+from dunning._rules.ruleset import RuleSet
 
 RULES = Path(__file__).parent / "rules"
 BASIC = RULES / "basic.yaml"
@@ -397,7 +397,7 @@ def test_canonical_round_trip_with_disabled_step_named_by_a_limit() -> None:
 
 def test_folded_condition_reads_as_one_line() -> None:
     """An analyst wraps a long condition with `>-`; it parses as the words joined by spaces."""
-    from dunning._yaml import load_yaml
+    from dunning._rules.yaml import load_yaml
 
     data, _ = load_yaml("when: >-\n  dpd >= 1\n  and dpd < 3\n", file="t.yaml")
     assert {"when": "dpd >= 1 and dpd < 3"} == data

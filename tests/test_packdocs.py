@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from dunning._loader import load_rules
-from dunning._packdocs import ladder_mermaid, packs_markdown
+from dunning._cli.packdocs import ladder_mermaid, packs_markdown
+from dunning._rules.loader import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_packs_page_is_current() -> None:
-    """Edit a pack, regenerate the page: `python -m dunning._packdocs > docs/packs.md`."""
+    """Edit a pack, regenerate the page: `python -m dunning._cli.packdocs > docs/packs.md`."""
     assert packs_markdown() == (ROOT / "docs" / "packs.md").read_text(encoding="utf-8")
 
 

@@ -6,7 +6,6 @@ even before the loader exists; the loader and lint checks run once those modules
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from dunning import _schema
+import dunning
+from dunning._rules import schema as _schema
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKS = {
@@ -60,10 +60,6 @@ def _resolved_example() -> dict[str, Any]:
         else:
             doc[key] = value
     return doc
-
-
-def _module(name: str) -> Any:
-    return importlib.import_module(f"dunning.{name}")
 
 
 @pytest.mark.parametrize("name", sorted(PACKS))
@@ -177,8 +173,7 @@ def test_extends_example_validates_when_merged_by_hand() -> None:
 @pytest.mark.parametrize("name", sorted(PACKS))
 def test_pack_loads(name: str) -> None:
     """`load_rules` accepts each pack: every fact and step a condition names exists."""
-    loader = _module("_loader")
-    rules = loader.load_rules(PACKS[name])
+    rules = dunning.load_rules(PACKS[name])
     doc = _schema.RuleFile.model_validate(_raw(PACKS[name]))
     assert doc.id == rules.id
     assert sorted(s.id for s in doc.steps if s.enabled) == sorted(rules.steps)
@@ -186,9 +181,8 @@ def test_pack_loads(name: str) -> None:
 
 def test_extends_example_loads_with_its_changes() -> None:
     """Two thresholds changed, a step and its rule added, the e-mail rule (and step) disabled."""
-    loader = _module("_loader")
-    base = loader.load_rules(PACKS["cn-bank-retail"])
-    bank = loader.load_rules(EXAMPLE)
+    base = dunning.load_rules(PACKS["cn-bank-retail"])
+    bank = dunning.load_rules(EXAMPLE)
     limits = {lim.id: lim for lim in bank.document.limits}
     assert {"CNY": "20000.00"} == limits["cn_litigation_min_amount"].min
     assert "outstanding_amount" == limits["cn_litigation_min_amount"].fact
@@ -206,6 +200,4 @@ def test_extends_example_loads_with_its_changes() -> None:
 @pytest.mark.parametrize("path", [*sorted(PACKS.values()), EXAMPLE], ids=lambda p: p.stem)
 def test_lint_finds_nothing(path: Path) -> None:
     """Every pack (and the bank example) passes lint with no findings."""
-    loader = _module("_loader")
-    lint = _module("_lint")
-    assert [] == list(lint.lint(loader.load_rules(path)))
+    assert [] == list(dunning.lint(dunning.load_rules(path)))

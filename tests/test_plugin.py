@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dunning import _invariants, pytest_plugin
+from dunning import pytest_plugin
+from dunning._testing import invariants as _invariants
 
 pytest_plugins = ["pytester"]
 
@@ -35,9 +36,10 @@ BROKEN_BY_RULES = {
 }
 
 # Invariants that a rule file cannot break while the gate works: shown with a sabotaged gate
-# (an inner conftest.py replaces `dunning._gate.evaluate`).
+# (an inner conftest.py replaces the engine's `evaluate`, the gate it calls).
 PASS_THROUGH_GATE = """
-import dunning._gate as gate
+import dunning._decide.engine as engine
+import dunning._gate.gate as gate
 
 _real = gate.evaluate
 
@@ -48,14 +50,15 @@ def _pass_through(rules, state, facts, as_of, candidates):
     return gate.GateResult("act", first.step, first.rule_id, None, (), (), ())
 
 def pytest_configure(config):
-    gate.evaluate = _pass_through
+    engine.evaluate = _pass_through
 
 def pytest_unconfigure(config):
-    gate.evaluate = _real
+    engine.evaluate = _real
 """
 
 FLIPPING_GATE = """
-import dunning._gate as gate
+import dunning._decide.engine as engine
+import dunning._gate.gate as gate
 
 _real = gate.evaluate
 _calls = [0]
@@ -69,10 +72,10 @@ def _flipping(rules, state, facts, as_of, candidates):
     return gate.GateResult("act", pick.step, pick.rule_id, None, (), (), ())
 
 def pytest_configure(config):
-    gate.evaluate = _flipping
+    engine.evaluate = _flipping
 
 def pytest_unconfigure(config):
-    gate.evaluate = _real
+    engine.evaluate = _real
 """
 
 
@@ -143,9 +146,9 @@ def test_monotonic_check_catches_the_planted_bug_on_a_known_history() -> None:
     47 days past due is enough. With due dates 30 days later (dpd 17) the rules propose the
     call (level 20), as generated (dpd 47) only the SMS (level 10): the check must say so,
     whatever hypothesis would have drawn."""
-    from dunning._engine import Engine
-    from dunning._inv_cases import Case
-    from dunning._loader import load_rules
+    from dunning._decide.engine import Engine
+    from dunning._rules.loader import load_rules
+    from dunning._testing.cases import Case
     from dunning.events import parse_event
 
     rules = load_rules(BROKEN / "broken_monotonic.yaml")
@@ -226,7 +229,7 @@ def test_plugin_imports_cheaply() -> None:
     """Importing the plugin module pulls in neither the invariants nor their case generator."""
     code = (
         "import sys, dunning.pytest_plugin;"
-        "print(sorted(m for m in ('dunning._invariants', 'dunning._inv_cases')"
+        "print(sorted(m for m in ('dunning._testing.invariants', 'dunning._testing.cases')"
         " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

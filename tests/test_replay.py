@@ -1,6 +1,6 @@
 """Replay: a recorded decision re-made from its inputs, and the first difference named.
 
-Most tests here put a stand-in engine in place of dunning._engine (it "decides" whatever
+Most tests here put a stand-in engine in place of dunning._decide.engine (it "decides" whatever
 decision it is handed as its events), so replay's own logic — rule-set check, causal field
 order, dotted paths, the store-wide report — is tested apart from the real evaluator. The
 end-to-end test with the real engine and the CN rule pack is at the bottom.
@@ -9,23 +9,21 @@ end-to-end test with the real engine and the CN rule pack is at the bottom.
 from __future__ import annotations
 
 import sqlite3
-import sys
-import types
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
-import dunning._replay as replay_module
+import dunning._audit.replay as replay_module
 from audit_helpers import OTHER_RULES, RULES, StandInRules, make_decision
 from dunning import ReplayMismatch, StoreError
-from dunning._audit import AuditStore
-from dunning._decision import Decision
-from dunning._engine import Engine
-from dunning._loader import load_rules
-from dunning._registry import MemoryRegistry, load_rule_set
-from dunning._replay import first_difference, replay
+from dunning._audit.registry import MemoryRegistry, load_rule_set
+from dunning._audit.replay import first_difference, replay
+from dunning._audit.store import AuditStore
+from dunning._decide.decision import Decision
+from dunning._decide.engine import Engine
+from dunning._rules.loader import load_rules
 
 
 def changed(d: Decision, **update: Any) -> Decision:
@@ -52,9 +50,7 @@ class StandInEngine:
 
 @pytest.fixture
 def stand_in_engine(monkeypatch: pytest.MonkeyPatch) -> type[StandInEngine]:
-    module = types.ModuleType("dunning._engine")
-    module.Engine = StandInEngine  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "dunning._engine", module)
+    monkeypatch.setattr("dunning._audit.replay.Engine", StandInEngine)
     StandInEngine.calls = []
     return StandInEngine
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dunning._gate import Candidate, GateResult, evaluate
-from dunning._loader import load_rules
-from dunning._state import AccountState
+from dunning._gate.gate import Candidate, GateResult, evaluate
+from dunning._rules.loader import load_rules
+from dunning._state.account import AccountState
 from gate_support import rule_text, ruleset
 
 FIXTURES = Path(__file__).parent / "rules"

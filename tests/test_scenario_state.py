@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from dunning._state import AccountState
-from dunning._time import local_at
+from dunning._base.time import local_at
+from dunning._state.account import AccountState
 
 
 def ev(type_: str, event_id: str, at: str, **fields: Any) -> dict[str, Any]:

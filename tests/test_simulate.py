@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from dunning._errors import InputError
-from dunning._loader import load_rules
-from dunning._portfolio import dumps_event
-from dunning._simulate import SimConfig, simulate
-from dunning._time import zone
+from dunning._base.errors import InputError
+from dunning._base.time import zone
+from dunning._portfolio.feeds import dumps_event
+from dunning._portfolio.simulate import SimConfig, simulate
+from dunning._rules.loader import load_rules
 
 RULES = Path(__file__).resolve().parents[1] / "rules" / "cn-bank-retail.yaml"
 
@@ -88,8 +88,8 @@ def test_unknown_behaviour_in_the_mix_is_named(rules: Any) -> None:
 
 def test_simulate_command_writes_events_and_prints_metrics(tmp_path: Path, capsys: Any) -> None:
     """`dunning simulate --format json --events-out` exits 0; the events file folds again."""
-    from dunning._cli import main
-    from dunning._portfolio import group_by_loan, read_jsonl
+    from dunning._cli.main import main
+    from dunning._portfolio.feeds import group_by_loan, read_jsonl
 
     out = tmp_path / "events.jsonl"
     code = main(["simulate", "--rules", str(RULES), "--accounts", "3", "--days", "5",

@@ -16,7 +16,7 @@ from dunning import (
     InvalidEventError,
     SequenceError,
 )
-from dunning._state import AccountState
+from dunning._state.account import AccountState
 
 OPEN: dict[str, Any] = {
     "type": "loan_opened", "event_id": "e1", "loan_id": "L1", "borrower_id": "B1",
@@ -199,7 +199,7 @@ def test_facts_are_read_only() -> None:
 
 def test_sample_portfolio_tells_its_stories() -> None:
     """examples/portfolio.jsonl at 2025-06-30 10:00 Shanghai: one loan per delinquency story."""
-    from dunning._demo import portfolio_states
+    from dunning._cli.demo import portfolio_states
 
     as_of = "2025-06-30T10:00:00+08:00"
     seen = {}
@@ -226,7 +226,7 @@ def test_demo_prints_an_aligned_table() -> None:
     """run_demo prints one row per loan under a header, columns aligned."""
     import io
 
-    from dunning._demo import run_demo
+    from dunning._cli.demo import run_demo
 
     buf = io.StringIO()
     run_demo(out=buf)

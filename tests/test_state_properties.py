@@ -8,8 +8,8 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning._facts import FactContext, compute_facts
-from dunning._state import AccountState
+from dunning._state.account import AccountState
+from dunning._state.facts import FactContext, compute_facts
 from dunning.events import Event, PaymentReceived, PaymentReversed
 from dunning.testing import amounts, as_of_times, loan_histories
 
@@ -122,7 +122,7 @@ def test_every_scalar_fact_is_computed_with_its_type(
     """facts() holds every catalog scalar, money quantized, ints not bools, enums in range."""
     from decimal import Decimal
 
-    from dunning._catalog import SCALARS
+    from dunning._state.catalog import SCALARS
 
     state = AccountState.from_events(events)
     facts = state.facts(data.draw(as_of_times(events)))

@@ -12,10 +12,10 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import dunning.testing as testing
-from dunning._errors import InputError
-from dunning._portfolio import BORROWER_LEVEL, group_by_loan
-from dunning._state import AccountState
-from dunning._time import local_date
+from dunning._base.errors import InputError
+from dunning._base.time import local_date
+from dunning._portfolio.feeds import BORROWER_LEVEL, group_by_loan
+from dunning._state.account import AccountState
 from dunning.events import (
     BorrowerDeceased,
     CeaseContactRequested,

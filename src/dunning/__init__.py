@@ -7,11 +7,10 @@ whose name starts with an underscore is private.
 """
 
 from . import events
-from ._audit import AuditStore
-from ._chain import DecisionStore, VerifyReport
-from ._decision import Block, Decision, Match
-from ._engine import Engine
-from ._errors import (
+from ._audit.chain import DecisionStore, VerifyReport
+from ._audit.replay import replay
+from ._audit.store import AuditStore
+from ._base.errors import (
     AuditError,
     ConditionError,
     ConflictingEventError,
@@ -27,13 +26,13 @@ from ._errors import (
     SequenceError,
     StoreError,
 )
-from ._lint import Finding, lint
-from ._loader import load_rules, loads_rules
-from ._replay import replay
-from ._ruleset import RuleSet
-from ._state import AccountState
-
-__version__ = "0.1.0"
+from ._base.version import __version__
+from ._decide.decision import Block, Decision, Match
+from ._decide.engine import Engine
+from ._rules.lint import Finding, lint
+from ._rules.loader import load_rules, loads_rules
+from ._rules.ruleset import RuleSet
+from ._state.account import AccountState
 
 __all__ = [
     "AccountState",

@@ -5,9 +5,9 @@ streaming and resumable; `decide_on_dask` / `decide_store_on_dask` return exactl
 decisions of a single-process run (the `dask` extra). See docs/portfolio.md.
 """
 
-from ._batch import BatchSummary, run_batch
-from ._dask import decide_on_dask, decide_store_on_dask, local_client
-from ._snapshots import SnapshotStore
+from ._portfolio.batch import BatchSummary, run_batch
+from ._portfolio.dask import decide_on_dask, decide_store_on_dask, local_client
+from ._portfolio.snapshots import SnapshotStore
 
 __all__ = [
     "BatchSummary",

@@ -64,13 +64,13 @@ class InvariantItem(pytest.Item):
         self.invariant = invariant
 
     def runtest(self) -> None:
-        from ._invariants import run_invariant
-        from ._loader import load_rules
+        from ._rules.loader import load_rules
+        from ._testing.invariants import run_invariant
 
         run_invariant(self.invariant, load_rules(self.rules_path))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        from ._errors import DunningError
+        from ._base.errors import DunningError
 
         if isinstance(excinfo.value, DunningError):
             return str(excinfo.value)
@@ -108,7 +108,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def dunning_rules(request: pytest.FixtureRequest) -> Any:
     """The RuleSet of the ``--dunning-rules`` file (each file in turn when several)."""
-    from ._loader import load_rules
+    from ._rules.loader import load_rules
 
     path = getattr(request, "param", None)
     if path is None:
@@ -122,6 +122,6 @@ def dunning_rules(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def dunning_engine(dunning_rules: Any) -> Iterator[Any]:
     """An Engine (default backend) on `dunning_rules`."""
-    from ._engine import Engine
+    from ._decide.engine import Engine
 
     yield Engine(dunning_rules)

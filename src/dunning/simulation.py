@@ -6,8 +6,8 @@ reports them side by side (`render_table`, and `render_png` with the `sim` extra
 See docs/portfolio.md.
 """
 
-from ._compare import ArmMetrics, CompareReport, arm_of, compare, render_png, render_table
-from ._simulate import Behaviour, SimConfig, generate_portfolio, simulate
+from ._portfolio.compare import ArmMetrics, CompareReport, arm_of, compare, render_png, render_table
+from ._portfolio.simulate import Behaviour, SimConfig, generate_portfolio, simulate
 
 __all__ = [
     "ArmMetrics",

@@ -1,0 +1,286 @@
+"""The default evaluator: a rule set's condition IR compiled to ONE generated Python function.
+
+Theory of operation. The source text is built from the IR only (never from rule-file text):
+fact names appear as repr'd string literals (``f['attempts_7d.phone']``), constants as the
+repr of an int, bool or str, and Decimal constants are hoisted to module-level names
+(``_k0 = Decimal('500.005')``) so they are built once. The function reads each fact the rule
+set uses once into a local, then tests every rule in the given order::
+
+    def _match(f):
+        v0 = f['dpd']
+        v1 = f['days_since_step.lawyer_letter']
+        m = []
+        if (v0 >= 30): m.append(0)
+        if (not ((t0 := v1) is not None and t0 >= 7)): m.append(1)
+        return tuple(m)
+
+The meaning is exactly the one stated in `_ir` (the reference interpreter is the oracle the
+tests check against):
+
+====================  ==============================================================
+IR node               generated Python
+====================  ==============================================================
+Compare, no null      ``(a op b)``
+Compare, nullable     ``((t := a) is not None and t op b)`` -- null compares False
+InSet                 ``(x in (v1, v2))``, guarded like Compare when x may be null
+Arith, nullable       ``(None if (t1 := a) is None or (t2 := b) is None else t1 + t2)``
+And / Or / Not        ``(a and b)`` / ``(a or b)`` / ``(not a)`` over truth values
+bool fact as a test   ``v`` (``(v is True)`` when the fact is nullable)
+====================  ==============================================================
+
+Very deep expressions are split into helper functions (CPython's parser refuses more than
+200 nested parentheses). Compiled functions are cached by the sha256 of their source, and
+`compile_ruleset` also by the rule set's sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .._base.errors import EngineError
+from .._rules.ir import (
+    And,
+    Arith,
+    Compare,
+    Const,
+    Expr,
+    FactRef,
+    InSet,
+    Not,
+    Or,
+    Value,
+    evaluate,
+    facts_read,
+    type_of,
+)
+from .._rules.ir import nullable as _nullable
+
+__all__ = ["compile_expr", "compile_rules", "compile_ruleset", "generate_rules_source"]
+
+MatchFn = Callable[[Mapping[str, object]], tuple[int, ...]]
+ExprFn = Callable[[Mapping[str, object]], object]
+
+_MAX_DEPTH = 40  # nesting depth after which a subexpression becomes a helper function
+_LOCK = threading.Lock()
+_BY_SOURCE: dict[str, Callable[..., Any]] = {}
+_BY_SHA: dict[tuple[str, tuple[int, ...]], MatchFn] = {}
+
+
+@dataclass
+class _Gen:
+    """Accumulates one generated module: constants, helpers, fact locals, temporaries."""
+
+    consts: dict[tuple[str, str], str] = field(default_factory=dict)
+    helpers: list[str] = field(default_factory=list)
+    temps: int = 0
+
+    def const(self, value: object) -> str:
+        if isinstance(value, bool | int | str):
+            return repr(value)
+        if isinstance(value, Decimal):
+            return self._hoist(repr(value))
+        raise EngineError(f"generated code: unsupported constant {value!r} in a condition")
+
+    def _hoist(self, text: str) -> str:
+        key = ("k", text)
+        if key not in self.consts:
+            self.consts[key] = f"_k{len(self.consts)}"
+        return self.consts[key]
+
+    def values(self, values: tuple[Value, ...]) -> str:
+        parts = [self.const(v) for v in values]
+        text = "(" + "".join(p + ", " for p in parts) + ")"
+        return self._hoist(text) if any(isinstance(v, Decimal) for v in values) else text
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps - 1}"
+
+
+class _Emitter:
+    """Emits Python source for IR nodes; `names` maps fact name -> local variable."""
+
+    def __init__(self, gen: _Gen, names: dict[str, str]):
+        self.gen = gen
+        self.names = names
+
+    def value(self, e: Expr, depth: int = 0) -> str:
+        if depth > _MAX_DEPTH:
+            return self._helper(e)
+        d = depth + 1
+        if isinstance(e, Const):
+            return self.gen.const(e.value)
+        if isinstance(e, FactRef):
+            return self.names[e.name]
+        if isinstance(e, Arith):
+            a, b = self.value(e.left, d), self.value(e.right, d)
+            if not (_nullable(e.left) or _nullable(e.right)):
+                return f"({a} {e.op} {b})"
+            ta, tb = self.gen.temp(), self.gen.temp()
+            return f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None else {ta} {e.op} {tb})"
+        if isinstance(e, Compare):
+            return self._compare(e, d)
+        if isinstance(e, InSet):
+            x = self.value(e.operand, d)
+            vals = self.gen.values(e.values)
+            if not _nullable(e.operand):
+                return f"({x} in {vals})"
+            t = self.gen.temp()
+            return f"(({t} := {x}) is not None and {t} in {vals})"
+        return self.truth(e, depth)
+
+    def _compare(self, e: Compare, d: int) -> str:
+        a, b = self.value(e.left, d), self.value(e.right, d)
+        guards = []
+        if _nullable(e.left):
+            t = self.gen.temp()
+            guards.append(f"({t} := {a}) is not None")
+            a = t
+        if _nullable(e.right):
+            t = self.gen.temp()
+            guards.append(f"({t} := {b}) is not None")
+            b = t
+        return "(" + "".join(g + " and " for g in guards) + f"{a} {e.op} {b})"
+
+    def truth(self, e: Expr, depth: int = 0) -> str:
+        """Source whose value is the bool truth of `e` (as `bool(evaluate(e))`)."""
+        if depth > _MAX_DEPTH:
+            return f"bool({self._helper(e)})"
+        d = depth + 1
+        if isinstance(e, And | Or):
+            word = " and " if isinstance(e, And) else " or "
+            if not e.items:
+                return "True" if isinstance(e, And) else "False"
+            return "(" + word.join(self.truth(i, d) for i in _flat(e)) + ")"
+        if isinstance(e, Not):
+            return f"(not {self.truth(e.item, d)})"
+        if isinstance(e, Compare | InSet):
+            return self.value(e, depth)
+        if isinstance(e, Const):
+            return repr(bool(e.value))
+        if isinstance(e, FactRef) and e.type == "bool":
+            v = self.names[e.name]
+            return f"({v} is True)" if e.nullable else v
+        return f"bool({self.value(e, d)})"
+
+    def _helper(self, e: Expr) -> str:
+        """Emit `e` as a separate function of `f` (for expressions nested too deeply)."""
+        name = f"_h{len(self.gen.helpers)}"
+        self.gen.helpers.append("")  # reserve the slot before recursing
+        body, _ = _function_body(self.gen, e, "return")
+        self.gen.helpers[int(name[2:])] = f"def {name}(f):\n{body}"
+        return f"{name}(f)"
+
+
+def _flat(e: And | Or) -> list[Expr]:
+    """Items of nested And-in-And (Or-in-Or) flattened, so the source stays shallow."""
+    out: list[Expr] = []
+    for i in e.items:
+        if type(i) is type(e):
+            out += _flat(i)
+        else:
+            out.append(i)
+    return out
+
+
+def _fact_locals(exprs: Sequence[Expr]) -> dict[str, str]:
+
+    names = sorted({n for e in exprs for n in facts_read(e)})
+    return {n: f"v{i}" for i, n in enumerate(names)}
+
+
+def _function_body(gen: _Gen, expr: Expr, mode: str) -> tuple[str, dict[str, str]]:
+    names = _fact_locals([expr])
+    em = _Emitter(gen, names)
+    code = em.value(expr) if mode == "return" else em.truth(expr)
+    lines = [f"    {v} = f[{n!r}]" for n, v in names.items()]
+    lines.append(f"    return {code}")
+    return "\n".join(lines) + "\n", names
+
+
+def _module(gen: _Gen, main: str) -> str:
+    head = ["from decimal import Decimal", ""]
+    head += [f"{name} = {text}" for (_, text), name in gen.consts.items()]
+    return "\n".join([*head, "", *gen.helpers, main])
+
+
+def generate_rules_source(exprs: Sequence[Expr], order: Sequence[int] | None = None) -> str:
+    """The Python source of the match function for `exprs` tested in `order`."""
+    gen = _Gen()
+    names = _fact_locals(exprs)
+    em = _Emitter(gen, names)
+    lines = ["def _match(f):"]
+    lines += [f"    {v} = f[{n!r}]" for n, v in names.items()]
+    lines.append("    m = []")
+    for i in order if order is not None else range(len(exprs)):
+        test = _const_truth(exprs[i])
+        if test is False:
+            continue
+        cond = "True" if test is True else em.truth(exprs[i])
+        lines.append(f"    if {cond}: m.append({int(i)})")
+    lines.append("    return tuple(m)")
+    return _module(gen, "\n".join(lines) + "\n")
+
+
+def _const_truth(e: Expr) -> bool | None:
+    """True/False when `e` reads no fact (its truth is known now), else None."""
+
+    if facts_read(e):
+        return None
+    return bool(evaluate(e, {}))
+
+
+def _compile(source: str, entry: str) -> Callable[..., Any]:
+    with _LOCK:
+        hit = _BY_SOURCE.get(source)
+    if hit is not None:
+        return hit
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    namespace: dict[str, Any] = {}
+    try:
+        code = compile(source, f"<dunning-rules-{digest}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        raise EngineError(f"generated rule code does not compile ({exc}); please report") from None
+    exec(code, namespace)  # generated from the IR only, never from user text
+    fn: Callable[..., Any] = namespace[entry]
+    with _LOCK:
+        return _BY_SOURCE.setdefault(source, fn)
+
+
+def compile_rules(exprs: Sequence[Expr], order: Sequence[int] | None = None) -> MatchFn:
+    """A function of the facts mapping returning the indices of `exprs` that hold.
+
+    Rules are tested (and returned) in `order` (default: list order), so the engine passes its
+    preference order and gets the matches already ranked.
+    """
+    for e in exprs:
+        if type_of(e) != "bool":
+            raise EngineError(f"a rule condition must be boolean, found a {type_of(e)} expression")
+    fn: MatchFn = _compile(generate_rules_source(exprs, order), "_match")
+    return fn
+
+
+def compile_ruleset(rules: Any, order: Sequence[int] | None = None) -> MatchFn:
+    """`compile_rules` over a RuleSet's rule conditions, cached by the rule set's sha256."""
+    key = (str(rules.sha256), tuple(order) if order is not None else ())
+    with _LOCK:
+        hit = _BY_SHA.get(key)
+    if hit is not None:
+        return hit
+    fn = compile_rules([r.expr for r in rules.rules], order)
+    with _LOCK:
+        _BY_SHA.setdefault(key, fn)
+    return fn
+
+
+def compile_expr(expr: Expr) -> ExprFn:
+    """A function of the facts mapping returning the value of `expr` (the `_ir` meaning)."""
+    gen = _Gen()
+    body, _ = _function_body(gen, expr, "return")
+    fn: ExprFn = _compile(_module(gen, "def _expr(f):\n" + body), "_expr")
+    return fn

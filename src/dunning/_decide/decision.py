@@ -1,0 +1,313 @@
+"""Decisions: what the engine answers, in a form that can be stored and proven later.
+
+A Decision is a frozen pydantic model. Its canonical JSON (`to_json`) has sorted keys, no
+insignificant white space, decimals as strings, instants in UTC ISO-8601 with a 'Z' (the
+borrower's zone is kept separately in `timezone`), and no floats — so the same decision is
+the same bytes in every process and Python version. `id` is the sha256 of that JSON with the
+id itself left out, so a decision names its own content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import pydantic_core
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from .._base.errors import InputError
+from .._base.time import aware, iso_utc, to_utc
+from .._gate.outcome import Block as Block
+from .._gate.outcome import FlagNote as FlagNote
+from .explain import explain
+
+FactValue = int | bool | str | None  # money travels as its canonical decimal string
+
+
+class RuleSetRef(BaseModel):
+    """Which rule set made a decision: id, version and the sha256 of its resolved form."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    version: str
+    sha256: str
+
+
+class Match(BaseModel):
+    """A rule whose condition held, with every fact it read and the value it saw."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rule_id: str
+    step: str
+    priority: int
+    level: int
+    facts: dict[str, FactValue]
+    source: str
+    reason: dict[str, str] = {}  # the rule's reason text by language ("zh", "en")
+
+    @field_validator("facts", mode="before")
+    @classmethod
+    def _plain_values(cls, v: Any) -> Any:
+        # Money facts are Decimal; left to pydantic, Decimal('500.00') would become the int 500
+        # and lose its currency scale. Keep them as their exact decimal text instead.
+        if isinstance(v, dict):
+            return {k: _fact_value(x) for k, x in v.items()}
+        return v
+
+    def __repr__(self) -> str:
+        return f"<Match {self.rule_id} -> {self.step} pri={self.priority}>"
+
+
+class Decision(BaseModel):
+    """The next collection step for one loan at `as_of`, and the full reasoning behind it.
+
+    `status` is one of: ``act`` (take `step` now), ``defer`` (take `step` at `not_before`),
+    ``blocked`` (rules proposed steps but limits hold all of them with no known end),
+    ``none`` (no rule proposed anything).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = ""
+    loan_id: str
+    borrower_id: str
+    as_of: datetime
+    timezone: str
+    status: Literal["act", "defer", "blocked", "none"]
+    step: str | None
+    not_before: datetime | None = None
+    chosen_rule: str | None = None
+    step_label: dict[str, str] = {}  # the chosen step's label by language ("zh", "en")
+    matched: tuple[Match, ...] = ()
+    blocked: tuple[Block, ...] = ()
+    flags: tuple[str, ...] = ()
+    flag_notes: tuple[FlagNote, ...] = ()
+    rule_set: RuleSetRef
+    engine_version: str
+    backend: Literal["python", "durable"] = Field(default="python", exclude=True)
+    input_digest: str
+
+    @field_validator("as_of", "not_before", mode="before")
+    @classmethod
+    def _aware(cls, v: Any) -> Any:
+        return None if v is None else to_utc(aware(v))
+
+    @field_validator("flags", mode="before")
+    @classmethod
+    def _sorted_flags(cls, v: Any) -> Any:
+        # Flags are a set in meaning; sorting them makes the canonical form independent of
+        # the order (or hash seed) in which they were collected.
+        if isinstance(v, list | tuple | set | frozenset) and all(isinstance(x, str) for x in v):
+            return tuple(sorted(set(v)))
+        return v
+
+    @model_validator(mode="after")
+    def _content_id(self) -> Decision:
+        # The id names the content: filled in when absent, refused when it names other content.
+        computed = hashlib.sha256(canonical_bytes(self)).hexdigest()
+        if self.id and self.id != computed:
+            raise ValueError(
+                f"decision id {self.id!r} does not match its content (sha256 {computed});"
+                " the decision was altered after its id was computed"
+            )
+        object.__setattr__(self, "id", computed)
+        return self
+
+    @field_serializer("as_of", "not_before")
+    def _ser(self, v: datetime | None) -> str | None:
+        return None if v is None else iso_utc(v)
+
+    # -- canonical form -------------------------------------------------------------------
+
+    def _payload(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data.pop("id", None)
+        return data
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, compact, UTF-8 text, no floats; `id` from the content."""
+        return canonical_bytes(self, with_id=True).decode("utf-8")
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Decision:
+        """Read a decision back from `to_json()` text; InputError naming the bad field."""
+
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+                for e in exc.errors()[:3]
+            )
+            raise InputError(
+                f"decision JSON: expected a dunning decision, found {problems}"
+            ) from None
+
+    def with_id(self) -> Decision:
+        """This decision with `id` set from its content (after a `model_copy(update=...)`)."""
+        return self.model_copy(update={"id": hashlib.sha256(canonical_bytes(self)).hexdigest()})
+
+    # Equality is equality of the canonical content: `backend` (which evaluator ran) is not
+    # part of what was decided, and both evaluators must give the same decision.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return self._payload() == other._payload()
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def __repr__(self) -> str:
+        when = f" not_before={iso_utc(self.not_before)}" if self.not_before else ""
+        return (
+            f"<Decision {self.loan_id} {self.status} step={self.step}{when}"
+            f" matched={len(self.matched)} blocked={len(self.blocked)}>"
+        )
+
+    def explain(self, lang: str = "en") -> str:
+
+        return explain(self, lang)
+
+
+def canonical_dumps(data: Any) -> str:
+    """The canonical JSON text of JSON-shaped `data` (floats are refused)."""
+
+    def no_float(o: Any) -> Any:
+        raise TypeError(f"canonical JSON refuses {type(o).__name__} {o!r}")
+
+    _check_no_float(data)
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=no_float
+    )
+
+
+def _check_no_float(data: Any) -> None:
+    if isinstance(data, float):
+        raise TypeError(f"canonical JSON refuses float {data!r}; use a decimal string")
+    if isinstance(data, dict):
+        for v in data.values():
+            _check_no_float(v)
+    elif isinstance(data, list | tuple):
+        for v in data:
+            _check_no_float(v)
+
+
+def _fact_value(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return format(v, "f")  # exact, never exponent notation: 500.00, not 5.0000E+2
+    if isinstance(v, datetime):
+        return iso_utc(aware(v, what="fact value"))
+    return v
+
+
+def content_id(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_dumps(payload).encode("utf-8")).hexdigest()
+
+
+# -- the canonical bytes, fast -----------------------------------------------------------------
+# Theory of operation: `canonical_bytes` builds the JSON-shaped dict of a decision straight from
+# its fields, every dict's keys inserted in sorted order (so no sort is needed), instants through
+# `iso_utc` exactly as the field serializers write them, and hands it to pydantic-core's
+# compiled `to_json`, whose compact output escapes strings as `json.dumps(ensure_ascii=False)`
+# does (only '"', '\\' and control characters, lower-case \u00xx). That is 2-4x faster than
+# `model_dump(mode="json")` + `json.dumps(sort_keys=True)` (the reference, `_reference_bytes`),
+# and byte-identical to it: tests/test_fastpaths.py checks equality on generated decisions.
+# A fact value of any other type than str/int/bool/None (a float or Decimal slipped in through
+# `model_construct`) takes the reference path, which keeps its float refusal.
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
+    """The canonical JSON of `d` as UTF-8 bytes: without `id` (what the id is the sha256 of),
+    or with the id computed from the content (`with_id`, the bytes of `to_json()`)."""
+    data = _shape(d)
+    if data is None:
+        return _reference_bytes(d, with_id)
+    try:
+        text = pydantic_core.to_json(data)
+    except pydantic_core.PydanticSerializationError:
+        # Text that is not UTF-8 (a lone surrogate): the reference path fails its own way.
+        return _reference_bytes(d, with_id)
+    if not with_id:
+        return text
+    # "id" sorts between "flags" and "input_digest"; rebuild the dict in that order.
+    digest = hashlib.sha256(text).hexdigest()
+    keys = list(data)
+    at = keys.index("input_digest")
+    ordered = {k: data[k] for k in keys[:at]}
+    ordered["id"] = digest
+    ordered.update((k, data[k]) for k in keys[at:])
+    return pydantic_core.to_json(ordered)
+
+
+def _reference_bytes(d: Decision, with_id: bool) -> bytes:
+    """The canonical JSON the slow, generic way (model_dump + sorted json.dumps)."""
+    data = d._payload()
+    if with_id:
+        data["id"] = content_id(data)
+    return canonical_dumps(data).encode("utf-8")
+
+
+def _shape(d: Decision) -> dict[str, Any] | None:
+    """`d._payload()` with sorted keys at every level, or None for an unusual fact value."""
+    matched = []
+    for m in d.matched:
+        facts = m.facts
+        for v in facts.values():
+            if type(v) not in _PLAIN:
+                return None
+        matched.append(
+            {
+                "facts": dict(sorted(facts.items())),
+                "level": m.level,
+                "priority": m.priority,
+                "reason": dict(sorted(m.reason.items())),
+                "rule_id": m.rule_id,
+                "source": m.source,
+                "step": m.step,
+            }
+        )
+    ref = d.rule_set
+    return {
+        "as_of": iso_utc(d.as_of),
+        "blocked": [
+            {
+                "citation": b.citation,
+                "kind": b.kind,
+                "limit_id": b.limit_id,
+                "reason": b.reason,
+                "step": b.step,
+                "until": None if b.until is None else iso_utc(b.until),
+            }
+            for b in d.blocked
+        ],
+        "borrower_id": d.borrower_id,
+        "chosen_rule": d.chosen_rule,
+        "engine_version": d.engine_version,
+        "flag_notes": [
+            {"id": f.id, "source": f.source, "text": f.text, "text_zh": f.text_zh}
+            for f in d.flag_notes
+        ],
+        "flags": list(d.flags),
+        "input_digest": d.input_digest,
+        "loan_id": d.loan_id,
+        "matched": matched,
+        "not_before": None if d.not_before is None else iso_utc(d.not_before),
+        "rule_set": {"id": ref.id, "sha256": ref.sha256, "version": ref.version},
+        "status": d.status,
+        "step": d.step,
+        "step_label": dict(sorted(d.step_label.items())),
+        "timezone": d.timezone,
+    }

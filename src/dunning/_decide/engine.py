@@ -1,0 +1,233 @@
+"""Engine.decide(): facts -> rules -> compliance gate -> Decision.
+
+Theory of operation, per decision:
+
+1. Input. An `AccountState`, or an iterable of events (models, dicts or JSON texts). Events
+   later than `as_of` are dropped before folding, so a past decision can be re-made at its own
+   moment; a state whose last event is after `as_of` is refused by the state itself.
+2. Facts at `as_of` (`_facts.compute_facts`), only the families the rule set reads.
+3. The backend returns the indices of the rules whose condition holds, in preference order:
+   **priority desc, then ladder level of the proposed step desc, then step id asc, then rule
+   id asc** (a total order, so the choice never depends on file order or on the backend).
+4. Each match becomes a `Candidate`; the gate (`_gate.evaluate`) chooses among them.
+5. The Decision records every match (in preference order) with the facts its condition read
+   and their values (money as canonical decimal strings), the rule set's id/version/sha256,
+   the engine version, the input digest (`_digest`), and gets its content id.
+
+Both backends give identical decisions; ``backend="durable"`` is slower and serialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from .._backends.durable import compile_durable
+from .._backends.python import compile_ruleset
+from .._base.errors import EngineError, InputError
+from .._base.money import quantize
+from .._base.time import aware, to_utc
+from .._base.version import __version__
+from .._gate.gate import Candidate, construct, evaluate
+from .._state.account import AccountState
+from .._state.events import parse_event
+from .._state.facts import compute_facts, context_for
+from .decision import Decision, FactValue, Match, RuleSetRef
+from .digest import decision_id, state_digest
+
+__all__ = ["BACKENDS", "Engine", "preference_order"]
+
+Backend = Literal["python", "durable"]
+BACKENDS: tuple[str, ...] = ("python", "durable")
+
+
+def preference_order(rules: Any) -> tuple[int, ...]:
+    """Rule indices ranked: priority desc, step level desc, step id asc, rule id asc."""
+
+    def key(i: int) -> tuple[int, int, str, str]:
+        r = rules.rules[i].rule
+        return (-r.priority, -rules.steps[r.step].level, r.step, r.id)
+
+    return tuple(sorted(range(len(rules.rules)), key=key))
+
+
+class _Plan:
+    """Per-rule data the hot path needs, computed once per Engine (in preference order)."""
+
+    def __init__(self, rules: Any):
+
+        self.construct = construct
+        self.order = preference_order(rules)
+        self.candidate = {}
+        self.match_parts = {}
+        self.labels = {
+            sid: {k: v for k, v in (("en", st.label.en), ("zh", st.label.zh)) if v}
+            for sid, st in rules.steps.items()
+        }
+        for i in self.order:
+            cr = rules.rules[i]
+            r, level = cr.rule, rules.steps[cr.rule.step].level
+            self.candidate[i] = Candidate(r.id, r.step, r.priority, level)
+            reason = {k: v for k, v in (("en", r.reason.en), ("zh", r.reason.zh)) if v}
+            self.match_parts[i] = (r.id, r.step, r.priority, level, r.source, reason,
+                                   cr.facts_read)  # fmt: skip
+
+
+class Engine:
+    """Decides the next collection step for one loan: `Engine(rules).decide(state, as_of)`.
+
+    `backend` is ``"python"`` (generated Python, the default) or ``"durable"`` (durable_rules).
+    Safe to call from many threads with either backend.
+    """
+
+    def __init__(self, rules: Any, backend: str = "python"):
+
+        if backend not in BACKENDS:
+            raise InputError(
+                f"Engine backend: expected one of {', '.join(repr(b) for b in BACKENDS)},"
+                f" found {backend!r}"
+            )
+        if not (hasattr(rules, "rules") and hasattr(rules, "sha256")):
+            raise InputError(
+                f"Engine rules: expected a RuleSet (from dunning.load_rules), found {rules!r:.80}"
+            )
+        self.rules = rules
+        self.backend: Backend = backend  # type: ignore[assignment]
+        self._plan = _Plan(rules)
+        self._ctx = context_for(rules)
+        self._ref = RuleSetRef(id=rules.id, version=rules.version, sha256=rules.sha256)
+        self._match = self._matcher(rules.document.currency)
+        self._matchers = {rules.document.currency: self._match}
+
+    def __repr__(self) -> str:
+        return f"<Engine {self.rules.id} {self.rules.version} backend={self.backend}>"
+
+    def _matcher(self, currency: str) -> Any:
+        if self.backend == "python":
+            return compile_ruleset(self.rules, self._plan.order)
+
+        exprs = [r.expr for r in self.rules.rules]
+        prog = compile_durable(exprs, currency, self._plan.order, tag=self.rules.sha256)
+        return prog.match
+
+    def _matcher_for(self, currency: str) -> Any:
+        # durable posts money in the currency's minor units: a state in another currency
+        # (with more decimals) gets its own program; the Python backend is currency-free.
+        if self.backend == "python":
+            return self._match
+        hit = self._matchers.get(currency)
+        if hit is None:
+            hit = self._matchers[currency] = self._matcher(currency)
+        return hit
+
+    # -- the decision ---------------------------------------------------------------------------
+
+    def decide(self, state_or_events: Any, as_of: datetime | str) -> Decision:
+        """The Decision for the loan at `as_of` (aware datetime or ISO-8601 with offset)."""
+        when = aware(as_of)
+        state = self._state(state_or_events, when)
+
+        facts = compute_facts(state, when, self._ctx)
+        return self._decide(state, facts, when)
+
+    def match(self, facts: Mapping[str, object], currency: str | None = None) -> tuple[int, ...]:
+        """Indices of the rules (in `self.rules.rules`) that hold for `facts`, best first."""
+        try:
+            return tuple(self._matcher_for(currency or self.rules.document.currency)(facts))
+        except KeyError as exc:
+            raise EngineError(f"facts: the rule set reads fact {exc} but it is missing") from None
+
+    def _decide(self, state: Any, facts: Mapping[str, Any], as_of: datetime) -> Decision:
+
+        indices = self.match(facts, state.currency)
+        plan = self._plan
+        gate = evaluate(self.rules, state, facts, as_of, [plan.candidate[i] for i in indices])
+        trace: dict[str, FactValue] = {}  # fact -> its trace value, shared by the matches
+        matched = tuple(self._match_of(i, facts, trace, state.currency) for i in indices)
+        # Built without re-validation (every value below is already in its canonical type:
+        # UTC instants, sorted flags, int/bool/str trace values); the id is then computed as
+        # Decision's own validator would, without its float scan (tests pin the equality), and
+        # set the way that validator sets it.
+        decision = plan.construct(
+            Decision,
+            {
+                "id": "",
+                "loan_id": state.loan_id,
+                "borrower_id": state.borrower_id,
+                "as_of": to_utc(as_of),
+                "timezone": state.timezone,
+                "status": gate.status,
+                "step": gate.step,
+                "not_before": None if gate.not_before is None else to_utc(gate.not_before),
+                "chosen_rule": gate.chosen_rule,
+                "step_label": plan.labels.get(gate.step, {}) if gate.step else {},
+                "matched": matched,
+                "blocked": tuple(gate.blocked),
+                "flags": tuple(sorted(set(gate.flags))),
+                "flag_notes": tuple(gate.flag_notes),
+                "rule_set": self._ref,
+                "engine_version": __version__,
+                "backend": self.backend,
+                "input_digest": state_digest(state, as_of),
+            },
+        )
+        object.__setattr__(decision, "id", decision_id(decision))
+        return decision
+
+    def _match_of(
+        self, i: int, facts: Mapping[str, Any], trace: dict[str, FactValue], currency: str
+    ) -> Match:
+        rule_id, step, priority, level, source, reason, read = self._plan.match_parts[i]
+        values = {}
+        for name in read:
+            v = trace.get(name, _UNSET)
+            if v is _UNSET:
+                v = trace[name] = _trace_value(facts[name], currency)
+            values[name] = v
+        # The values are Match's own (its validator only turns Decimals into text, and trace
+        # values are never Decimal), so the model is built without re-validation.
+        return self._plan.construct(
+            Match,
+            {
+                "rule_id": rule_id,
+                "step": step,
+                "priority": priority,
+                "level": level,
+                "facts": values,
+                "source": source,
+                "reason": dict(reason),
+            },
+        )
+
+    def _state(self, given: Any, as_of: datetime) -> Any:
+
+        if isinstance(given, AccountState):
+            return given
+        if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+            raise InputError(
+                "decide: expected an AccountState or an iterable of events (models or dicts),"
+                f" found {type(given).__name__}"
+            )
+
+        events = [parse_event(e) for e in given]
+        kept = [e for e in events if e.at <= as_of]
+        if events and not kept:
+            raise InputError(
+                f"decide: every event is later than as_of {as_of.isoformat()}; expected at"
+                " least the loan_opened event at or before as_of"
+            )
+        return AccountState.from_events(kept)
+
+
+_UNSET: Any = object()
+
+
+def _trace_value(value: object, currency: str) -> FactValue:
+    """A fact value as a decision stores it: int/bool/str/None, money as a decimal string."""
+    if isinstance(value, Decimal):
+        return str(quantize(value, currency))
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    raise EngineError(f"fact value {value!r} is not int, bool, str, money or null")

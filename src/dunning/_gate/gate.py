@@ -1,0 +1,376 @@
+"""The compliance gate: limits dispose of the candidate steps the rules proposed.
+
+Theory of operation (`evaluate`):
+
+1. Each candidate step (in the engine's preference order) gets its *checks*: every enabled
+   limit of the rule file whose `applies_to` selects the step (`_limits.applies`), in file
+   order, then the step's own `cooldown` as an implicit limit ``cooldown:<step>``.
+2. Every check is asked at `as_of`; each one holding a candidate back is recorded as a
+   `Block` (step, limit id, kind, reason, citation = the limit's `source`, until = when that
+   limit alone stops blocking, None when no end is known). Every candidate is checked, also
+   after one is chosen, so the decision shows the whole picture.
+3. The first candidate no check holds back is taken now (status ``act``).
+4. Otherwise each candidate's *earliest lawful time* is searched: t = as_of; ask all its
+   checks at t; if one blocks with no known end the candidate is blocked indefinitely; else
+   t = the latest `until` and ask again — so a returned `not_before` is an instant at which
+   every check allows the step (a cap may expire into a closed window: then the next opening
+   is taken). The candidate with the earliest such time wins (ties: preference order) with
+   status ``defer``; when every candidate is blocked indefinitely the status is ``blocked``.
+
+Speed, without changing the above: the per-step checks, each limit's checker (durations
+parsed, conditions compiled) and the compiled flag conditions are worked out once per rule set
+(`plan_for`); within a decision each (limit, instant) is asked once, because a limit's verdict
+does not depend on the step (only a step's cooldown does, and it is its own check).
+
+Facts (conditions of `block_while`, quiet-period `while`, amounts, time bar) are those of
+`as_of`: the gate does not predict how conditions change, only how time-based limits expire.
+
+Flags: the file's `flags:` whose condition holds, plus built-in flags from facts (table
+`_BUILTIN_FLAGS`, and ``time_bar_near`` when the claim is not yet time-barred and
+`days_to_time_bar` is at most the file's `limitation.warn_before`). A file flag with the same
+id as a built-in one replaces its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from .._backends.python import compile_expr
+from .._base.time import local_date, parse_duration, to_utc
+from .._rules.schema import Flag
+from .limits import LimitChecker, RulesLike, StateLike, Verdict, applies, checker
+from .outcome import Block, FlagNote
+
+Status = Literal["act", "defer", "blocked", "none"]
+
+# Bounds the fixed-point search; each round moves t strictly forward to some limit's `until`.
+_MAX_ROUNDS = 64
+
+# Built-in flags: fact -> text a collector sees while the fact is true.
+_BUILTIN_FLAGS: dict[str, str] = {
+    "attorney_represented": "An attorney represents the borrower: contact the attorney.",
+    "bankruptcy_stay": "A bankruptcy case is open: collection is stayed.",
+    "breathing_space": "A statutory breathing space is in force.",
+    "dispute_open": "The debt is disputed: verify before collecting.",
+    "hardship": "The borrower declared financial hardship.",
+    "vulnerable": "Vulnerable customer: adapt the contact and offer support.",
+}
+_BUILTIN_FLAGS_ZH: dict[str, str] = {
+    "attorney_represented": "借款人已委托律师：请联系其律师。",
+    "bankruptcy_stay": "破产程序进行中：暂停催收。",
+    "breathing_space": "法定喘息期内。",
+    "dispute_open": "债务存在争议：核实后再催收。",
+    "hardship": "借款人已声明经济困难。",
+    "vulnerable": "弱势客户：调整沟通方式并提供帮助。",
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A step a rule proposed; the engine passes candidates in preference order."""
+
+    rule_id: str
+    step: str
+    priority: int
+    level: int
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate decided: the step to take (now or at `not_before`) and why others wait."""
+
+    status: Status
+    step: str | None
+    chosen_rule: str | None
+    not_before: datetime | None
+    blocked: tuple[Block, ...]
+    flags: tuple[str, ...]
+    flag_notes: tuple[FlagNote, ...]
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One limit (or the step's cooldown) as it applies to a step."""
+
+    limit_id: str
+    kind: str
+    citation: str
+    ask: LimitChecker
+
+
+class _Plan:
+    """What the gate needs of a rule set, worked out once: per step its checks, the compiled
+    flag conditions. Plans are cached per rule set object (rule sets are immutable)."""
+
+    def __init__(self, rules: RulesLike):
+        self.rules = rules
+        self.checks: dict[str, tuple[_Check, ...]] = {}
+        limits = [(lim, checker(rules, lim)) for lim in rules.document.limits if lim.enabled]
+        for step in rules.steps.values():
+            found = [
+                _Check(lim.id, lim.kind, lim.source, ask)
+                for lim, ask in limits
+                if applies(lim.applies_to, step)
+            ]
+            if step.cooldown:
+                found.append(
+                    _Check(
+                        f"cooldown:{step.id}",
+                        "cooldown",
+                        f"step catalog: {step.id}.cooldown",
+                        _cooldown_checker(step.id, step.cooldown),
+                    )
+                )
+            self.checks[step.id] = tuple(found)
+        declared = {f.id: f for f in rules.document.flags}
+        self.flags = tuple(
+            (flag_id, compile_expr(rules.flag_exprs[flag_id]), declared.get(flag_id))
+            for flag_id in sorted(rules.flag_exprs)
+        )
+        self.notes: dict[str, FlagNote] = {}  # flag id -> its (fixed) note, built when first seen
+
+    def checks_for(self, step_id: str) -> tuple[_Check, ...]:
+        hit = self.checks.get(step_id)
+        if hit is not None:
+            return hit
+        missing = Verdict(False, None, f"step {step_id!r} is not an enabled step of the rule set")
+        return (_Check("step_catalog", "step_catalog", "rule set step catalog",
+                       lambda state, facts, at, as_of: missing),)  # fmt: skip
+
+    def note(self, flag_id: str, spec: Flag | None) -> FlagNote:
+        hit = self.notes.get(flag_id)
+        if hit is None:
+            text = spec.text.get("en") if spec else flag_id
+            hit = FlagNote(
+                id=flag_id,
+                text=text,
+                source=spec.source if spec else None,
+                text_zh=spec.text.zh if spec else None,
+            )
+            self.notes[flag_id] = hit
+        return hit
+
+
+M = TypeVar("M", bound=BaseModel)
+_setattr = object.__setattr__
+
+
+def construct(cls: type[M], values: dict[str, Any]) -> M:
+    """`cls.model_construct(**values)` for the decision models when `values` names every field:
+    the four attributes pydantic's construct sets (no private attributes, extras or post-init
+    on these models), without its per-field default handling — a quarter of the cost. The
+    equivalence is checked once at import (`_construct_matches`), else model_construct runs."""
+    if not _FAST_CONSTRUCT:
+        return cls.model_construct(**values)
+    m = cls.__new__(cls)
+    _setattr(m, "__dict__", values)
+    _setattr(m, "__pydantic_fields_set__", set(values))
+    _setattr(m, "__pydantic_extra__", None)
+    _setattr(m, "__pydantic_private__", None)
+    return m
+
+
+def _construct_matches() -> bool:
+    values: dict[str, Any] = {"step": "s", "limit_id": "l", "kind": "k", "reason": "r",
+                              "citation": "c", "until": None}  # fmt: skip
+    fast = Block.__new__(Block)
+    for name, v in (("__dict__", dict(values)), ("__pydantic_fields_set__", set(values)),
+                    ("__pydantic_extra__", None), ("__pydantic_private__", None)):  # fmt: skip
+        _setattr(fast, name, v)
+    slow = Block.model_construct(**values)
+    return (
+        fast == slow
+        and vars(fast) == vars(slow)
+        and fast.model_fields_set == slow.model_fields_set
+        and not Block.__private_attributes__
+        and not Block.__pydantic_post_init__
+        and fast.model_dump_json() == slow.model_dump_json()
+    )
+
+
+_FAST_CONSTRUCT = _construct_matches()
+
+
+_PLANS: dict[int, tuple[RulesLike, _Plan]] = {}
+_PLANS_MAX = 256  # rule sets alive at once in a process; a cleared cache costs a rebuild
+
+
+def plan_for(rules: RulesLike) -> _Plan:
+    """The cached plan of `rules` (keyed by identity; the entry holds the object, so its id
+    cannot be reused while cached)."""
+    hit = _PLANS.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    plan = _Plan(rules)
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[id(rules)] = (rules, plan)
+    return plan
+
+
+class _Asker:
+    """Verdicts for one decision, each (limit, instant) asked once: a limit's verdict does not
+    depend on the step (limits shared by several candidates are asked once)."""
+
+    def __init__(self, state: StateLike, facts: Mapping[str, object], as_of: datetime):
+        self.state, self.facts, self.as_of = state, facts, as_of
+        self.memo: dict[tuple[str, datetime], Verdict] = {}
+
+    def __call__(self, chk: _Check, t: datetime) -> Verdict:
+        key = (chk.limit_id, t)
+        v = self.memo.get(key)
+        if v is None:
+            v = self.memo[key] = chk.ask(self.state, self.facts, t, self.as_of)
+        return v
+
+
+def evaluate(
+    rules: RulesLike,
+    state: StateLike,
+    facts: Mapping[str, object],
+    as_of: datetime,
+    candidates: Sequence[Candidate],
+) -> GateResult:
+    """Choose among `candidates` (preference order) under the rule set's limits."""
+    as_of = to_utc(as_of)  # instants in UTC: same-zone datetimes compare by wall clock
+    plan = plan_for(rules)
+    flags, notes = _flags(plan, facts, as_of, state.timezone)
+    if not candidates:
+        return GateResult("none", None, None, None, (), flags, notes)
+    ask = _Asker(state, facts, as_of)
+    checks = {c.step: plan.checks_for(c.step) for c in candidates}
+    blocks: list[Block] = []
+    chosen: Candidate | None = None
+    for step in checks:  # dict order: first appearance in preference order
+        held = _blocks_at(ask, step, checks[step], as_of)
+        blocks += held
+        if not held and chosen is None:
+            chosen = next(c for c in candidates if c.step == step)
+    if chosen is not None:
+        return GateResult("act", chosen.step, chosen.rule_id, None, tuple(blocks), flags, notes)
+    best: tuple[datetime, Candidate] | None = None
+    for cand in candidates:
+        when = earliest_lawful(ask, checks[cand.step], as_of)
+        if when is not None and (best is None or when < best[0]):
+            best = (when, cand)
+    if best is None:
+        return GateResult("blocked", None, None, None, tuple(blocks), flags, notes)
+    when, cand = best
+    return GateResult("defer", cand.step, cand.rule_id, when, tuple(blocks), flags, notes)
+
+
+def _cooldown_checker(step: str, cooldown: str) -> LimitChecker:
+    span = parse_duration(cooldown)
+    allow = Verdict(True, None, "")
+
+    def ask(state: StateLike, facts: Mapping[str, object], t: datetime, as_of: datetime) -> Verdict:
+        taken = [x for x in (to_utc(s.at) for s in state.steps_taken if s.step == step) if x <= t]
+        if not taken:
+            return allow
+        end = span.add_to(max(taken), state.timezone)
+        if t >= end:
+            return allow
+        return Verdict(False, end, f"{step} was taken less than its cooldown {cooldown} ago")
+
+    return ask
+
+
+def _blocks_at(ask: _Asker, step: str, checks: Sequence[_Check], at: datetime) -> list[Block]:
+    out = []
+    memo, state, facts, as_of = ask.memo, ask.state, ask.facts, ask.as_of
+    for chk in checks:
+        # `ask(chk, at)` inlined: this loop runs ~30 times per decision.
+        key = (chk.limit_id, at)
+        v = memo.get(key)
+        if v is None:
+            v = memo[key] = chk.ask(state, facts, at, as_of)
+        if not v.allowed:
+            # Built without re-validation: the values are what Block's validator would make
+            # (`until` an aware instant, converted to UTC here as the validator does).
+            until = None if v.until is None else to_utc(v.until)
+            out.append(
+                construct(
+                    Block,
+                    {
+                        "step": step,
+                        "limit_id": chk.limit_id,
+                        "kind": chk.kind,
+                        "reason": v.reason,
+                        "citation": chk.citation,
+                        "until": until,
+                    },
+                )
+            )
+    return out
+
+
+def earliest_lawful(ask: _Asker, checks: Sequence[_Check], start: datetime) -> datetime | None:
+    """The earliest instant >= `start` at which every check allows (None: no known end)."""
+    t = start
+    for _ in range(_MAX_ROUNDS):
+        held = [v for v in (ask(chk, t) for chk in checks) if not v.allowed]
+        if not held:
+            return t
+        untils = [v.until for v in held]
+        if any(u is None for u in untils):
+            return None
+        nxt = max(u for u in untils if u is not None)
+        if nxt <= t:  # a checker broke its contract (until must be later than a blocked t)
+            return None
+        t = nxt
+    return None
+
+
+# -- flags ------------------------------------------------------------------------------------
+
+_BUILTIN_NOTES = {
+    f: FlagNote(id=f, text=t, source=None, text_zh=_BUILTIN_FLAGS_ZH.get(f))
+    for f, t in sorted(_BUILTIN_FLAGS.items())
+}
+
+
+def compute_flags(
+    rules: RulesLike, facts: Mapping[str, object], as_of: datetime, tz: str
+) -> tuple[tuple[str, ...], tuple[FlagNote, ...]]:
+    """The compliance flags raised at `as_of`: sorted ids and their notes."""
+    return _flags(plan_for(rules), facts, as_of, tz)
+
+
+def _flags(
+    plan: _Plan, facts: Mapping[str, object], as_of: datetime, tz: str
+) -> tuple[tuple[str, ...], tuple[FlagNote, ...]]:
+    notes: dict[str, FlagNote] = {}
+    for fact, note in _BUILTIN_NOTES.items():
+        if facts.get(fact) is True:
+            notes[fact] = note
+    near = _time_bar_note(plan.rules, facts, as_of, tz)
+    if near is not None:
+        notes[near.id] = near
+    for flag_id, holds, spec in plan.flags:
+        if bool(holds(facts)):
+            notes[flag_id] = plan.note(flag_id, spec)
+    ids = tuple(sorted(notes))
+    return ids, tuple(notes[i] for i in ids)
+
+
+def _time_bar_note(
+    rules: RulesLike, facts: Mapping[str, object], as_of: datetime, tz: str
+) -> FlagNote | None:
+    days = facts.get("days_to_time_bar")
+    if facts.get("time_barred") is True or not isinstance(days, int) or isinstance(days, bool):
+        return None
+    lim = rules.document.limitation
+    today = local_date(as_of, tz)
+    warn_days = (parse_duration(lim.warn_before).add_to_date(today) - today).days
+    if days > warn_days:
+        return None
+    return FlagNote(
+        id="time_bar_near",
+        text=f"The claim becomes time-barred in {days} days: legal steps must start before then.",
+        source=lim.source,
+    )

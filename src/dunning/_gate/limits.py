@@ -1,0 +1,364 @@
+"""Per-limit checkers: does one limit allow one step at one instant, and if not, until when.
+
+`check(rules, limit, step, state, facts, at)` returns a `Verdict`; when the step is held back,
+`until` is the EXACT earliest instant >= `at` at which this limit alone stops blocking, or None
+when no end is known (a condition must change first). The gate (`_gate`) combines verdicts.
+
+Theory of operation, one row per kind:
+
+================  ==================================================  =========================
+kind              blocks at `at` when                                 until
+================  ==================================================  =========================
+contact_window    the borrower's wall clock is outside the hours of   the next opening
+                  its local date (`_window`)                          (`_window.next_opening`)
+frequency_cap     counted contacts in the window >= max               the instant enough of the
+                                                                      oldest leave the window
+quiet_period      the `while` condition holds and `at` is before the  the end of the period
+                  end of the period after the last `after` event
+block_while       the condition holds                                 None
+prerequisite      `requires` not taken at least `min_gap` before     its due date; None when
+                  (and less than `max_age` before)                    never (or only too long
+                                                                      ago) taken
+amount_threshold  facts[fact] below the minimum for the currency      None
+limitation        facts["time_barred"], or `at` is on/after local day  None
+                  as_of + days_to_time_bar (a deferral past the bar)
+================  ==================================================  =========================
+
+Counting contacts (frequency caps, conversation quiet periods), decided here once:
+
+* scope ``debt`` counts contacts whose `loan_id` is this loan *or is missing* (a contact not
+  tied to a loan is taken to be about every debt of the borrower — the conservative reading);
+  ``borrower`` counts every contact in the state; ``contact_point`` counts per contact point
+  (a missing point is its own group) and blocks while *any* point is at its cap, because a
+  decision does not say which number will be dialled.
+* ``attempts`` counts every contact, ``conversations`` only outcome ``right_party``; inbound
+  contacts are left out when `exclude_inbound` (the default), consented ones when
+  `exclude_consented`; `outcomes` narrows further; `channel: any` counts every channel.
+* a window in days (or months/years) is *local calendar days including today*: a contact on
+  local date D is counted through D + window - 1 and leaves at the local midnight starting
+  D + window; a window with hours/minutes is exact: counted while `at` < contact + window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from .._backends.python import compile_expr
+from .._base.calendars import HolidayCalendar, calendar_for
+from .._base.errors import EngineError
+from .._base.time import Duration, local_date, local_midnight, parse_duration, to_utc, zone
+from .._rules.limit_checks import LimitProblem, validate
+from .._rules.schema import (
+    AmountThreshold,
+    BlockWhile,
+    ContactWindow,
+    FrequencyCap,
+    Limit,
+    LimitationBar,
+    Prerequisite,
+    QuietPeriod,
+    Selector,
+    Step,
+)
+from .verdict import _ALLOW as _ALLOW  # the structural types live there
+from .verdict import ContactLike as ContactLike
+from .verdict import RulesLike as RulesLike
+from .verdict import StateLike as StateLike
+from .verdict import Verdict as Verdict
+from .windows import inside, next_opening
+
+__all__ = [
+    "LimitChecker",
+    "LimitProblem",
+    "Verdict",
+    "applies",
+    "check",
+    "checker",
+    "validate",
+]
+
+
+def applies(selector: Selector, step: Step) -> bool:
+    """True when a limit with this `applies_to` covers `step` (union of criteria minus except)."""
+    if step.id in selector.except_steps:
+        return False
+    contact = step.channel != "none"
+    return (
+        selector.all
+        or step.id in selector.steps
+        or step.channel in selector.channels
+        or ("any" in selector.channels and contact)
+        or step.kind in selector.kinds
+    )
+
+
+# A checker answers for one limit: (state, facts, at, as_of) -> Verdict. It reads nothing of
+# the step being asked about, so one verdict per (limit, instant) serves every step it covers.
+LimitChecker = Callable[[StateLike, Mapping[str, object], datetime, datetime], Verdict]
+
+
+def check(
+    rules: RulesLike,
+    limit: Limit,
+    step: str,
+    state: StateLike,
+    facts: Mapping[str, object],
+    at: datetime,
+    as_of: datetime | None = None,
+) -> Verdict:
+    """The verdict of `limit` on taking `step` at instant `at` (see the module table).
+
+    `facts` are those of `as_of` (default: `at`); only the limitation bar needs to know when
+    they were taken, to turn `days_to_time_bar` into the instant the claim becomes barred.
+    """
+    return checker(rules, limit)(state, facts, at, as_of or at)
+
+
+def checker(rules: RulesLike, limit: Limit) -> LimitChecker:
+    """The checker of `limit`, with the work that depends only on the rule set done once
+    (durations parsed, calendar built, condition compiled); the gate keeps one per limit."""
+    # Instants are compared in UTC: two datetimes sharing a ZoneInfo compare by wall clock,
+    # which is wrong in the repeated hour of a fall-back night.
+    if isinstance(limit, ContactWindow):
+        cal = calendar_for(rules.document.calendar)
+        return lambda state, facts, at, as_of: _contact_window(cal, limit, to_utc(at), state)
+    if isinstance(limit, FrequencyCap):
+        window = parse_duration(limit.window)
+        return lambda state, facts, at, as_of: _frequency_cap(limit, window, state, to_utc(at))
+    if isinstance(limit, QuietPeriod):
+        cond = _condition(rules, limit.id) if limit.while_ is not None else None
+        span = parse_duration(limit.duration)
+        return lambda state, facts, at, as_of: _quiet_period(
+            limit, span, cond, state, facts, to_utc(at)
+        )
+    if isinstance(limit, BlockWhile):
+        holds = _condition(rules, limit.id)
+        held = Verdict(False, None, f"blocked while: {limit.when}")
+        return lambda state, facts, at, as_of: held if holds(facts) else _ALLOW
+    if isinstance(limit, Prerequisite):
+        gap = parse_duration(limit.min_gap)
+        age = parse_duration(limit.max_age) if limit.max_age else None
+        return lambda state, facts, at, as_of: _prerequisite(limit, gap, age, state, to_utc(at))
+    if isinstance(limit, AmountThreshold):
+        return lambda state, facts, at, as_of: _amount_threshold(limit, state, facts)
+    if isinstance(limit, LimitationBar):
+        return lambda state, facts, at, as_of: _limitation(
+            facts, to_utc(at), to_utc(as_of), state.timezone
+        )
+    raise EngineError(f"limit {limit.id!r}: unknown kind {limit.kind!r}")  # pragma: no cover
+
+
+def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object]], bool]:
+    """The truth of the limit's compiled condition (generated Python, same meaning as
+    `_ir.evaluate`, which the tests check); an uncompiled one fails when first asked."""
+    expr = rules.limit_exprs.get(limit_id)
+    if expr is None:
+
+        def missing(facts: Mapping[str, object]) -> bool:
+            raise EngineError(f"limit {limit_id!r}: its condition was not compiled by the loader")
+
+        return missing
+    fn = compile_expr(expr)
+    return lambda facts: bool(fn(facts))
+
+
+# -- contact window ---------------------------------------------------------------------------
+
+
+def _contact_window(
+    cal: HolidayCalendar, limit: ContactWindow, at: datetime, state: StateLike
+) -> Verdict:
+    tz = state.timezone
+    if inside(limit, cal, at, tz):
+        return _ALLOW
+    local = at.astimezone(zone(tz))
+    day = local.date()
+    what = "a public holiday" if cal.is_holiday(day) else local.strftime("%a").lower()
+    until = next_opening(limit, cal, at, tz)
+    return Verdict(
+        False, until, f"{local:%H:%M} local time ({tz}, {what}) is outside the contact window"
+    )
+
+
+# -- frequency cap ----------------------------------------------------------------------------
+
+
+def counted_contacts(limit: FrequencyCap, state: StateLike, at: datetime) -> list[ContactLike]:
+    """Contacts up to `at` that this cap counts (before the window is applied)."""
+    out = []
+    for c in state.contacts:
+        if to_utc(c.at) > at or not _in_scope(limit.scope, c, state.loan_id):
+            continue
+        if limit.channel != "any" and c.channel != limit.channel:
+            continue
+        if limit.count == "conversations" and c.outcome != "right_party":
+            continue
+        if limit.outcomes and c.outcome not in limit.outcomes:
+            continue
+        if (limit.exclude_inbound and c.direction == "inbound") or (
+            limit.exclude_consented and c.consented
+        ):
+            continue
+        out.append(c)
+    return out
+
+
+def _in_scope(scope: str, c: ContactLike, loan_id: str) -> bool:
+    return scope != "debt" or c.loan_id is None or c.loan_id == loan_id
+
+
+def leaves_window(window: Duration, at: datetime, tz: str) -> datetime:
+    """The instant a contact made at `at` stops being counted in a rolling `window`."""
+    if window.is_calendar:
+        return local_midnight(window.add_to_date(local_date(at, tz)), tz)
+    return window.add_to(at, tz)
+
+
+def _frequency_cap(
+    limit: FrequencyCap, window: Duration, state: StateLike, at: datetime
+) -> Verdict:
+    groups: dict[str, list[datetime]] = {}
+    for c in counted_contacts(limit, state, at):
+        release = leaves_window(window, to_utc(c.at), state.timezone)
+        if release > at:
+            key = (c.contact_point or "") if limit.scope == "contact_point" else ""
+            groups.setdefault(key, []).append(release)
+    untils: list[datetime | None] = []
+    worst = 0
+    for key in sorted(groups):
+        releases = sorted(groups[key])
+        worst = max(worst, len(releases))
+        if len(releases) >= limit.max:
+            need = len(releases) - limit.max + 1  # this many must leave to drop below max
+            untils.append(releases[need - 1] if need <= len(releases) else None)
+    if limit.max == 0:
+        untils.append(None)
+    if not untils:
+        return _ALLOW
+    until = None if any(u is None for u in untils) else max(u for u in untils if u)
+    what = "conversations" if limit.count == "conversations" else "attempts"
+    chan = "" if limit.channel == "any" else f" {limit.channel}"
+    return Verdict(
+        False,
+        until,
+        f"{worst} counted{chan} {what} in the rolling {limit.window} window"
+        f" (scope {limit.scope}); the cap is {limit.max}",
+    )
+
+
+# -- quiet period -----------------------------------------------------------------------------
+
+
+def last_event(limit: QuietPeriod, state: StateLike, at: datetime) -> datetime | None:
+    """The latest instant <= `at` of the event that starts this quiet period."""
+    times: Iterable[datetime]
+    if limit.after == "conversation":
+        times = (
+            to_utc(c.at)
+            for c in state.contacts
+            if c.outcome == "right_party"
+            and (limit.after_channel == "any" or c.channel == limit.after_channel)
+            and _in_scope("debt", c, state.loan_id)
+        )
+    elif limit.after == "plan_agreed":
+        times = (to_utc(p.agreed_at) for p in state.plans)
+    elif limit.after == "promise":
+        times = (to_utc(p.at) for p in state.promises)
+    elif limit.after == "payment":
+        times = (to_utc(p.at) for p in state.payments if not p.reversed)
+    else:
+        times = (to_utc(s.at) for s in state.steps_taken if limit.after_step in (None, s.step))
+    before = [t for t in times if t <= at]
+    return max(before) if before else None
+
+
+def quiet_period_end(
+    limit: QuietPeriod, event_at: datetime, tz: str, duration: Duration | None = None
+) -> datetime:
+    """The end of the quiet period started at `event_at` (`duration`: parsed, if at hand)."""
+    duration = duration or parse_duration(limit.duration)
+    if limit.first_day_counts and duration.is_calendar:
+        # The event's local day is day 1: a 7d period after day D ends when D+7 begins.
+        return local_midnight(duration.add_to_date(local_date(event_at, tz)), tz)
+    return duration.add_to(event_at, tz)
+
+
+def _quiet_period(
+    limit: QuietPeriod,
+    span: Duration,
+    holds: Callable[[Mapping[str, object]], bool] | None,
+    state: StateLike,
+    facts: Mapping[str, object],
+    at: datetime,
+) -> Verdict:
+    event_at = last_event(limit, state, at)
+    if event_at is None:
+        return _ALLOW
+    end = quiet_period_end(limit, event_at, state.timezone, span)
+    if at >= end:
+        return _ALLOW
+    if holds is not None and not holds(facts):
+        return _ALLOW
+    what = limit.after_step if limit.after == "step" and limit.after_step else limit.after
+    cond = f" while {limit.while_}" if limit.while_ else ""
+    return Verdict(False, end, f"quiet period of {limit.duration} after the last {what}{cond}")
+
+
+def _limitation(facts: Mapping[str, object], at: datetime, as_of: datetime, tz: str) -> Verdict:
+    days = facts.get("days_to_time_bar")
+    barred = facts.get("time_barred") is True
+    if not barred and isinstance(days, int) and not isinstance(days, bool):
+        # The claim becomes barred at the start of local day as_of + days_to_time_bar, so a
+        # step deferred past that day is barred too.
+        barred = at >= local_midnight(local_date(as_of, tz) + timedelta(days=days), tz)
+    if barred:
+        return Verdict(False, None, "the claim is time-barred (the limitation period has run out)")
+    return _ALLOW
+
+
+# -- prerequisite, amount -----------------------------------------------------------------------
+
+
+def _prerequisite(
+    limit: Prerequisite, gap: Duration, age: Duration | None, state: StateLike, at: datetime
+) -> Verdict:
+    tz = state.timezone
+    pending: list[datetime] = []
+    for s in state.steps_taken:
+        taken = to_utc(s.at)
+        if s.step != limit.requires or taken > at:
+            continue
+        due = gap.add_to(taken, tz)
+        if age is not None and age.add_to(taken, tz) <= max(at, due):
+            continue  # too old by the time it would count
+        if due <= at:
+            return _ALLOW
+        pending.append(due)
+    if pending:
+        return Verdict(
+            False, min(pending), f"{limit.requires} was taken less than {limit.min_gap} ago"
+        )
+    stale = f" within {limit.max_age}" if limit.max_age else ""
+    return Verdict(
+        False, None, f"requires {limit.requires} taken{stale} at least {limit.min_gap} before"
+    )
+
+
+def _amount_threshold(
+    limit: AmountThreshold, state: StateLike, facts: Mapping[str, object]
+) -> Verdict:
+    cur = state.currency
+    if cur not in limit.min:
+        listed = ", ".join(sorted(limit.min))
+        return Verdict(
+            False, None, f"no minimum {limit.fact} for currency {cur} (listed: {listed})"
+        )
+    minimum = Decimal(limit.min[cur])
+    value = facts.get(limit.fact)
+    if not isinstance(value, Decimal) or value < minimum:
+        return Verdict(
+            False, None, f"{limit.fact} {value} {cur} is below the minimum {minimum} {cur}"
+        )
+    return _ALLOW

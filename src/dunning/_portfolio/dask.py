@@ -1,0 +1,187 @@
+"""Deciding a partitioned portfolio on Dask (the optional `dask` extra).
+
+Theory of operation
+-------------------
+
+Deciding one loan needs only that loan's state, the rule set and `as_of`, so a portfolio
+splits into independent partitions. The partitions are contiguous ranges of sorted loan ids;
+each Dask task decides its range in loan id order, and the driver concatenates the results
+in partition order — so the output is exactly the single-process output, sorted by loan id,
+however many workers ran it and in whatever order they finished.
+
+What travels to workers is plain text: the rule file's path (or, for a rule set built
+without a file, its canonical JSON) with its sha256 — each worker process loads and compiles
+it once, caches it, and refuses to decide when its sha256 differs from the driver's (another
+file on that host, another dunning version) — `as_of` as ISO text, and the events as JSON.
+The decision JSON that comes back is canonical.
+
+Two sources:
+
+* `decide_on_dask(events, ...)` — an event stream (grouped by loan here, in the driver);
+* `decide_store_on_dask(store_path, ...)` — a snapshot store file that every worker can read
+  (shared disk); workers open it read-only and stream their range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .._base.errors import EngineError, InputError
+from .._base.time import aware
+from .._decide.decision import Decision
+from .._decide.engine import Engine
+from .._rules.loader import load_rules
+from .._rules.ruleset import RuleSet
+from .._state.account import AccountState
+from .._state.events import Event
+from .feeds import dumps_event, group_by_loan, read_jsonl
+from .snapshots import SnapshotStore
+
+__all__ = ["decide_on_dask", "decide_store_on_dask", "local_client", "warm_up"]
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise InputError(
+            "the distributed run needs Dask: pip install 'dunning[dask]'"
+            " (it brings dask[distributed])"
+        ) from None
+    return distributed
+
+
+def local_client(workers: int, *, threads_per_worker: int = 1) -> Any:
+    """A Client on a new local cluster of `workers` processes (close it, then its cluster)."""
+    distributed = _distributed()
+    cluster = distributed.LocalCluster(
+        n_workers=workers,
+        processes=True,
+        threads_per_worker=threads_per_worker,
+        dashboard_address=None,
+    )
+    return distributed.Client(cluster)
+
+
+def _rules_ref(rules: Any) -> tuple[str, str]:
+    """(sha256, source): the rule file's absolute path, or canonical JSON when it has none."""
+    if not hasattr(rules, "sha256"):
+        rules = load_rules(rules)
+    path = getattr(rules, "source_path", None)
+    source = str(Path(path).resolve()) if path else str(rules.canonical_json())
+    return str(rules.sha256), source
+
+
+@lru_cache(maxsize=8)
+def _engine(sha256: str, source: str) -> Any:
+    """The worker's engine, built once per process from a path or canonical JSON; sha checked."""
+
+    rules = RuleSet.from_canonical(source) if source.startswith("{") else load_rules(source)
+    if rules.sha256 != sha256:
+        raise EngineError(
+            f"rule set {rules.id!r} on a worker has sha256 {rules.sha256[:12]}, the driver"
+            f" has {sha256[:12]}; expected the same rule file and dunning version everywhere"
+        )
+    return Engine(rules)
+
+
+def warm_up(client: Any, rules: Any) -> None:
+    """Load and compile `rules` on every worker now (e.g. before timing a run)."""
+    sha, source = _rules_ref(rules)
+    client.run(_warm, sha, source)
+
+
+def _warm(sha256: str, source: str) -> None:
+    _engine(sha256, source)  # cached in the worker; nothing travels back
+
+
+def decide_partition(
+    sha256: str, source: str, as_of: str, loans: list[tuple[str, list[str]]]
+) -> list[str]:
+    """Decide `loans` ((loan_id, [event JSON]) sorted) -> decision JSON texts, same order."""
+    engine = _engine(sha256, source)
+    when = aware(as_of)
+    return [engine.decide(events, when).to_json() for _loan, events in loans]
+
+
+def decide_store_partition(
+    store: str, sha256: str, source: str, as_of: str, lo: str, hi: str | None
+) -> list[str]:
+    """Decide the snapshots with loan ids in [lo, hi) of the store file at `store`."""
+
+    engine = _engine(sha256, source)
+    when = aware(as_of)
+    with SnapshotStore(store, readonly=True) as db:
+        return [
+            engine.decide(AccountState.from_json(text), when).to_json()
+            for _loan, text in db.iter_states_json(lo=lo, hi=hi)
+        ]
+
+
+def _chunks(items: list[Any], parts: int) -> list[list[Any]]:
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        if end > start:
+            out.append(items[start:end])
+        start = end
+    return out
+
+
+def decide_on_dask(
+    events: str | Path | Iterable[Event | Mapping[str, Any]],
+    rules: Any,
+    as_of: datetime | str,
+    *,
+    client: Any,
+    partitions: int | None = None,
+) -> list[Decision]:
+    """Decide every loan of `events` on the Dask `client`; sorted by loan id."""
+    _distributed()
+    sha, source = _rules_ref(rules)
+    when = aware(as_of).isoformat()
+    stream = read_jsonl(events) if isinstance(events, str | Path) else events
+    grouped = group_by_loan(stream)
+    loans = [(loan, [dumps_event(e) for e in evs]) for loan, evs in grouped.items()]
+    parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
+    futures = [
+        client.submit(decide_partition, sha, source, when, chunk, pure=False)
+        for chunk in _chunks(loans, parts)
+    ]
+    return [Decision.from_json(text) for f in futures for text in f.result()]
+
+
+def decide_store_on_dask(
+    store: str | Path,
+    rules: Any,
+    as_of: datetime | str,
+    *,
+    client: Any,
+    partitions: int | None = None,
+) -> Iterator[str]:
+    """Decision JSON texts for every snapshot in the store file, in loan id order.
+
+    The driver only computes range boundaries; workers read the store themselves, so the
+    file must be on a disk every worker sees. Results are yielded partition by partition.
+    """
+
+    _distributed()
+    sha, source = _rules_ref(rules)
+    when = aware(as_of).isoformat()
+    parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
+    with SnapshotStore(store, readonly=True) as db:
+        points = db.split_points(parts)
+    bounds = list(zip(["", *points], [*points, None], strict=True))
+    name = str(Path(store).resolve())
+    futures = [
+        client.submit(decide_store_partition, name, sha, source, when, lo, hi, pure=False)
+        for lo, hi in bounds
+    ]
+    for f in futures:
+        yield from f.result()
+        f.release()

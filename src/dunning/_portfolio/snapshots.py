@@ -1,0 +1,281 @@
+"""The snapshot store: one `AccountState` (as JSON) per loan, plus nightly batch progress.
+
+Theory of operation
+-------------------
+
+A nightly batch must not fold every loan's whole history again, and must survive a crash.
+So the store keeps, in one SQLite file (stdlib, WAL journal so readers are not blocked):
+
+=================  ===========================================================================
+table              what it holds
+=================  ===========================================================================
+``meta``           format version (a newer file is refused rather than misread)
+``snapshots``      ``loan_id`` -> ``borrower_id``, ``state`` (AccountState.to_json())
+``batches``        one row per batch id: ``as_of``, rule set sha256, ``status`` (running/done)
+``batch_loans``    one row per (batch id, loan id) decided: ``decision`` JSON, ``audited``
+=================  ===========================================================================
+
+The batch writes a loan's new snapshot and its ``batch_loans`` row in the same transaction,
+so after a crash a loan is either fully done (snapshot moved on, decision recorded) or not
+touched at all. Loans are always visited in ``loan_id`` order, which keeps every read a
+cheap range scan on the primary key and the output reproducible.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._base.errors import StoreError
+from .._state.account import AccountState
+
+__all__ = ["BatchRecord", "SnapshotStore"]
+
+FORMAT_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+    loan_id TEXT PRIMARY KEY,
+    borrower_id TEXT NOT NULL,
+    state TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS snapshots_borrower ON snapshots (borrower_id, loan_id);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    as_of TEXT NOT NULL,
+    rules_sha256 TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_loans (
+    batch_id TEXT NOT NULL,
+    loan_id TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    audited INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (batch_id, loan_id)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What the store remembers of a batch run."""
+
+    batch_id: str
+    as_of: str
+    rules_sha256: str
+    status: str
+
+
+class SnapshotStore:
+    """Account snapshots per loan in a SQLite file; use as a context manager or call close()."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction spans
+            # exactly what we say (snapshot + progress row), nothing implicit.
+            if readonly:
+                if not self.path.is_file():
+                    raise StoreError(
+                        f"snapshot store {str(self.path)!r}: no such file; expected a store"
+                        " written by a batch run (dunning batch --store ...)"
+                    )
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+            else:
+                self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.executescript(_SCHEMA)
+            self._check_version(readonly)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"snapshot store {str(self.path)!r}: cannot open it as a SQLite database"
+                f" ({exc}); expected a file written by dunning's SnapshotStore"
+            ) from None
+
+    def _check_version(self, readonly: bool) -> None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if row is None and not readonly:
+            self.conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT_VERSION),))
+        elif row is not None and int(row[0]) > FORMAT_VERSION:
+            raise StoreError(
+                f"snapshot store {str(self.path)!r}: format {row[0]} is newer than this"
+                f" dunning understands ({FORMAT_VERSION}); upgrade dunning"
+            )
+
+    # --- context management -----------------------------------------------------------------
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SnapshotStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back when the block raises."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- snapshots --------------------------------------------------------------------------
+
+    def get(self, loan_id: str) -> AccountState | None:
+        """The stored snapshot of `loan_id`, or None when the loan is not in the store."""
+        row = self.conn.execute(
+            "SELECT state FROM snapshots WHERE loan_id = ?", (loan_id,)
+        ).fetchone()
+        return None if row is None else AccountState.from_json(row[0])
+
+    def get_json(self, loan_id: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT state FROM snapshots WHERE loan_id = ?", (loan_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def put(self, state: AccountState) -> None:
+        """Store `state` as the loan's snapshot (call inside `transaction()` to group writes)."""
+        self.conn.execute(
+            "INSERT INTO snapshots (loan_id, borrower_id, state) VALUES (?, ?, ?)"
+            " ON CONFLICT (loan_id) DO UPDATE SET borrower_id = excluded.borrower_id,"
+            " state = excluded.state",
+            (state.loan_id, state.borrower_id, state.to_json()),
+        )
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
+
+    def loan_ids(self, *, after: str = "", limit: int = 1000) -> list[str]:
+        """Up to `limit` loan ids greater than `after`, sorted (keyset pagination)."""
+        rows = self.conn.execute(
+            "SELECT loan_id FROM snapshots WHERE loan_id > ? ORDER BY loan_id LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def iter_states_json(
+        self, *, lo: str = "", hi: str | None = None, chunk: int = 500
+    ) -> Iterator[tuple[str, str]]:
+        """(loan_id, state JSON) for loans in [lo, hi), sorted, read `chunk` rows at a time."""
+        after, first = lo, True
+        while True:
+            op = ">=" if first else ">"
+            sql = f"SELECT loan_id, state FROM snapshots WHERE loan_id {op} ?"
+            args: tuple[object, ...] = (after,)
+            if hi is not None:
+                sql += " AND loan_id < ?"
+                args += (hi,)
+            rows = self.conn.execute(sql + " ORDER BY loan_id LIMIT ?", (*args, chunk)).fetchall()
+            if not rows:
+                return
+            for loan_id, state in rows:
+                yield str(loan_id), str(state)
+            after, first = str(rows[-1][0]), False
+
+    def split_points(self, parts: int) -> list[str]:
+        """Loan ids cutting the store into `parts` ranges of near-equal size (sorted)."""
+        total = self.count()
+        points: list[str] = []
+        for i in range(1, parts):
+            row = self.conn.execute(
+                "SELECT loan_id FROM snapshots ORDER BY loan_id LIMIT 1 OFFSET ?",
+                (total * i // parts,),
+            ).fetchone()
+            if row is not None and (not points or str(row[0]) > points[-1]):
+                points.append(str(row[0]))
+        return points
+
+    # --- batch progress ---------------------------------------------------------------------
+
+    def batch(self, batch_id: str) -> BatchRecord | None:
+        row = self.conn.execute(
+            "SELECT batch_id, as_of, rules_sha256, status FROM batches WHERE batch_id = ?",
+            (batch_id,),
+        ).fetchone()
+        return None if row is None else BatchRecord(*(str(v) for v in row))
+
+    def begin_batch(self, batch_id: str, as_of: str, rules_sha256: str) -> BatchRecord:
+        """Register `batch_id`, or check that a re-run asks for the same as_of and rules."""
+        known = self.batch(batch_id)
+        if known is None:
+            with self.transaction() as c:
+                c.execute(
+                    "INSERT INTO batches VALUES (?, ?, ?, 'running')",
+                    (batch_id, as_of, rules_sha256),
+                )
+            return BatchRecord(batch_id, as_of, rules_sha256, "running")
+        for what, was, now in (
+            ("as_of", known.as_of, as_of),
+            ("rule set sha256", known.rules_sha256, rules_sha256),
+        ):
+            if was != now:
+                raise StoreError(
+                    f"batch {batch_id!r}: was started with {what} {was}, re-run with {now};"
+                    " expected the same inputs when resuming; use a new batch_id for a new run"
+                )
+        return known
+
+    def finish_batch(self, batch_id: str) -> None:
+        self.conn.execute("UPDATE batches SET status = 'done' WHERE batch_id = ?", (batch_id,))
+
+    def decided_count(self, batch_id: str) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM batch_loans WHERE batch_id = ?", (batch_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def record_decision(self, batch_id: str, loan_id: str, decision_json: str) -> None:
+        """Mark `loan_id` decided in `batch_id` (call inside the snapshot's transaction)."""
+        self.conn.execute(
+            "INSERT INTO batch_loans (batch_id, loan_id, decision) VALUES (?, ?, ?)",
+            (batch_id, loan_id, decision_json),
+        )
+
+    def mark_audited(self, batch_id: str, loan_ids: list[str]) -> None:
+        with self.transaction() as c:
+            c.executemany(
+                "UPDATE batch_loans SET audited = 1 WHERE batch_id = ? AND loan_id = ?",
+                [(batch_id, loan) for loan in loan_ids],
+            )
+
+    def unaudited(self, batch_id: str, *, limit: int) -> list[tuple[str, str]]:
+        """(loan_id, decision JSON) committed but not yet appended to the audit store."""
+        rows = self.conn.execute(
+            "SELECT loan_id, decision FROM batch_loans WHERE batch_id = ? AND audited = 0"
+            " ORDER BY loan_id LIMIT ?",
+            (batch_id, limit),
+        ).fetchall()
+        return [(str(a), str(b)) for a, b in rows]
+
+    def iter_decisions_json(self, batch_id: str, *, chunk: int = 1000) -> Iterator[str]:
+        """The batch's decisions as JSON, in loan id order, read `chunk` at a time."""
+        after = ""
+        while True:
+            rows = self.conn.execute(
+                "SELECT loan_id, decision FROM batch_loans WHERE batch_id = ? AND loan_id > ?"
+                " ORDER BY loan_id LIMIT ?",
+                (batch_id, after, chunk),
+            ).fetchall()
+            if not rows:
+                return
+            for _loan, decision in rows:
+                yield str(decision)
+            after = str(rows[-1][0])
+
+    def drop_batch(self, batch_id: str) -> None:
+        """Forget a batch's progress and stored decisions (snapshots are kept)."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM batch_loans WHERE batch_id = ?", (batch_id,))
+            c.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))

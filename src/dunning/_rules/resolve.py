@@ -1,0 +1,321 @@
+"""Reading a rule file into one resolved document: PARSE, key VALIDATE and RESOLVE.
+
+The first phases of `_loader` (its docstring describes the whole pipeline):
+
+* PARSE: safe YAML with positions (`_yaml`), per file.
+* VALIDATE (keys): every key must be declared by the schema; duplicate ids within a file are
+  errors (files that extend another hold partial items, so only keys and ids are checked).
+* RESOLVE: ``extends:`` chains merged by id, position tables (`Marks`) merged alongside so
+  later errors name the file that wrote the value; ``enabled: false`` items dropped last.
+
+`_err` and the path helpers here locate errors for every phase (`_check`, `_loader` use them).
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from .._base.errors import RuleFileError
+from .._base.paths import PACKAGE_DIR, REPO_DIR
+from . import schema as _schema
+from .yaml import MAX_BYTES, Mark, Marks, load_yaml
+from .yaml import Path as Path_
+
+SECTIONS = ("steps", "derived", "rules", "limits", "flags")  # id-keyed lists, merged by id
+PACK_DIRS = (
+    PACKAGE_DIR / "rules",  # inside an installed wheel
+    REPO_DIR / "rules",  # the repository checkout
+)
+_PACK = re.compile(r"^pack:([a-z0-9][a-z0-9_-]{0,63})$")
+_MAX_EXTENDS = 16
+
+
+# -- PARSE and key VALIDATE --------------------------------------------------------------------
+
+
+def _parse(text: str | bytes, file: str) -> tuple[dict[str, Any], Marks]:
+    data, marks = load_yaml(text, file=file)
+    if not isinstance(data, dict):
+        raise RuleFileError(
+            f"expected a mapping at the top of the file, found {type(data).__name__}",
+            path=file,
+            line=1,
+            column=1,
+        )
+    _check_keys(data, marks, file)
+    return data, marks
+
+
+def _err(
+    marks: Marks,
+    path: Path_,
+    message: str,
+    *,
+    file: str | None = None,
+    rule_id: str | None = None,
+    suggestion: str | None = None,
+    cls: type[RuleFileError] = RuleFileError,
+) -> RuleFileError:
+    m = marks.locate(path)
+    owner = _owner(path, rule_id)
+    if owner:  # RuleFileError says "rule 'x'" for rule ids; other items are named in the text
+        message, rule_id = f"{owner}: {message}", None
+    return cls(
+        message,
+        path=m.file if m else file,
+        line=m.line if m else None,
+        column=m.column if m else None,
+        rule_id=rule_id,
+        suggestion=suggestion,
+    )
+
+
+_SINGULAR = {"steps": "step", "derived": "derived fact", "limits": "limit", "flags": "flag"}
+
+
+def _owner(path: Path_, item_id: str | None) -> str | None:
+    """'limit 'x'' for an item that is not a rule (rules are named by RuleFileError itself)."""
+    if item_id and path and path[0] in _SINGULAR:
+        return f"{_SINGULAR[str(path[0])]} {item_id!r}"
+    return None
+
+
+def _check_keys(data: dict[str, Any], marks: Marks, file: str) -> None:
+    for kpath, key, allowed in _schema.unknown_keys(data):
+        hit = get_close_matches(key, allowed, n=1, cutoff=0.6)
+        where = _dotted(kpath[:-1]) or "the top level"
+        raise _err(
+            marks,
+            kpath,
+            f"unknown key {key!r} in {where}; expected one of: {', '.join(allowed)}",
+            file=file,
+            rule_id=_item_id(data, kpath),
+            suggestion=hit[0] if hit else None,
+        )
+    for section in SECTIONS:
+        items = data.get(section)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise _err(
+                marks,
+                (section,),
+                f"{section}: expected a list of items, found {type(items).__name__}",
+                file=file,
+            )
+        first: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                raise _err(
+                    marks,
+                    (section, i),
+                    f"{section}[{i}]: expected a mapping with a string 'id'",
+                    file=file,
+                )
+            iid = item["id"]
+            if iid in first:
+                line = marks.value.get((section, first[iid], "id"))
+                raise _err(
+                    marks,
+                    (section, i, "id"),
+                    f"duplicate id {iid!r} in {section}"
+                    f" (first defined on line {line.line if line else '?'})",
+                    file=file,
+                    rule_id=iid,
+                )
+            first[iid] = i
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _item_id(data: Any, path: Path_) -> str | None:
+    if len(path) >= 2 and path[0] in SECTIONS and isinstance(path[1], int):
+        items = data.get(path[0]) if isinstance(data, dict) else None
+        if isinstance(items, list) and path[1] < len(items) and isinstance(items[path[1]], dict):
+            iid = items[path[1]].get("id")
+            return iid if isinstance(iid, str) else None
+    return None
+
+
+# -- RESOLVE -----------------------------------------------------------------------------------
+
+_Disabled = dict[str, set[str]]
+
+
+def _read(p: Path, origin: str | None = None) -> str:
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise RuleFileError(
+            f"cannot read rule file: {exc.strerror}", path=origin or str(p)
+        ) from None
+    if size > MAX_BYTES:
+        raise RuleFileError(
+            f"file is {size} bytes; expected at most {MAX_BYTES} bytes (1 MiB) for a rule file",
+            path=str(p),
+        )
+    try:
+        return p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleFileError(f"cannot read rule file: {exc}", path=str(p)) from None
+
+
+def _resolve_file(p: Path, stack: tuple[str, ...]) -> tuple[dict[str, Any], Marks, _Disabled]:
+    data, marks = _parse(_read(p), str(p))
+    return _resolve(data, marks, str(p), p.parent, stack)
+
+
+def _target(ext: Any, base_dir: Path, marks: Marks, file: str) -> Path:
+    if not isinstance(ext, str) or not ext.strip():
+        raise _err(
+            marks,
+            ("extends",),
+            f"extends: expected a file path or 'pack:<name>', found {ext!r}",
+            file=file,
+        )
+    m = _PACK.match(ext)
+    if not m:
+        if ext.startswith("pack:"):
+            raise _err(
+                marks,
+                ("extends",),
+                f"extends: {ext!r} is not a pack name; expected"
+                " 'pack:<name>' with lower-case letters, digits, '-' or '_'",
+                file=file,
+            )
+        return (base_dir / ext).resolve()
+    packs = sorted({f.stem for d in PACK_DIRS if d.is_dir() for f in d.glob("*.yaml")})
+    for d in PACK_DIRS:
+        if (d / f"{m.group(1)}.yaml").is_file():
+            return (d / f"{m.group(1)}.yaml").resolve()
+    hit = get_close_matches(m.group(1), packs, n=1, cutoff=0.5)
+    raise _err(
+        marks,
+        ("extends",),
+        f"extends: no shipped pack named {m.group(1)!r}; expected"
+        f" one of: {', '.join(packs) or '(none)'}",
+        file=file,
+        suggestion=f"pack:{hit[0]}" if hit else None,
+    )
+
+
+def _resolve(
+    data: dict[str, Any], marks: Marks, file: str, base_dir: Path, stack: tuple[str, ...]
+) -> tuple[dict[str, Any], Marks, _Disabled]:
+    ext = data.get("extends")
+    if ext is None:
+        return _drop_disabled(data, marks) if not stack else (data, marks, {})
+    target = _target(ext, base_dir, marks, file)
+    me = str(Path(file).resolve()) if not file.startswith("<") else file
+    chain = (*stack, me)
+    if str(target) in chain:
+        loop = [*chain[chain.index(str(target)) :], str(target)]
+        names = " -> ".join(Path(c).name for c in loop)
+        raise _err(
+            marks, ("extends",), f"cyclic extends: {names}; expected a chain that ends", file=file
+        )
+    if len(chain) > _MAX_EXTENDS:
+        raise _err(
+            marks, ("extends",), f"extends chain longer than {_MAX_EXTENDS} files", file=file
+        )
+    if not target.is_file():
+        raise _err(marks, ("extends",), f"extends: file {str(target)!r} does not exist", file=file)
+    base, bmarks, _ = _resolve_file(target, chain)
+    merged, mmarks = _merge(base, bmarks, data, marks)
+    return _drop_disabled(merged, mmarks) if not stack else (merged, mmarks, {})
+
+
+def _subtree(marks: Marks, prefix: Path_) -> list[tuple[str, Path_, Mark]]:
+    n = len(prefix)
+    out = [("value", p, m) for p, m in marks.value.items() if p[:n] == prefix]
+    return out + [("key", p, m) for p, m in marks.key.items() if p[:n] == prefix]
+
+
+def _copy(src: Marks, src_prefix: Path_, dst: Marks, dst_prefix: Path_) -> None:
+    n = len(src_prefix)
+    for table, p, m in _subtree(src, src_prefix):
+        getattr(dst, table)[(*dst_prefix, *p[n:])] = m
+
+
+def _merge(
+    base: dict[str, Any], bmarks: Marks, over: dict[str, Any], omarks: Marks
+) -> tuple[dict[str, Any], Marks]:
+    out: dict[str, Any] = {}
+    marks = Marks()
+    marks.value[()] = omarks.value.get((), Mark("<merged>", 1, 1))
+    for key in [*base, *(k for k in over if k not in base)]:
+        if key == "extends":
+            continue
+        if key in SECTIONS and key in base and key in over:
+            out[key] = _merge_items(key, base[key] or [], bmarks, over[key] or [], omarks, marks)
+        elif key in over:
+            out[key] = over[key]
+            _copy(omarks, (key,), marks, (key,))
+        else:
+            out[key] = base[key]
+            _copy(bmarks, (key,), marks, (key,))
+    return out, marks
+
+
+def _merge_items(
+    section: str,
+    base: list[dict[str, Any]],
+    bmarks: Marks,
+    over: list[dict[str, Any]],
+    omarks: Marks,
+    marks: Marks,
+) -> list[dict[str, Any]]:
+    items = [dict(b) for b in base]
+    index = {b["id"]: i for i, b in enumerate(base)}
+    for table in ("key", "value"):
+        hit = getattr(omarks, table).get((section,)) or getattr(bmarks, table).get((section,))
+        if hit is not None:
+            getattr(marks, table)[(section,)] = hit
+    for i in range(len(base)):
+        _copy(bmarks, (section, i), marks, (section, i))
+    for j, item in enumerate(over):
+        hit = index.get(item["id"])
+        if hit is None:
+            items.append(item)
+            _copy(omarks, (section, j), marks, (section, len(items) - 1))
+            continue
+        i = hit
+        items[i] = {**items[i], **item}
+        for key in item:  # the overriding file wrote these keys: point at it
+            for table, p, _m in _subtree(marks, (section, i, key)):
+                del getattr(marks, table)[p]
+            _copy(omarks, (section, j, key), marks, (section, i, key))
+        marks.value[(section, i)] = omarks.value[(section, j)]
+    return items
+
+
+def _drop_disabled(data: dict[str, Any], marks: Marks) -> tuple[dict[str, Any], Marks, _Disabled]:
+    """Remove items with `enabled: false`, renumbering the position table to match."""
+    disabled: _Disabled = {}
+    out, new = dict(data), Marks()
+    for table, p, m in _subtree(marks, ()):
+        if not (p and p[0] in SECTIONS and len(p) > 1):
+            getattr(new, table)[p] = m
+    for section in SECTIONS:
+        kept = 0
+        for i, item in enumerate(data.get(section) or ()):
+            if isinstance(item, dict) and item.get("enabled", True) is False:
+                disabled.setdefault(section, set()).add(str(item.get("id")))
+                continue
+            _copy(marks, (section, i), new, (section, kept))
+            kept += 1
+        if section in data and isinstance(data[section], list):
+            out[section] = [
+                it
+                for it in data[section]
+                if not (isinstance(it, dict) and it.get("enabled", True) is False)
+            ]
+    return out, new, disabled

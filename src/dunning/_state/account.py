@@ -1,0 +1,197 @@
+"""AccountState: the immutable snapshot of one loan, folded from its events.
+
+Theory of operation
+-------------------
+
+Events are put in the order ``(at, event_id)`` and folded one by one; the input order does
+not matter. An event id seen twice is ignored when both copies are identical and rejected
+(`ConflictingEventError`) when they differ, so a payment is never counted twice.
+
+The snapshot keeps its sorted, de-duplicated events. `apply(more)` folds incrementally when
+every new event sorts after the last one (the usual case: a feed moving forward) and folds
+everything again from scratch when a late event sorts before it, so
+``from_events(a + b) == from_events(a).apply(b)`` for any split.
+
+The fold itself (a table of handlers and the checks it makes) is in `_fold`; the money
+(charges, waterfall allocation, credit) in `_ledger`; the facts at an ``as_of`` in `_facts`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .._base.errors import ConflictingEventError, InputError
+from .._base.time import aware
+from .events import Event, parse_event
+from .facts import compute_facts, context_for
+from .fold import Contact, Payment, Plan, Promise, StepRecord, fold
+from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from types import MappingProxyType
+
+__all__ = [
+    "AccountState",
+    "Contact",
+    "Payment",
+    "Plan",
+    "Promise",
+    "StepRecord",
+]
+
+
+class AccountState(BaseModel):
+    """An immutable snapshot of one loan. Build it with `from_events`; extend with `apply`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    loan_id: str
+    borrower_id: str
+    currency: str
+    timezone: str
+    product: str
+    jurisdiction: str | None = None
+    principal: Decimal
+    opened_at: datetime
+    last_event_at: datetime
+    events: tuple[Event, ...]
+    ledger: Ledger
+    payments: tuple[Payment, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    steps_taken: tuple[StepRecord, ...] = ()
+    plans: tuple[Plan, ...] = ()
+    promises: tuple[Promise, ...] = ()
+    acknowledgements: tuple[datetime, ...] = ()  # debt_acknowledged (limitation restarts)
+    # Flags, as of the last event (the table of what sets and clears them is in _fold).
+    dispute_open: bool = False
+    hardship: bool = False
+    bankruptcy: Literal["none", "open", "dismissed", "discharged"] = "none"
+    deceased: bool = False
+    vulnerable: bool = False
+    attorney_represented: bool = False
+    complaint_open: bool = False
+    ombudsman_complaint_open: bool = False
+    breathing_space: bool = False
+    breathing_space_ends_on: date | None = None
+    closed: bool = False
+    closed_reason: str | None = None
+    written_off: bool = False
+    ceased_channels: tuple[str, ...] = ()  # sorted; 'any' when every channel was ceased
+    consent_withdrawn: tuple[str, ...] = ()  # sorted; 'any' when withdrawn for all channels
+
+    # --- building -------------------------------------------------------------------------
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event | Mapping[str, Any] | str]) -> AccountState:
+        """Fold `events` (models, JSON-shaped dicts or JSON texts; any order) into a state."""
+        unique = _dedupe({}, [parse_event(e) for e in events])
+        if not unique:
+            raise InputError("events: expected at least a loan_opened event, found an empty list")
+        return cls._built(fold(sorted(unique.values(), key=event_key), None))
+
+    def apply(self, events: Iterable[Event | Mapping[str, Any] | str]) -> AccountState:
+        """This state with `events` folded in; equal to folding all events from scratch."""
+        known = {e.event_id: e for e in self.events}
+        fresh = _dedupe(known, [parse_event(e) for e in events])
+        if not fresh:
+            return self
+        new = sorted(fresh.values(), key=event_key)
+        if event_key(new[0]) > event_key(self.events[-1]):
+            # Fast path: the feed moved forward; continue the fold from this snapshot.
+            return type(self)._built(fold(new, self))
+        merged = sorted([*self.events, *new], key=event_key)
+        return type(self)._built(fold(merged, None))
+
+    @classmethod
+    def _built(cls, fields: dict[str, Any]) -> AccountState:
+        # The fold's output is made by this library from validated events, in the fields'
+        # own types (tuples, models, aware datetimes, Decimals), so validating it again would
+        # only re-run every event's validators (~a quarter of a fold's cost). The JSON round
+        # trip property (from_json(to_json(s)) == s, a validated state) checks the types.
+        return cls.model_construct(**fields)
+
+    # --- persistence ----------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The snapshot as JSON text (decimals as strings, times ISO-8601)."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> AccountState:
+        """Read back `to_json`; InputError when the text is not a snapshot."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            raise InputError(
+                f"account state JSON: field {where}: {first['msg']}; expected the text written"
+                " by AccountState.to_json()"
+            ) from None
+
+    # --- facts ----------------------------------------------------------------------------
+
+    def facts(self, as_of: datetime | str, rules: Any = None) -> MappingProxyType[str, Any]:
+        """The facts at `as_of` as a read-only mapping (the values rules see).
+
+        `rules` is a RuleSet (its limitation, steps and fact names are used) or None for the
+        defaults: limitation P3Y from the oldest unpaid due date, no steps, scalar facts only.
+        """
+        from types import MappingProxyType
+
+        return MappingProxyType(compute_facts(self, aware(as_of), context_for(rules)))
+
+    # --- derived values, cached per snapshot ------------------------------------------------
+    # A snapshot never changes, so what is derived from it alone (the events' wire JSON for the
+    # input digest, the unpaid ledger items for the facts) is computed once, by its user, into
+    # this dict. It lives in the instance __dict__ (functools.cached_property), which pydantic
+    # leaves out of equality, hashing, validation and JSON.
+
+    @cached_property
+    def _derived(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<AccountState loan={self.loan_id} borrower={self.borrower_id} {self.currency}"
+            f" events={len(self.events)} unpaid={self.ledger.unpaid} credit={self.ledger.credit}"
+            f" last={self.last_event_at.isoformat()}>"
+        )
+
+
+def event_key(event: Event) -> tuple[datetime, str]:
+    """The fold order: time, then event id (so equal instants are ordered too)."""
+    return (event.at, event.event_id)
+
+
+def _dedupe(known: Mapping[str, Event], events: list[Event]) -> dict[str, Event]:
+    """The events whose id is new; identical repeats dropped, differing ones rejected."""
+    fresh: dict[str, Event] = {}
+    for event in events:
+        seen = known.get(event.event_id) or fresh.get(event.event_id)
+        if seen is None:
+            fresh[event.event_id] = event
+        elif seen != event:
+            raise _conflict(seen, event)
+    return fresh
+
+
+def _conflict(seen: Event, event: Event) -> ConflictingEventError:
+    a = json.loads(seen.model_dump_json())
+    b = json.loads(event.model_dump_json())
+    differing = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+    field = differing[0] if differing else None
+    return ConflictingEventError(
+        f"the same event id arrived twice with different content"
+        f" (first {a.get(field)!r}, then {b.get(field)!r}); expected identical repeats;"
+        " give the corrected event a new event_id",
+        event_id=event.event_id,
+        field=field,
+    )

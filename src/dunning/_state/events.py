@@ -1,0 +1,404 @@
+"""Events: the facts of a loan's life, as frozen pydantic models in one union on ``type``.
+
+Everything the library knows about an account comes from these events. They are validated
+strictly (unknown fields and types are errors; times must be aware; amounts positive and
+exact to the currency's minor unit; floats are refused for money) and may be given as models
+or as plain JSON-shaped dicts anywhere the API takes an event.
+
+Borrower-level events (contacts, cease requests, consent, bankruptcy, death, vulnerability)
+may omit ``loan_id``: they are accepted by every loan of the same borrower.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from .._base.errors import InvalidEventError
+from .._base.money import fits
+from .._base.time import is_zone
+from .event_base import CHANNELS as CHANNELS
+from .event_base import CONTACT_CHANNELS as CONTACT_CHANNELS
+from .event_base import OUTCOMES as OUTCOMES
+from .event_base import Amount as Amount
+from .event_base import Channel as Channel
+from .event_base import ChannelOrAny as ChannelOrAny
+from .event_base import Currency as Currency
+from .event_base import NonEmpty as NonEmpty
+from .event_base import NonNegAmount as NonNegAmount
+from .event_base import Outcome as Outcome
+from .event_base import _BorrowerEvent as _BorrowerEvent
+from .event_base import _Event as _Event
+from .event_base import _LoanEvent as _LoanEvent
+from .event_base import _MoneyCheck as _MoneyCheck
+
+__all__ = [
+    "CHANNELS",
+    "CONTACT_CHANNELS",
+    "OUTCOMES",
+    "Event",
+    "event_json_schema",
+    "parse_event",
+    "parse_events",
+]
+
+
+class LoanOpened(_MoneyCheck, _LoanEvent):
+    type: Literal["loan_opened"] = "loan_opened"
+    borrower_id: NonEmpty
+    principal: Amount
+    currency: Currency
+    timezone: NonEmpty
+    product: NonEmpty = "personal_loan"
+    jurisdiction: NonEmpty | None = None
+
+    @model_validator(mode="after")
+    def _zone(self) -> LoanOpened:
+
+        if not is_zone(self.timezone):
+            raise ValueError(
+                f"timezone {self.timezone!r} is not an IANA zone such as 'Asia/Shanghai'"
+            )
+        return self
+
+
+class InstallmentDue(_MoneyCheck, _LoanEvent):
+    type: Literal["installment_due"] = "installment_due"
+    due_date: date
+    principal: NonNegAmount = Decimal(0)
+    interest: NonNegAmount = Decimal(0)
+    fees: NonNegAmount = Decimal(0)
+    currency: Currency
+    installment_id: NonEmpty | None = None  # defaults to the event_id
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> InstallmentDue:
+        if self.principal + self.interest + self.fees <= 0:
+            raise ValueError("an installment must charge a positive principal, interest or fees")
+        return self
+
+
+class FeeCharged(_MoneyCheck, _LoanEvent):
+    """A fee (late fee, collection cost) due on `due_date` (default: the event's local date)."""
+
+    type: Literal["fee_charged"] = "fee_charged"
+    amount: Amount
+    currency: Currency
+    kind: NonEmpty = "late_fee"
+    due_date: date | None = None
+
+
+class InterestCharged(_MoneyCheck, _LoanEvent):
+    """Interest (e.g. penalty interest) due on `due_date` (default: the event's local date)."""
+
+    type: Literal["interest_charged"] = "interest_charged"
+    amount: Amount
+    currency: Currency
+    due_date: date | None = None
+
+
+class PaymentReceived(_MoneyCheck, _LoanEvent):
+    type: Literal["payment_received"] = "payment_received"
+    amount: Amount
+    currency: Currency
+    method: NonEmpty | None = None
+
+
+class PaymentReversed(_LoanEvent):
+    """A payment bounced or was charged back: its effect is undone exactly."""
+
+    type: Literal["payment_reversed"] = "payment_reversed"
+    payment_event_id: NonEmpty
+    reason: NonEmpty | None = None
+
+
+class ContactAttempted(_BorrowerEvent):
+    type: Literal["contact_attempted"] = "contact_attempted"
+    channel: Channel
+    direction: Literal["outbound", "inbound"] = "outbound"
+    outcome: Outcome
+    consented: bool = False  # made with the borrower's direct prior consent (excluded from caps)
+    contact_point: NonEmpty | None = None  # phone number / address id, for per-contact-point caps
+    agency: NonEmpty | None = None  # set when an outside agency made the contact
+
+
+class PromiseToPay(_MoneyCheck, _LoanEvent):
+    type: Literal["promise_to_pay"] = "promise_to_pay"
+    amount: Amount
+    currency: Currency
+    promised_date: date
+
+
+class DisputeRaised(_LoanEvent):
+    type: Literal["dispute_raised"] = "dispute_raised"
+    written: bool = True
+    reason: NonEmpty | None = None
+
+
+class DisputeResolved(_LoanEvent):
+    type: Literal["dispute_resolved"] = "dispute_resolved"
+    outcome: Literal["verified", "upheld", "withdrawn"] = "verified"
+
+
+class HardshipDeclared(_LoanEvent):
+    type: Literal["hardship_declared"] = "hardship_declared"
+    reason: NonEmpty | None = None
+
+
+class HardshipEnded(_LoanEvent):
+    type: Literal["hardship_ended"] = "hardship_ended"
+
+
+class PlanInstallment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    due_date: date
+    amount: Amount
+
+
+class RepaymentPlanAgreed(_MoneyCheck, _LoanEvent):
+    """A repayment plan (installments, extension, interest relief) replacing the arrears."""
+
+    type: Literal["repayment_plan_agreed"] = "repayment_plan_agreed"
+    kind: Literal["installments", "extension", "interest_relief", "settlement"] = "installments"
+    currency: Currency
+    installments: tuple[PlanInstallment, ...] = Field(min_length=1, max_length=600)
+
+    @model_validator(mode="after")
+    def _plan_amounts(self) -> RepaymentPlanAgreed:
+        for p in self.installments:
+            if not fits(p.amount, self.currency):
+                raise ValueError(f"plan installment amount {p.amount} does not fit {self.currency}")
+        dates = [p.due_date for p in self.installments]
+        if dates != sorted(dates):
+            raise ValueError("plan installments must be in due-date order")
+        return self
+
+
+class RepaymentPlanCancelled(_LoanEvent):
+    type: Literal["repayment_plan_cancelled"] = "repayment_plan_cancelled"
+    reason: NonEmpty | None = None
+
+
+class CeaseContactRequested(_BorrowerEvent):
+    type: Literal["cease_contact_requested"] = "cease_contact_requested"
+    channels: tuple[ChannelOrAny, ...] = ("any",)
+    written: bool = True
+
+
+class ConsentChanged(_BorrowerEvent):
+    """Consent to be contacted on a channel given (granted) or withdrawn (e.g. e-mail opt-out)."""
+
+    type: Literal["consent_changed"] = "consent_changed"
+    channel: ChannelOrAny
+    granted: bool
+
+
+class BankruptcyFiled(_BorrowerEvent):
+    type: Literal["bankruptcy_filed"] = "bankruptcy_filed"
+    case_number: NonEmpty | None = None
+
+
+class BankruptcyClosed(_BorrowerEvent):
+    """The stay ends: case dismissed (collection may resume) or discharged (debt extinguished)."""
+
+    type: Literal["bankruptcy_closed"] = "bankruptcy_closed"
+    outcome: Literal["dismissed", "discharged"]
+
+
+class BorrowerDeceased(_BorrowerEvent):
+    type: Literal["borrower_deceased"] = "borrower_deceased"
+
+
+class VulnerabilityFlagged(_BorrowerEvent):
+    type: Literal["vulnerability_flagged"] = "vulnerability_flagged"
+    active: bool = True
+    reason: NonEmpty | None = None
+
+
+class AttorneyRetained(_BorrowerEvent):
+    type: Literal["attorney_retained"] = "attorney_retained"
+    active: bool = True  # False: the attorney withdrew
+
+
+class ComplaintOpened(_LoanEvent):
+    type: Literal["complaint_opened"] = "complaint_opened"
+    ombudsman: bool = False
+
+
+class ComplaintResolved(_LoanEvent):
+    type: Literal["complaint_resolved"] = "complaint_resolved"
+
+
+class BreathingSpaceStarted(_BorrowerEvent):
+    """A statutory moratorium (UK Debt Respite Scheme). `ends_on` unknown for mental-health ones."""
+
+    type: Literal["breathing_space_started"] = "breathing_space_started"
+    kind: Literal["standard", "mental_health_crisis"] = "standard"
+    ends_on: date | None = None
+
+
+class BreathingSpaceEnded(_BorrowerEvent):
+    type: Literal["breathing_space_ended"] = "breathing_space_ended"
+
+
+class DebtAcknowledged(_LoanEvent):
+    """The borrower acknowledged the debt (restarts the limitation period where the law says)."""
+
+    type: Literal["debt_acknowledged"] = "debt_acknowledged"
+    written: bool = True
+
+
+class StepTaken(_LoanEvent):
+    """The bank carried out a collection step (a letter sent, a lawsuit filed, ...)."""
+
+    type: Literal["step_taken"] = "step_taken"
+    step: NonEmpty
+    channel: ChannelOrAny | None = None
+    decision_id: NonEmpty | None = None
+
+
+class LoanWrittenOff(_LoanEvent):
+    type: Literal["loan_written_off"] = "loan_written_off"
+
+
+class LoanClosed(_LoanEvent):
+    type: Literal["loan_closed"] = "loan_closed"
+    reason: Literal["repaid", "settled", "sold", "discharged", "other"] = "repaid"
+
+
+Event: TypeAlias = Annotated[
+    LoanOpened
+    | InstallmentDue
+    | FeeCharged
+    | InterestCharged
+    | PaymentReceived
+    | PaymentReversed
+    | ContactAttempted
+    | PromiseToPay
+    | DisputeRaised
+    | DisputeResolved
+    | HardshipDeclared
+    | HardshipEnded
+    | RepaymentPlanAgreed
+    | RepaymentPlanCancelled
+    | CeaseContactRequested
+    | ConsentChanged
+    | BankruptcyFiled
+    | BankruptcyClosed
+    | BorrowerDeceased
+    | VulnerabilityFlagged
+    | AttorneyRetained
+    | ComplaintOpened
+    | ComplaintResolved
+    | BreathingSpaceStarted
+    | BreathingSpaceEnded
+    | DebtAcknowledged
+    | StepTaken
+    | LoanWrittenOff
+    | LoanClosed,
+    Field(discriminator="type"),
+]
+
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def _all_event_classes() -> list[type[_Event]]:
+    out: list[type[_Event]] = []
+    stack: list[type[_Event]] = [_Event]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            stack.append(sub)
+            if "type" in sub.model_fields:
+                out.append(sub)
+    return out
+
+
+EVENT_CLASSES: dict[str, type[_Event]] = {
+    c.model_fields["type"].default: c for c in _all_event_classes()
+}
+EVENT_TYPES: tuple[str, ...] = tuple(sorted(EVENT_CLASSES))
+
+
+def _describe(err: ValidationError, raw: Mapping[str, Any]) -> InvalidEventError:
+    first = err.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    # The discriminated union puts the type tag first in the location; drop it.
+    if loc and loc[0] == raw.get("type"):
+        loc = loc[1:]
+    field = ".".join(loc) or None
+    msg = first["msg"]
+    if first["type"] == "union_tag_invalid":
+        from difflib import get_close_matches
+
+        guess = get_close_matches(str(raw.get("type")), EVENT_TYPES, n=1)
+        hint = f"; did you mean {guess[0]!r}?" if guess else ""
+        known = ", ".join(EVENT_TYPES)
+        msg = f"unknown event type {raw.get('type')!r}; expected one of {known}{hint}"
+        field = "type"
+    elif first["type"] == "extra_forbidden":
+        msg = f"unknown field for a {raw.get('type')} event (found {first.get('input')!r})"
+    elif first["type"] == "missing":
+        msg = f"required field missing from a {raw.get('type')} event"
+    elif first["type"] == "timezone_aware":
+        msg = f"expected a timezone-aware time (with an offset), found {first.get('input')!r}"
+    else:
+        msg = f"{msg} (found {first.get('input')!r})"
+    n = len(err.errors())
+    if n > 1:
+        msg += f" [and {n - 1} more problem{'s' if n > 2 else ''}]"
+    event_id = raw.get("event_id")
+    return InvalidEventError(
+        msg, event_id=str(event_id) if event_id is not None else None, field=field
+    )
+
+
+def parse_event(obj: Event | Mapping[str, Any] | str) -> Event:
+    """An Event from a model, a JSON-shaped dict, or a JSON text; InvalidEventError otherwise."""
+    if isinstance(obj, _Event):
+        return obj
+    if isinstance(obj, str | bytes):
+        try:
+            obj = json.loads(obj)
+        except ValueError as exc:
+            raise InvalidEventError(f"expected a JSON object, found invalid JSON ({exc})") from None
+    if not isinstance(obj, Mapping):
+        raise InvalidEventError(f"expected an event model or a JSON object, found {obj!r:.80}")
+    if "type" not in obj:
+        eid = obj.get("event_id")
+        raise InvalidEventError(
+            "missing the 'type' discriminator", event_id=str(eid) if eid else None, field="type"
+        )
+    try:
+        return _ADAPTER.validate_python(dict(obj))
+    except ValidationError as err:
+        raise _describe(err, obj) from None
+    except Exception as exc:  # a validator of ours raised something unexpected (e.g. InputError)
+        eid = obj.get("event_id")
+        raise InvalidEventError(str(exc), event_id=str(eid) if eid else None) from None
+
+
+def parse_events(items: Iterable[Event | Mapping[str, Any] | str]) -> list[Event]:
+    return [parse_event(i) for i in items]
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The wire form of an event (JSON-shaped, decimals as strings, times as ISO-8601)."""
+    return event.model_dump(mode="json", exclude_none=True)
+
+
+def event_json_schema() -> dict[str, Any]:
+    """JSON Schema of the Event union (for producers validating their feeds)."""
+    return _ADAPTER.json_schema()

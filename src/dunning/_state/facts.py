@@ -1,0 +1,421 @@
+"""Facts: the values rules read, computed from an AccountState at an instant `as_of`.
+
+Every scalar of `_catalog.SCALARS` is always computed; family facts (``attempts_7d.phone``,
+``days_since_step.lawyer_letter``, ...) only when named in `FactContext.names`. All calendar
+questions are asked in the borrower's zone: ``today`` below is `as_of`'s local date there.
+
+Theory of operation, fact group by group:
+
+=====================  ====================================================================
+group                  meaning
+=====================  ====================================================================
+days past due          ``today - due_date`` of the oldest item still unpaid whose due date
+                       is before today (0 when none); the bucket follows from it
+overdue / outstanding  unpaid amount of items due before today / principal not repaid
+                       (lent, or charged when more) plus unpaid interest and fees
+promises               latest promise: kept when non-reversed payments from its ``at``
+                       through ``promised_date`` total its amount; broken when
+                       ``promised_date < today`` and not kept; else active
+plans                  latest plan: cancelled; completed (paid since agreement >= total);
+                       broken (paid since agreement < sum of plan items due before today);
+                       else active
+limitation             clock starts at the due date picked by ``starts_from`` among the
+                       overdue items, restarts at each ``restart_on`` event; the bar is the
+                       last (re)start + ``period``, capped by first start + ``long_stop``
+windows  ``_<N>d``     contacts whose local date is one of the last N dates (today included)
+windows  ``_<N>h``     contacts with ``as_of - N hours < at <= as_of``
+=====================  ====================================================================
+
+A snapshot is only valid from its own last event on: asking for facts before it raises
+InputError (decide from the event list instead, which leaves out later events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from .._base.errors import InputError
+from .._base.money import ZERO, quantize
+from .._base.time import aware, local_date, parse_duration
+from . import catalog as _catalog
+from .events import CONTACT_CHANNELS
+
+if TYPE_CHECKING:
+    from .account import AccountState
+    from .fold import Payment, Plan, Promise
+
+__all__ = [
+    "FactContext",
+    "LimitationTerms",
+    "StepTerms",
+    "bucket_of",
+    "compute_facts",
+    "context_for",
+    "promise_status",
+]
+
+# (lowest dpd, bucket), highest first: the first row whose bound dpd reaches wins.
+_BUCKETS: tuple[tuple[int, str], ...] = (
+    (181, "M7+"), (151, "M6"), (121, "M5"), (91, "M4"), (61, "M3"), (31, "M2"), (1, "M1"),
+    (0, "M0"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LimitationTerms:
+    """How the limitation period runs (a rule file's `limitation:`), as plain values: the
+    state stage knows no rule files, so the rule set hands these over."""
+
+    period: str = "P3Y"
+    long_stop: str | None = None
+    starts_from: str = "oldest_unpaid_due"  # each_due | last_due | oldest_unpaid_due
+    restart_on: tuple[str, ...] = ()
+    warn_before: str = "P90D"
+
+
+@dataclass(frozen=True)
+class StepTerms:
+    """What the facts read of a ladder step: its level, kind and whether it is a written
+    demand (which may restart the limitation period)."""
+
+    level: int
+    kind: str
+    written_demand: bool = False
+
+
+@dataclass(frozen=True)
+class FactContext:
+    """What a rule set adds to fact computation: its limitation, steps and family names."""
+
+    limitation: LimitationTerms = field(default_factory=LimitationTerms)
+    steps: Mapping[str, StepTerms] = field(default_factory=lambda: MappingProxyType({}))
+    names: frozenset[str] = frozenset()
+
+
+def context_for(rules: Any) -> FactContext:
+    """The FactContext of a RuleSet-like object (`.document.limitation`, `.steps`,
+    `.fact_names`), or the defaults for None. Only plain values cross into this stage."""
+    if rules is None:
+        return FactContext()
+    lim = rules.document.limitation
+    return FactContext(
+        limitation=LimitationTerms(
+            period=lim.period,
+            long_stop=lim.long_stop,
+            starts_from=lim.starts_from,
+            restart_on=tuple(lim.restart_on),
+            warn_before=lim.warn_before,
+        ),
+        steps=MappingProxyType(
+            {
+                sid: StepTerms(level=s.level, kind=s.kind, written_demand=s.written_demand)
+                for sid, s in rules.steps.items()
+            }
+        ),
+        names=frozenset(rules.fact_names),
+    )
+
+
+def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dict[str, Any]:
+    """Every scalar fact, plus the families named in `ctx.names`, at `as_of`."""
+    as_of = aware(as_of)
+    if state.last_event_at > as_of:
+        raise InputError(
+            f"as_of {as_of.isoformat()} is before the snapshot's last event"
+            f" ({state.last_event_at.isoformat()}, loan {state.loan_id!r}); a snapshot cannot"
+            " be decided before its own last event; pass the event list instead so later"
+            " events are left out"
+        )
+    today = local_date(as_of, state.timezone)
+    overdue = [b for b in _unpaid(state) if b[0] < today]
+    facts: dict[str, Any] = {}
+    facts.update(_money_facts(state, today, overdue))
+    facts.update(_promise_facts(state, today))
+    facts.update(_plan_facts(state, today))
+    facts.update(_flag_facts(state, today, facts["outstanding_amount"]))
+    facts.update(_limitation_facts(state, today, ctx, overdue))
+    facts.update(_contact_facts(state, today, ctx))
+    specs = _family_specs(ctx.names)
+    if specs:
+        _family_facts(state, as_of, today, specs, facts)
+    return facts
+
+
+def _family_facts(
+    state: AccountState,
+    as_of: datetime,
+    today: date,
+    specs: tuple[tuple[str, str, tuple[Any, ...]], ...],
+    facts: dict[str, Any],
+) -> None:
+    """Add the family facts of `specs` (those not already set) to `facts`."""
+    steps = _steps_index(state)
+    tz = state.timezone
+    for name, family, args in specs:
+        if name in facts:
+            continue
+        if family == "days_since_step":
+            hit = steps.get(args[0])
+            facts[name] = None if hit is None else (today - local_date(hit[1], tz)).days
+        elif family == "step_done":
+            facts[name] = args[0] in steps
+        elif family == "step_count":
+            facts[name] = steps[args[0]][0] if args[0] in steps else 0
+        else:
+            facts[name] = _FAMILIES[family](state, as_of, today, *args)
+
+
+def _derived(state: AccountState) -> dict[str, Any]:
+    """The state's cache of values derived from it alone (empty for a hand-built state)."""
+    cache: dict[str, Any] | None = getattr(state, "_derived", None)
+    return {} if cache is None else cache
+
+
+def _unpaid(state: AccountState) -> tuple[tuple[date, Decimal, bool], ...]:
+    """(due date, unpaid amount, is an installment) of each unpaid ledger item, in waterfall
+    order — depends on the state alone, so it is cached on it."""
+    cache = _derived(state)
+    hit: tuple[tuple[date, Decimal, bool], ...] | None = cache.get("unpaid")
+    if hit is None:
+        items = []
+        for b in state.ledger.balances:
+            left = b.unpaid  # a property that sums: read it once
+            if left > 0:
+                items.append((b.item.due_date, left, b.item.kind == "installment"))
+        hit = cache["unpaid"] = tuple(items)
+    return hit
+
+
+def bucket_of(dpd: int) -> str:
+    """The delinquency bucket of a days-past-due count (table `_BUCKETS`)."""
+    return next(bucket for low, bucket in _BUCKETS if dpd >= low)
+
+
+def _days(today: date, at: datetime | None, tz: str) -> int | None:
+    return None if at is None else (today - local_date(at, tz)).days
+
+
+def _live(payments: tuple[Payment, ...]) -> list[Payment]:
+    return [p for p in payments if not p.reversed]
+
+
+def _money_facts(
+    state: AccountState, today: date, overdue: list[tuple[date, Decimal, bool]]
+) -> dict[str, Any]:
+    ledger, cur, tz = state.ledger, state.currency, state.timezone
+    dpd = (today - overdue[0][0]).days if overdue else 0
+    principal_base = max(state.principal, ledger.charged_principal)
+    outstanding = (
+        principal_base - ledger.paid_principal
+        + ledger.charged_interest - ledger.paid_interest
+        + ledger.charged_fees - ledger.paid_fees
+    )  # fmt: skip
+    live = _live(state.payments)
+    return {
+        "dpd": dpd,
+        "bucket": bucket_of(dpd),
+        "overdue_amount": quantize(sum((b[1] for b in overdue), ZERO), cur),
+        "outstanding_amount": quantize(outstanding, cur),
+        "credit_amount": quantize(ledger.credit, cur),
+        "principal": quantize(state.principal, cur),
+        "installments_overdue": sum(1 for b in overdue if b[2]),
+        "days_since_last_payment": _days(today, live[-1].at if live else None, tz),
+        "days_since_opened": _days(today, state.opened_at, tz),
+    }
+
+
+def promise_status(promise: Promise, payments: tuple[Payment, ...], today: date, tz: str) -> str:
+    """kept / broken / active for one promise (see the module table)."""
+    paid = sum(
+        (
+            p.amount
+            for p in _live(payments)
+            if p.at >= promise.at and local_date(p.at, tz) <= promise.promised_date
+        ),
+        ZERO,
+    )
+    if paid >= promise.amount:
+        return "kept"
+    return "broken" if promise.promised_date < today else "active"
+
+
+def _promise_facts(state: AccountState, today: date) -> dict[str, Any]:
+    statuses = [promise_status(p, state.payments, today, state.timezone) for p in state.promises]
+    return {
+        "promise_status": statuses[-1] if statuses else "none",
+        "promises_kept": statuses.count("kept"),
+        "promises_broken": statuses.count("broken"),
+    }
+
+
+def _plan_facts(state: AccountState, today: date) -> dict[str, Any]:
+    if not state.plans:
+        return {"plan_status": "none", "plan_installments_missed": 0}
+    plan: Plan = state.plans[-1]
+    if plan.cancelled_at is not None:
+        return {"plan_status": "cancelled", "plan_installments_missed": 0}
+    paid = sum((p.amount for p in _live(state.payments) if p.at >= plan.agreed_at), ZERO)
+    if paid >= plan.total:
+        return {"plan_status": "completed", "plan_installments_missed": 0}
+    missed, cumulative = 0, ZERO
+    for item in plan.installments:
+        cumulative += item.amount
+        if item.due_date < today and cumulative > paid:
+            missed += 1
+    return {"plan_status": "broken" if missed else "active", "plan_installments_missed": missed}
+
+
+def _flag_facts(state: AccountState, today: date, outstanding: Decimal) -> dict[str, Any]:
+    ends = state.breathing_space_ends_on
+    charged_installment = any(b.item.kind == "installment" for b in state.ledger.balances)
+    return {
+        "dispute_open": state.dispute_open,
+        "hardship": state.hardship,
+        "bankruptcy_stay": state.bankruptcy == "open",
+        "bankruptcy_discharged": state.bankruptcy == "discharged",
+        "deceased": state.deceased,
+        "vulnerable": state.vulnerable,
+        "attorney_represented": state.attorney_represented,
+        "complaint_open": state.complaint_open,
+        "ombudsman_complaint_open": state.ombudsman_complaint_open,
+        "breathing_space": state.breathing_space and (ends is None or today <= ends),
+        "closed": state.closed,
+        "written_off": state.written_off,
+        "settled": state.closed or (outstanding == 0 and charged_installment),
+    }
+
+
+def _restarts(state: AccountState, ctx: FactContext) -> list[datetime]:
+    """The instants of the events that restart the limitation clock under `ctx`."""
+    on = set(ctx.limitation.restart_on)
+    out: list[datetime] = []
+    if "payment" in on:
+        out += [p.at for p in _live(state.payments)]
+    if "acknowledgement" in on:
+        out += list(state.acknowledgements)
+    if "promise" in on:
+        out += [p.at for p in state.promises]
+    for rec in state.steps_taken:
+        step = ctx.steps.get(rec.step)
+        if step is None:
+            continue
+        if ("written_demand" in on and step.written_demand) or (
+            "legal_action" in on and step.kind == "legal"
+        ):
+            out.append(rec.at)
+    return out
+
+
+def _limitation_facts(
+    state: AccountState, today: date, ctx: FactContext, overdue: list[tuple[date, Decimal, bool]]
+) -> dict[str, Any]:
+    if not overdue:
+        return {"time_barred": False, "days_to_time_bar": None}
+    lim = ctx.limitation
+    # each_due: every item runs its own clock and the earliest bar is reported (conservative),
+    # which is the oldest item's; last_due: the newest overdue item's due date.
+    start = overdue[-1][0] if lim.starts_from == "last_due" else overdue[0][0]
+    last_start = max(start, _latest_local_date(_restarts(state, ctx), state.timezone))
+    bar = parse_duration(lim.period).add_to_date(last_start)
+    if lim.long_stop is not None:
+        bar = min(bar, parse_duration(lim.long_stop).add_to_date(start))
+    return {"time_barred": today >= bar, "days_to_time_bar": (bar - today).days}
+
+
+def _latest_local_date(instants: list[datetime], tz: str) -> date:
+    """The latest local date among `instants` (date.min when none). Only instants within two
+    days of the latest can share or beat its local date (UTC offsets differ by under a day),
+    so the others are not converted."""
+    if not instants:
+        return date.min
+    latest = max(instants)
+    near = latest - timedelta(days=2)
+    return max(local_date(at, tz) for at in instants if at >= near)
+
+
+def _contact_facts(state: AccountState, today: date, ctx: FactContext) -> dict[str, Any]:
+    talks = [c for c in state.contacts if c.outcome == "right_party"]
+    blocked = set(state.ceased_channels) | set(state.consent_withdrawn)
+    levels = [ctx.steps[r.step].level for r in state.steps_taken if r.step in ctx.steps]
+    return {
+        "days_since_conversation": _days(today, talks[-1].at if talks else None, state.timezone),
+        "contactable": "any" not in blocked and any(c not in blocked for c in CONTACT_CHANNELS),
+        "ladder_level": max(levels, default=0),
+    }
+
+
+@lru_cache(maxsize=256)
+def _family_specs(names: frozenset[str]) -> tuple[tuple[str, str, tuple[Any, ...]], ...]:
+    """The family facts among `names`, parsed once: (name, family, arguments), sorted by name.
+    Other names (scalars, derived facts' ids) are left out."""
+    out: list[tuple[str, str, tuple[Any, ...]]] = []
+    for name in sorted(names):
+        m = _catalog._WINDOW.match(name)
+        if m:
+            out.append((name, "window", (m.group(1), int(m.group(2)), m.group(3), m.group(4))))
+            continue
+        m = _catalog._STEP.match(name) or _catalog._CHAN.match(name)
+        if m:
+            out.append((name, m.group(1), (m.group(2),)))
+    return tuple(out)
+
+
+def _steps_index(state: AccountState) -> dict[str, tuple[int, datetime]]:
+    """step id -> (times taken, when last taken); cached on the state (depends on it alone)."""
+    cache = _derived(state)
+    hit: dict[str, tuple[int, datetime]] | None = cache.get("steps")
+    if hit is None:
+        hit = {}
+        for r in state.steps_taken:  # in fold order, so the last record is the latest
+            hit[r.step] = (hit[r.step][0] + 1 if r.step in hit else 1, r.at)
+        cache["steps"] = hit
+    return hit
+
+
+def _contacts_local(state: AccountState) -> tuple[tuple[datetime, date, str, bool, bool], ...]:
+    """(at, local date, channel, outbound, right party) per contact; cached on the state."""
+    cache = _derived(state)
+    hit: tuple[tuple[datetime, date, str, bool, bool], ...] | None = cache.get("contacts")
+    if hit is None:
+        tz = state.timezone
+        hit = cache["contacts"] = tuple(
+            (c.at, local_date(c.at, tz), c.channel, c.direction == "outbound",
+             c.outcome == "right_party")
+            for c in state.contacts
+        )  # fmt: skip
+    return hit
+
+
+# family -> its value at as_of, given the parsed arguments (`_family_specs`); the step families
+# (days_since_step, step_done, step_count) are read from the steps index in `_family_facts`.
+_FAMILIES: dict[str, Callable[..., Any]] = {
+    "window": lambda state, as_of, today, *args: _window_count(state, as_of, today, *args),
+    "cease_requested": lambda state, as_of, today, channel: (
+        channel in state.ceased_channels or "any" in state.ceased_channels
+    ),
+    "consent_withdrawn": lambda state, as_of, today, channel: channel in state.consent_withdrawn,
+}
+
+
+def _window_count(
+    state: AccountState, as_of: datetime, today: date, kind: str, n: int, unit: str, channel: str
+) -> int:
+    attempts = kind == "attempts"
+    days = unit == "d"
+    first_day = today - timedelta(days=n - 1) if days else today
+    since = as_of if days else as_of - timedelta(hours=n)
+    count = 0
+    for at, day, chan, outbound, right_party in _contacts_local(state):
+        if channel != "any" and chan != channel:
+            continue
+        if not (outbound if attempts else right_party) or at > as_of:
+            continue
+        if (day >= first_day) if days else (since < at):
+            count += 1
+    return count
