@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Known-answer data for RFC 6962 / RFC 9162 Merkle trees.
 
 Source: github.com/transparency-dev/merkle

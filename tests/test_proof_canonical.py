@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """canonical.py against the rfc8785 package (byte for byte) and RFC 8785."""
 
 from __future__ import annotations

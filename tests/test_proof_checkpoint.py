@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Checkpoints, proof objects and end-to-end verification."""
 
 from __future__ import annotations

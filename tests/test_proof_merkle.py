@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Tests for merkle.py.
 
 Known-answer vectors (tests/merkle_vectors.py and test_hasher_vectors) are
