@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint typecheck bench docs clean
+.PHONY: demo test test-slow lint imports typecheck bench docs clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The import contracts in pyproject.toml: stage layers, no circles, public faces only outside src/.
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 # The fast suite (CI profile of hypothesis); heavier runs are behind the `slow` marker.
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint imports typecheck
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -m "not slow" -q
 
 # Everything, with the slow hypothesis profile (2,000 examples) and the `slow`-marked runs.

@@ -29,6 +29,7 @@ EXPECTED = [
     "VerifyReport",
     "__version__",
     "events",
+    "group_by_loan",
     "lint",
     "load_rules",
     "loads_rules",
@@ -80,5 +81,6 @@ def test_batch_and_simulation_surfaces() -> None:
         "decide_store_on_dask",
         "local_client",
         "run_batch",
+        "warm_up",
     ] == dunning.batch.__all__
     assert sorted(dunning.simulation.__all__) == dunning.simulation.__all__

@@ -29,6 +29,7 @@ from ._base.errors import (
 from ._base.version import __version__
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
+from ._portfolio.feeds import group_by_loan
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
 from ._rules.ruleset import RuleSet
@@ -61,6 +62,7 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "events",
+    "group_by_loan",
     "lint",
     "load_rules",
     "loads_rules",

@@ -1,4 +1,4 @@
-"""The audit store's file format, and the checks that read it without trusting it (`_audit`).
+"""The audit store's file format, and the checks that read it without trusting it (`store`).
 
 Tables::
 
@@ -10,7 +10,7 @@ Tables::
 `_check_file` refuses a path before SQLite opens it, `check_schema` an opened database that is
 not an audit store this version can read, and `verify_chain` walks every record as raw bytes
 (CAST AS BLOB, so an altered type or encoding is a finding, not a crash) through
-`_chain.ChainCheck`. Errors are `StoreError` naming the path.
+`chain.ChainCheck`. Errors are `StoreError` naming the path.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def check_schema(conn: sqlite3.Connection, path: Path, tables: list[str]) -> Non
 
 
 def verify_chain(conn: sqlite3.Connection) -> VerifyReport:
-    """Walk the whole chain (the caller holds a read transaction); see `_chain`."""
+    """Walk the whole chain (the caller holds a read transaction); see `chain`."""
     rule_sets: dict[str, str | None] = {}
     for sha, text in conn.execute(
         "SELECT CAST(sha256 AS BLOB), CAST(canonical_json AS BLOB) FROM rule_sets"

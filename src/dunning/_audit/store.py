@@ -1,7 +1,7 @@
 """AuditStore: the embedded audit trail (SQLite, WAL, one hash chain per store).
 
-The tables, and the checks opening and `verify` make, are in `_audit_format`; the chain and
-what `verify` checks are described in `_chain`. Durability: each append is one
+The tables, and the checks opening and `verify` make, are in `format`; the chain and
+what `verify` checks are described in `chain`. Durability: each append is one
 `BEGIN IMMEDIATE` transaction (rule set if new, the record, the new head) committed with
 `synchronous=FULL`, so a record is in the store entirely or not at all, and writers in other
 threads and processes wait their turn instead of forking the chain. Opening never writes to a
@@ -316,7 +316,7 @@ class AuditStore:
         *,
         loan_id: str | None = None,
     ) -> ReplayReport:
-        """Re-decide every stored record in range with its stored rule set; see `_replay`."""
+        """Re-decide every stored record in range with its stored rule set; see `replay`."""
 
         return replay_records(self, events_for, start=start, end=end, loan_id=loan_id)
 

@@ -3,7 +3,7 @@
 The step table, the ladder diagram and the limit table of each pack are all drawn from the
 same loaded RuleSet (its step catalog and limits), so the document cannot drift from the
 YAML: `tests/test_packdocs.py` regenerates the page and compares.
-Regenerate with `python -m dunning._packdocs > docs/packs.md`.
+Regenerate with `python -m dunning._cli.packdocs > docs/packs.md`.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def packs_markdown(files: Sequence[str] = PACK_FILES, packs_dir: Path = PACKS_DI
     lines = [
         "# Shipped rule packs",
         "",
-        "Generated from the packs by `python -m dunning._packdocs > docs/packs.md`;"
+        "Generated from the packs by `python -m dunning._cli.packdocs > docs/packs.md`;"
         " do not edit by hand. Each pack's YAML carries the comments (what is law, what is bank"
         " policy, which figures are unverified); this page is the overview.",
         "",

@@ -1,7 +1,7 @@
 """Portfolio commands of the console script: batch, simulate, compare (see _batch, _simulate).
 
 Progress bars go to stderr (only when it is a terminal); results go to stdout as a rich
-table or as JSON for programs. Exit codes are `_cli`'s table: 0 done, 2 bad input, 3 bug.
+table or as JSON for programs. Exit codes are `main`'s table: 0 done, 2 bad input, 3 bug.
 """
 
 from __future__ import annotations

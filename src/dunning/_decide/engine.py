@@ -5,14 +5,14 @@ Theory of operation, per decision:
 1. Input. An `AccountState`, or an iterable of events (models, dicts or JSON texts). Events
    later than `as_of` are dropped before folding, so a past decision can be re-made at its own
    moment; a state whose last event is after `as_of` is refused by the state itself.
-2. Facts at `as_of` (`_facts.compute_facts`), only the families the rule set reads.
+2. Facts at `as_of` (`_state.facts.compute_facts`), only the families the rule set reads.
 3. The backend returns the indices of the rules whose condition holds, in preference order:
    **priority desc, then ladder level of the proposed step desc, then step id asc, then rule
    id asc** (a total order, so the choice never depends on file order or on the backend).
-4. Each match becomes a `Candidate`; the gate (`_gate.evaluate`) chooses among them.
+4. Each match becomes a `Candidate`; the gate (`_gate.gate.evaluate`) chooses among them.
 5. The Decision records every match (in preference order) with the facts its condition read
    and their values (money as canonical decimal strings), the rule set's id/version/sha256,
-   the engine version, the input digest (`_digest`), and gets its content id.
+   the engine version, the input digest (`digest`), and gets its content id.
 
 Both backends give identical decisions; ``backend="durable"`` is slower and serialised.
 """

@@ -3,7 +3,7 @@
 Theory of operation (`evaluate`):
 
 1. Each candidate step (in the engine's preference order) gets its *checks*: every enabled
-   limit of the rule file whose `applies_to` selects the step (`_limits.applies`), in file
+   limit of the rule file whose `applies_to` selects the step (`limits.applies`), in file
    order, then the step's own `cooldown` as an implicit limit ``cooldown:<step>``.
 2. Every check is asked at `as_of`; each one holding a candidate back is recorded as a
    `Block` (step, limit id, kind, reason, citation = the limit's `source`, until = when that

@@ -2,7 +2,7 @@
 
 `check(rules, limit, step, state, facts, at)` returns a `Verdict`; when the step is held back,
 `until` is the EXACT earliest instant >= `at` at which this limit alone stops blocking, or None
-when no end is known (a condition must change first). The gate (`_gate`) combines verdicts.
+when no end is known (a condition must change first). The gate (`gate`) combines verdicts.
 
 Theory of operation, one row per kind:
 
@@ -10,7 +10,7 @@ Theory of operation, one row per kind:
 kind              blocks at `at` when                                 until
 ================  ==================================================  =========================
 contact_window    the borrower's wall clock is outside the hours of   the next opening
-                  its local date (`_window`)                          (`_window.next_opening`)
+                  its local date (`windows`)                          (`windows.next_opening`)
 frequency_cap     counted contacts in the window >= max               the instant enough of the
                                                                       oldest leave the window
 quiet_period      the `while` condition holds and `at` is before the  the end of the period
@@ -152,7 +152,7 @@ def checker(rules: RulesLike, limit: Limit) -> LimitChecker:
 
 def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object]], bool]:
     """The truth of the limit's compiled condition (generated Python, same meaning as
-    `_ir.evaluate`, which the tests check); an uncompiled one fails when first asked."""
+    `_rules.ir.evaluate`, which the tests check); an uncompiled one fails when first asked."""
     expr = rules.limit_exprs.get(limit_id)
     if expr is None:
 

@@ -8,7 +8,7 @@ Theory of operation
    attached to the store connection, indexed by loan id (loan-level events) and by borrower
    id (borrower-level events, which belong to every loan of their borrower). Memory stays
    constant however large or unsorted the input is. The validated models are kept in a
-   compact private form (`_spill_codec`: field values as marshal-able primitives, pickle
+   compact private form (`spill`: field values as marshal-able primitives, pickle
    for any event it cannot represent exactly; the file is private to this run and written by it),
    so they are not validated twice and come back equal, field for field, to what went in.
 2. **Check.** A loan-level event for a loan that is neither in the store nor opened in the

@@ -6,7 +6,7 @@ So the same loan lands in the same arm in every run, process and batch, no table
 assignments is kept, and raising the share only ever moves loans *into* the challenger.
 
 Both arms simulate the same generated portfolio with the same per-loan behaviour seeds
-(see `_simulate`), so the difference between arms is the rule sets, not the luck of the draw.
+(see `simulate`), so the difference between arms is the rule sets, not the luck of the draw.
 """
 
 from __future__ import annotations

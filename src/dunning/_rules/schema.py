@@ -2,7 +2,7 @@
 
 These models validate the *resolved* document (after ``extends`` is merged), so every field
 a file can hold is declared here and nowhere else; `rule_file_json_schema()` exports them for
-editors. Conditions are kept as text here; `_condition` parses and type-checks them.
+editors. Conditions are kept as text here; `condition` parses and type-checks them.
 
 Top level::
 
@@ -17,7 +17,7 @@ Top level::
     limits: [...]               # compliance limits (the gate)
     flags: [...]                # compliance flags shown with a decision
 
-The shared field types live in `_schema_types` and the limit models in `_schema_limits`;
+The shared field types live in `schema_types` and the limit models in `schema_limits`;
 every name is importable from here.
 """
 

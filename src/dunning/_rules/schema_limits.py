@@ -1,7 +1,7 @@
 """The rule-file schema of compliance limits: selectors, contact hours, one model per kind.
 
 A limit is a tagged union on `kind` (`Limit`); `LIMIT_KINDS` lists the kinds in the order the
-documentation shows them. The gate's checker for each kind is in `_limits`.
+documentation shows them. The gate's checker for each kind is in `_gate.limits`.
 """
 
 from __future__ import annotations

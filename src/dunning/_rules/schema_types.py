@@ -1,4 +1,4 @@
-"""Field types and validators shared by the rule-file schema (`_schema`, `_schema_limits`).
+"""Field types and validators shared by the rule-file schema (`schema`, `schema_limits`).
 
 Ids, the step kinds and channels, bilingual `Text` (a plain string is English), and the checks
 of durations and local times that the models' validators call.

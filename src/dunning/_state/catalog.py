@@ -1,7 +1,7 @@
 """The fact catalog: every name a condition may use, with its type, unit and meaning.
 
 This table is the single source of truth for the condition type-checker, the generated
-`docs/facts.md`, the CLI's `dunning facts` and the fact computation in `_facts`. A fact is
+`docs/facts.md`, the CLI's `dunning facts` and the fact computation in `facts`. A fact is
 either *scalar* (``dpd``) or a *family* addressed with parameters:
 
 * ``attempts_<N>d.<channel>`` / ``attempts_<N>h.<channel>`` — outbound contact attempts in the

@@ -1,6 +1,6 @@
 """Facts: the values rules read, computed from an AccountState at an instant `as_of`.
 
-Every scalar of `_catalog.SCALARS` is always computed; family facts (``attempts_7d.phone``,
+Every scalar of `catalog.SCALARS` is always computed; family facts (``attempts_7d.phone``,
 ``days_since_step.lawyer_letter``, ...) only when named in `FactContext.names`. All calendar
 questions are asked in the borrower's zone: ``today`` below is `as_of`'s local date there.
 

@@ -1,8 +1,8 @@
 """An independent limit checker: does taking `step` at instant `at` break a limit of the rule set?
 
-Why it exists: the invariant "no decision breaks a limit" (`_invariants`) must not trust the
+Why it exists: the invariant "no decision breaks a limit" (`invariants`) must not trust the
 compliance gate it is checking, so the meaning of each limit kind is written here a second
-time, directly from the definitions in `_schema`, as plain yes/no questions about one instant.
+time, directly from the definitions in `_rules.schema`, as plain yes/no questions about one instant.
 Where the schema leaves a detail open the reading below is the *lenient* one (it reports
 only breaches every reasonable reading agrees on), so a correct gate never fails it:
 
