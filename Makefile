@@ -31,7 +31,7 @@ test: $(STAMP) lint imports typecheck
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -m "not slow" -q
 
 # Everything, with the slow hypothesis profile (2,000 examples) and the `slow`-marked runs.
-test-slow: $(STAMP)
+test-slow: system-deps $(STAMP)
 	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -q
 
 DOCS_STAMP := $(VENV)/.docs-installed

@@ -5,6 +5,15 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# A real PostgreSQL server for the store tests (never skipped; see pg_fixtures).
+from pg_fixtures import (  # noqa: F401
+    managed_pg_server,
+    new_store_url,
+    pg_server,
+    pg_url,
+    store_url,
+)
+
 # Shared checks in helper modules get pytest's detailed assertion messages too.
 pytest.register_assert_rewrite("scenario_packs_support")
 

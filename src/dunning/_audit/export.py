@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from .._base.db import Conn
 from .._base.errors import StoreError
 from .._decide.decision import canonical_dumps
 from .chain import ChainCheck, RawRow, StoredRecord
@@ -64,16 +64,29 @@ def export_lines(
     return count
 
 
-def import_into(conn: sqlite3.Connection, source: str | os.PathLike[str] | IO[str]) -> None:
-    """Check and insert an export into an empty store, inside the caller's transaction."""
+def import_into(
+    conn: Conn,
+    source: str | os.PathLike[str] | IO[str],
+    *,
+    on_header: Callable[[str | None], object] | None = None,
+) -> None:
+    """Check and insert an export into an empty store, inside the caller's transaction.
+
+    Without `on_header` the store's meta row is updated at the end (head, `created`);
+    with it, `on_header(created)` is called once the header is read and the store moves its
+    own head as records go in (PostgreSQL's head trigger).
+    """
     name = source if isinstance(source, str | os.PathLike) else getattr(source, "name", "<file>")
     with _open(source, "r") as lines:
-        _Importer(conn, str(name)).run(lines)
+        _Importer(conn, str(name), on_header).run(lines)
 
 
 class _Importer:
-    def __init__(self, conn: sqlite3.Connection, name: str) -> None:
+    def __init__(
+        self, conn: Conn, name: str, on_header: Callable[[str | None], object] | None
+    ) -> None:
         self.conn = conn
+        self.on_header = on_header
         self.name = name
         self.rule_sets: dict[str, str | None] = {}
         self.check = ChainCheck(self.rule_sets)
@@ -92,6 +105,8 @@ class _Importer:
             item = self.parse(text)
             if header is None:
                 header = self.header(item)
+                if self.on_header is not None:
+                    self.on_header(_created(header))
             elif item.get("kind") == "rule_set":
                 self.rule_set(item)
             elif item.get("kind") == "record":
@@ -138,7 +153,9 @@ class _Importer:
         except StoreError as exc:
             raise self.fail(str(exc)) from None
         self.rule_sets[sha] = None
-        self.conn.execute("INSERT OR IGNORE INTO rule_sets VALUES (?, ?)", (sha, text))
+        self.conn.execute(
+            "INSERT INTO rule_sets VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING", (sha, text)
+        )
 
     def record(self, item: dict[str, Any]) -> None:
         cols = {k: self.field(item, k, str) for k in _COLS}
@@ -163,11 +180,16 @@ class _Importer:
         report = self.check.finish(head_seq, head_hash)
         if not report.ok:
             raise StoreError(f"import {self.name}: {report.problem}")
-        created = header.get("created")
-        self.conn.execute(
-            "UPDATE meta SET head_seq = ?, head_hash = ?, created = ?",
-            (head_seq, head_hash, created if isinstance(created, str) else None),
-        )
+        if self.on_header is None:
+            self.conn.execute(
+                "UPDATE meta SET head_seq = ?, head_hash = ?, created = ?",
+                (head_seq, head_hash, _created(header)),
+            )
+
+
+def _created(header: dict[str, Any]) -> str | None:
+    created = header.get("created")
+    return created if isinstance(created, str) else None
 
 
 _COLS = ("decision_id", "loan_id", "as_of", "rule_set_sha256", "prev_hash", "hash")

@@ -15,10 +15,11 @@ not an audit store this version can read, and `verify_chain` walks every record 
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from .._base.db import Conn
 from .._base.errors import StoreError
+from . import pg_schema
 from .chain import ChainCheck, RawRow, VerifyReport
 from .registry import rule_set_digest
 
@@ -38,11 +39,12 @@ _SCHEMA = (
 _RECORD_COLS = "seq, decision_id, loan_id, as_of, rule_set_sha256, prev_hash, hash, decision_json"
 
 
-def check_schema(conn: sqlite3.Connection, path: Path, tables: list[str]) -> None:
+def check_schema(conn: Conn, path: Path | str, tables: list[str], *, pg: bool = False) -> None:
     """Refuse a database that is not an audit store, or one in a newer format version."""
     if "meta" not in tables:
+        kind = "PostgreSQL" if pg else "SQLite"
         raise StoreError(
-            f"{path} is a SQLite database but not a dunning audit store"
+            f"{path} is a {kind} database but not a dunning audit store"
             f" (expected a 'meta' table, found tables {tables})"
         )
     row = conn.execute("SELECT format_version FROM meta").fetchone()
@@ -62,16 +64,22 @@ def check_schema(conn: sqlite3.Connection, path: Path, tables: list[str]) -> Non
         raise StoreError(f"audit store {path}: tables {missing} are missing")
 
 
-def verify_chain(conn: sqlite3.Connection) -> VerifyReport:
+def verify_chain(conn: Conn, *, pg: bool = False) -> VerifyReport:
     """Walk the whole chain (the caller holds a read transaction); see `chain`."""
     rule_sets: dict[str, str | None] = {}
-    for sha, text in conn.execute(
-        "SELECT CAST(sha256 AS BLOB), CAST(canonical_json AS BLOB) FROM rule_sets"
-    ):
+    raw_rule_sets = (
+        pg_schema.RAW_RULE_SETS_SQL
+        if pg
+        else "SELECT CAST(sha256 AS BLOB), CAST(canonical_json AS BLOB) FROM rule_sets"
+    )
+    for sha, text in conn.execute(raw_rule_sets):
         rule_sets[sha.decode("utf-8", "replace")] = _rule_set_problem(sha, text)
     check = ChainCheck(rule_sets)
     blob = ", ".join(f"CAST({c} AS BLOB)" for c in _RECORD_COLS.split(", ")[1:])
-    cursor = conn.execute(f"SELECT seq, {blob} FROM records ORDER BY seq")
+    raw_records = (
+        pg_schema.RAW_RECORDS_SQL if pg else f"SELECT seq, {blob} FROM records ORDER BY seq"
+    )
+    cursor = conn.execute(raw_records)
     for row in cursor:
         if not check.feed(RawRow(*row)):
             break

@@ -1,4 +1,4 @@
-"""AuditStore: the embedded audit trail (SQLite, WAL, one hash chain per store).
+"""AuditStore: the audit trail (a SQLite file, or a PostgreSQL database; one hash chain per store).
 
 The tables, and the checks opening and `verify` make, are in `format`; the chain and
 what `verify` checks are described in `chain`. Durability: each append is one
@@ -7,6 +7,12 @@ what `verify` checks are described in `chain`. Durability: each append is one
 threads and processes wait their turn instead of forking the chain. Opening never writes to a
 file that already holds data: the checks run first, and tables are only created in an empty
 file. Errors are `StoreError` naming the path.
+
+A ``postgresql://`` URL opens the same store on a PostgreSQL server, through `_base.db`'s
+sqlite3-like connection: the same SQL, chain and proofs, so the same records, hashes and
+export bytes. What differs (tables, the append lock, the append-only guards) is in
+`pg_schema`; `BEGIN IMMEDIATE` there takes an advisory lock, so appenders on several hosts
+still extend one gap-free chain.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from .._base.db import DB_ERRORS, Conn, PgConnection, is_postgres_url
 from .._base.errors import InputError, StoreError
 from .._base.time import aware, iso_utc
 from .._decide.decision import Decision
+from . import pg_schema
 from .chain import GENESIS, Receipt, StoredRecord, VerifyReport, as_of_key, record_hash
 from .export import export_lines, import_into
 from .format import _RECORD_COLS as _RECORD_COLS
@@ -48,15 +56,24 @@ class AuditStore:
     """An append-only, hash-chained store of decisions and the rule sets that made them.
 
     One store may be shared by threads (calls are serialised) and opened by several
-    processes at once (appends serialise on the database lock).
+    processes at once (appends serialise on the database lock). `path` is a SQLite file, or
+    a ``postgresql://`` URL naming a database on a server (``pip install 'dunning[postgres]'``).
     """
 
+    path: Path | str
+
     def __init__(self, path: str | os.PathLike[str], *, created: datetime | None = None):
-        self.path = Path(path)
         self._lock = threading.RLock()
         self._known_rule_sets: set[str] = set()
-        _check_file(self.path)
-        self._conn = self._connect()
+        self._pg = is_postgres_url(path)
+        self._conn: Conn
+        if self._pg:
+            pg = PgConnection(str(path), lock_key=pg_schema.LOCK_KEY)
+            self.path, self._conn = pg.where, pg
+        else:
+            self.path = file = Path(path)
+            _check_file(file)
+            self._conn = self._connect(file)
         try:
             self._open(created)
         except BaseException:
@@ -65,10 +82,10 @@ class AuditStore:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, file: Path) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
-                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+                file, timeout=60.0, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
             raise StoreError(f"audit store {self.path}: cannot open: {exc}") from None
@@ -79,10 +96,13 @@ class AuditStore:
             if not self._tables():
                 self._create(created)
             self._check_schema()
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
+            if not self._pg:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=FULL")
 
     def _tables(self) -> list[str]:
+        if self._pg:
+            return pg_schema.tables(self._conn)
         rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return sorted(str(r[0]) for r in rows)
 
@@ -91,15 +111,19 @@ class AuditStore:
         with self._transaction():
             if self._tables():
                 return
+            stamp = None if created is None else iso_utc(aware(created, what="created"))
+            self._create_tables(stamp)
+
+    def _create_tables(self, stamp: str | None) -> None:
+        if self._pg:
+            pg_schema.create_all(self._conn)
+        else:
             for statement in _SCHEMA:
                 self._conn.execute(statement)
-            stamp = None if created is None else iso_utc(aware(created, what="created"))
-            self._conn.execute(
-                "INSERT INTO meta VALUES (?, ?, 0, ?)", (FORMAT_VERSION, stamp, GENESIS)
-            )
+        self._conn.execute("INSERT INTO meta VALUES (?, ?, 0, ?)", (FORMAT_VERSION, stamp, GENESIS))
 
     def _check_schema(self) -> None:
-        check_schema(self._conn, self.path, self._tables())
+        check_schema(self._conn, self.path, self._tables(), pg=self._pg)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -109,7 +133,7 @@ class AuditStore:
         with self._lock:
             try:
                 yield
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 raise StoreError(f"audit store {self.path}: {doing} failed: {exc}") from None
 
     @contextmanager
@@ -169,7 +193,8 @@ class AuditStore:
                 " decision_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (*cols, decision_json, prev, digest),
             )
-            self._conn.execute("UPDATE meta SET head_seq = ?, head_hash = ?", (seq + 1, digest))
+            if not self._pg:  # on PostgreSQL a trigger on records moves the head
+                self._conn.execute("UPDATE meta SET head_seq = ?, head_hash = ?", (seq + 1, digest))
         return Receipt(seq + 1, digest, decision_id)
 
     def _head_checked(self) -> tuple[int, str]:
@@ -188,7 +213,9 @@ class AuditStore:
         if sha in self._known_rule_sets:
             return
         self._conn.execute(
-            "INSERT OR IGNORE INTO rule_sets (sha256, canonical_json) VALUES (?, ?)", (sha, text)
+            "INSERT INTO rule_sets (sha256, canonical_json) VALUES (?, ?)"
+            " ON CONFLICT (sha256) DO NOTHING",
+            (sha, text),
         )
         self._known_rule_sets.add(sha)
 
@@ -255,8 +282,13 @@ class AuditStore:
         with self._sql("verify"), self._transaction("DEFERRED"):
             return self._verify()
 
-    def _verify(self) -> VerifyReport:
-        return verify_chain(self._conn)
+    def _verify(self, *, guards: bool = True) -> VerifyReport:
+        report = verify_chain(self._conn, pg=self._pg)
+        if guards and self._pg and report.ok:
+            missing = pg_schema.guard_problems(self._conn)
+            if missing:
+                return VerifyReport(False, report.records, None, "; ".join(missing))
+        return report
 
     # -- export / import / replay ----------------------------------------------------------
 
@@ -268,7 +300,7 @@ class AuditStore:
         """
 
         with self._sql("export"), self._transaction("DEFERRED"):
-            report = self._verify()
+            report = self._verify(guards=False)  # the chain: what an export carries
             if not report.ok:
                 raise StoreError(
                     f"export of audit store {self.path} refused: the chain does not verify"
@@ -291,9 +323,12 @@ class AuditStore:
     ) -> AuditStore:
         """A new store at `path` holding an export, after checking its chain line by line.
 
-        `path` must not exist or be empty. On any problem nothing is left behind.
+        `path` must not exist or be empty (a PostgreSQL database: hold no tables in its
+        schema). On any problem nothing is left behind.
         """
 
+        if is_postgres_url(path):
+            return cls._import_pg(source, str(path))
         target = Path(path)
         if target.exists() and (target.is_dir() or target.stat().st_size > 0):
             raise StoreError(f"import: target {target} already exists; expected a new path")
@@ -307,6 +342,38 @@ class AuditStore:
                 Path(f"{target}{suffix}").unlink(missing_ok=True)
             raise
         return store
+
+    @classmethod
+    def _import_pg(cls, source: str | os.PathLike[str] | IO[str], url: str) -> AuditStore:
+        """Tables and rows in ONE transaction: a failure leaves the database empty."""
+        conn = PgConnection(url, lock_key=pg_schema.LOCK_KEY)
+        try:
+            if pg_schema.tables(conn):
+                raise StoreError(
+                    f"import: target {conn.where} already holds tables"
+                    f" {pg_schema.tables(conn)}; expected an empty database"
+                )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                pg_schema.create_all(conn)
+                # The meta row goes in once the header is read (it names `created`); the head
+                # trigger then moves it with every imported record.
+                import_into(
+                    conn,
+                    source,
+                    on_header=lambda created: conn.execute(
+                        "INSERT INTO meta VALUES (?, ?, 0, ?)", (FORMAT_VERSION, created, GENESIS)
+                    ),
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except DB_ERRORS as exc:
+            raise StoreError(f"import into {conn.where} failed: {exc}") from None
+        finally:
+            conn.close()
+        return cls(url)
 
     def replay_all(
         self,
