@@ -1,4 +1,9 @@
-"""The nightly batch: snapshots move forward, every account is decided once, crashes resume."""
+"""The nightly batch: snapshots move forward, every account is decided once, crashes resume.
+
+Every store test runs twice: snapshots and batch progress in a SQLite file, and in a real
+PostgreSQL server the tests start (`store_url`; a second store of the same kind comes from
+`new_store_url`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,7 @@ from dunning._rules.loader import load_rules
 RULES = Path(__file__).resolve().parents[1] / "rules" / "cn-bank-retail.yaml"
 DAY1 = "2025-03-01T10:00:00+08:00"
 DAY2 = "2025-03-20T10:00:00+08:00"
+NewUrl = Callable[[str], str]
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +68,11 @@ def lines(path: Path) -> list[str]:
 
 
 def test_batch_decisions_equal_deciding_each_loan_from_all_its_events(
-    tmp_path: Path, rules: Any, engine: Any
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any, engine: Any
 ) -> None:
     """Two nightly runs over snapshots decide exactly as folding every loan from scratch."""
     day1, day2 = portfolio(25)
-    store = tmp_path / "s.db"
+    store = store_url
     run_batch(reversed(day1), store=store, rules=rules, as_of=DAY1, out=tmp_path / "1.jsonl",
               batch_id="d1", chunk=4)  # fmt: skip
     summary = run_batch(day2, store=store, rules=rules, as_of=DAY2, out=tmp_path / "2.jsonl",
@@ -78,11 +85,11 @@ def test_batch_decisions_equal_deciding_each_loan_from_all_its_events(
 
 
 def test_borrower_level_event_without_loan_id_reaches_the_borrowers_loan(
-    tmp_path: Path, rules: Any
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any
 ) -> None:
     """A contact naming only the borrower lands in that borrower's snapshot."""
     day1, day2 = portfolio(3)
-    store = tmp_path / "s.db"
+    store = store_url
     run_batch(day1, store=store, rules=rules, as_of=DAY1, out=None, batch_id="d1")
     run_batch(day2, store=store, rules=rules, as_of=DAY2, out=None, batch_id="d2")
     with SnapshotStore(store) as db:
@@ -109,58 +116,61 @@ class CrashAfter:
 
 
 def test_resuming_a_crashed_batch_gives_the_uninterrupted_output(
-    tmp_path: Path, rules: Any, engine: Any
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any, engine: Any
 ) -> None:
     """Crash after 11 loans (mid-chunk), re-run: same file, same snapshots, none twice."""
     day1, _ = portfolio(20)
-    run_batch(day1, store=tmp_path / "a.db", rules=rules, as_of=DAY1, out=tmp_path / "a.jsonl",
+    a, b = new_store_url("a"), new_store_url("b")
+    run_batch(day1, store=a, rules=rules, as_of=DAY1, out=tmp_path / "a.jsonl",
               batch_id="n1", chunk=4)  # fmt: skip
     with pytest.raises(Crash):
-        run_batch(day1, store=tmp_path / "b.db", rules=rules, as_of=DAY1,
+        run_batch(day1, store=b, rules=rules, as_of=DAY1,
                   out=tmp_path / "b.jsonl", batch_id="n1", chunk=4,
                   engine=CrashAfter(engine, 11))  # fmt: skip
-    with SnapshotStore(tmp_path / "b.db") as db:
+    with SnapshotStore(b) as db:
         assert db.decided_count("n1") == 8  # two whole chunks committed, the third rolled back
     assert not (tmp_path / "b.jsonl").exists()
-    summary = run_batch(day1, store=tmp_path / "b.db", rules=rules, as_of=DAY1,
+    summary = run_batch(day1, store=b, rules=rules, as_of=DAY1,
                         out=tmp_path / "b.jsonl", batch_id="n1", chunk=4)  # fmt: skip
     assert (summary.total, summary.decided_now, summary.resumed_from) == (20, 12, 8)
     assert lines(tmp_path / "a.jsonl") == lines(tmp_path / "b.jsonl")
-    with SnapshotStore(tmp_path / "a.db") as a, SnapshotStore(tmp_path / "b.db") as b:
-        assert list(a.iter_states_json()) == list(b.iter_states_json())
+    with SnapshotStore(a) as sa, SnapshotStore(b) as sb:
+        assert list(sa.iter_states_json()) == list(sb.iter_states_json())
 
 
 def test_rerunning_a_finished_batch_rewrites_the_same_file_and_decides_nothing(
-    tmp_path: Path, rules: Any
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any
 ) -> None:
     """The output is idempotent: a second run with the same batch id is a no-op on the store."""
     day1, _ = portfolio(5)
-    args: dict[str, Any] = {"store": tmp_path / "s.db", "rules": rules, "as_of": DAY1}
+    args: dict[str, Any] = {"store": store_url, "rules": rules, "as_of": DAY1}
     run_batch(day1, out=tmp_path / "o.jsonl", batch_id="x", **args)
     first = (tmp_path / "o.jsonl").read_bytes()
     again = run_batch(day1, out=tmp_path / "o.jsonl", batch_id="x", **args)
     assert (first, 0, 5) == ((tmp_path / "o.jsonl").read_bytes(), again.decided_now, again.total)
 
 
-def test_resuming_with_another_as_of_is_refused(tmp_path: Path, rules: Any) -> None:
+def test_resuming_with_another_as_of_is_refused(
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any
+) -> None:
     """A batch id stands for one as_of and one rule set; resuming with others is an error."""
     day1, _ = portfolio(2)
-    run_batch(day1, store=tmp_path / "s.db", rules=rules, as_of=DAY1, out=None, batch_id="x")
+    run_batch(day1, store=store_url, rules=rules, as_of=DAY1, out=None, batch_id="x")
     with pytest.raises(StoreError, match="batch 'x': was started with as_of"):
-        run_batch(day1, store=tmp_path / "s.db", rules=rules, as_of=DAY2, out=None, batch_id="x")
+        run_batch(day1, store=store_url, rules=rules, as_of=DAY2, out=None, batch_id="x")
 
 
 def test_event_for_a_loan_never_opened_is_refused_before_any_write(
-    tmp_path: Path, rules: Any
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any
 ) -> None:
     """An unknown loan id names the event; nothing is decided or stored."""
     day1, _ = portfolio(2)
     stray = {"type": "payment_received", "event_id": "p-x", "loan_id": "NOPE",
              "at": "2025-02-01T10:00:00+08:00", "amount": "1.00", "currency": "CNY"}  # fmt: skip
     with pytest.raises(InvalidEventError, match=r"event .p-x.*loan .NOPE. is not in the"):
-        run_batch([*day1, stray], store=tmp_path / "s.db", rules=rules, as_of=DAY1, out=None,
+        run_batch([*day1, stray], store=store_url, rules=rules, as_of=DAY1, out=None,
                   batch_id="x")  # fmt: skip
-    with SnapshotStore(tmp_path / "s.db") as db:
+    with SnapshotStore(store_url) as db:
         assert (db.count(), db.decided_count("x")) == (0, 0)
 
 
@@ -179,14 +189,16 @@ class AuditCrash:
         return receipt
 
 
-def test_audit_after_a_crash_holds_each_decision_exactly_once(tmp_path: Path, rules: Any) -> None:
+def test_audit_after_a_crash_holds_each_decision_exactly_once(
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any
+) -> None:
     """Crash between an audit append and its mark; the resumed run does not repeat it."""
     from dunning._audit.store import AuditStore
 
     day1, _ = portfolio(9)
-    args: dict[str, Any] = {"store": tmp_path / "s.db", "rules": rules, "as_of": DAY1,
+    args: dict[str, Any] = {"store": store_url, "rules": rules, "as_of": DAY1,
                             "out": tmp_path / "o.jsonl", "batch_id": "a", "chunk": 4}  # fmt: skip
-    with AuditStore(tmp_path / "audit.db") as audit:
+    with AuditStore(new_store_url("audit")) as audit:
         with pytest.raises(Crash):
             run_batch(day1, audit=AuditCrash(audit, 6), **args)
         run_batch(day1, audit=audit, **args)
@@ -212,16 +224,19 @@ rules = load_rules(sys.argv[1])
 specs = generate_portfolio(SimConfig(accounts=int(sys.argv[3]), seed=7, days=30))
 events = [e for s in specs for e in s.history]
 run_batch(events, store=sys.argv[2], rules=rules, as_of="2025-03-01T10:00:00+08:00",
-          out=sys.argv[2] + ".jsonl", batch_id="k", chunk=3, engine=Slow(Engine(rules)))
+          out=sys.argv[4], batch_id="k", chunk=3, engine=Slow(Engine(rules)))
 """
 
 
-def test_resuming_after_sigkill_gives_the_uninterrupted_output(tmp_path: Path, rules: Any) -> None:
+def test_resuming_after_sigkill_gives_the_uninterrupted_output(
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any
+) -> None:
     """A real process killed with SIGKILL mid-batch; the re-run completes it exactly."""
-    accounts, store = 60, tmp_path / "k.db"
+    accounts, store = 60, store_url
     script = tmp_path / "run.py"
     script.write_text(textwrap.dedent(KILLED_RUN))
-    proc = subprocess.Popen([sys.executable, str(script), str(RULES), str(store), str(accounts)])
+    argv = [str(script), str(RULES), store, str(accounts), str(tmp_path / "killed.jsonl")]
+    proc = subprocess.Popen([sys.executable, *argv])
     try:
         deadline = time.monotonic() + 60  # generous: a loaded CI machine starts slowly
         while time.monotonic() < deadline and _decided(store) < 6:
@@ -235,13 +250,13 @@ def test_resuming_after_sigkill_gives_the_uninterrupted_output(tmp_path: Path, r
     events = [e for s in specs for e in s.history]
     args: dict[str, Any] = {"rules": rules, "as_of": DAY1, "batch_id": "k"}
     resumed = run_batch(events, store=store, out=tmp_path / "k.jsonl", **args)
-    run_batch(events, store=tmp_path / "clean.db", out=tmp_path / "clean.jsonl", **args)
+    run_batch(events, store=new_store_url("clean"), out=tmp_path / "clean.jsonl", **args)
     assert lines(tmp_path / "clean.jsonl") == lines(tmp_path / "k.jsonl")
     assert (accounts, killed_at) == (resumed.total, resumed.resumed_from)
 
 
-def _decided(store: Path) -> int:
-    if not store.exists():
+def _decided(store: str) -> int:
+    if not store.startswith("postgresql://") and not Path(store).exists():
         return 0
     try:
         with SnapshotStore(store, readonly=True) as db:
@@ -251,7 +266,7 @@ def _decided(store: Path) -> int:
 
 
 def test_batch_command_writes_decisions_audits_once_and_resumes(
-    tmp_path: Path, capsys: Any
+    store_url: str, new_store_url: NewUrl, tmp_path: Path, capsys: Any
 ) -> None:
     """`dunning batch` exits 0 and writes one decision per loan; a re-run decides none."""
     import json
@@ -263,13 +278,14 @@ def test_batch_command_writes_decisions_audits_once_and_resumes(
     day1, _ = portfolio(3)
     events = tmp_path / "day1.jsonl"
     events.write_text("".join(dumps_event(e) + "\n" for e in day1), encoding="utf-8")
-    argv = ["batch", str(events), "--store", str(tmp_path / "s.db"), "--rules", str(RULES),
+    audit_url = new_store_url("audit")
+    argv = ["batch", str(events), "--store", str(store_url), "--rules", str(RULES),
             "--as-of", DAY1, "--batch-id", "n1", "--out", str(tmp_path / "o.jsonl"),
-            "--format", "json", "--audit", str(tmp_path / "audit.db")]  # fmt: skip
+            "--format", "json", "--audit", audit_url]  # fmt: skip
     assert main(argv) == 0
     assert main(argv) == 0
     summaries = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
     assert [(s["total"], s["decided_now"]) for s in summaries] == [(3, 3), (3, 0)]
     assert len(lines(tmp_path / "o.jsonl")) == 3
-    with AuditStore(tmp_path / "audit.db") as audit:
+    with AuditStore(audit_url) as audit:
         assert len(audit) == 3  # audited once, not again by the re-run

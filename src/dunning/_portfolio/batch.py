@@ -52,27 +52,12 @@ from .._state.events import Event, parse_event
 from .feeds import BORROWER_LEVEL, read_jsonl
 from .snapshots import SnapshotStore
 from .spill import pack, unpack
+from .spill_store import Spill
 
 __all__ = ["BatchSummary", "run_batch"]
 
 EventSource = str | Path | Iterable[Event | Mapping[str, Any] | str]
 Progress = Callable[[int, int], None]
-
-_SPILL = """
-CREATE TABLE spill.events (
-    seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL,
-    loan_id TEXT,
-    borrower_id TEXT,
-    borrower_level INTEGER NOT NULL,
-    body BLOB NOT NULL
-);
-CREATE TABLE spill.new_loans (loan_id TEXT PRIMARY KEY, borrower_id TEXT NOT NULL);
-"""
-_SPILL_INDEX = """
-CREATE INDEX spill.by_loan ON events (loan_id) WHERE borrower_level = 0;
-CREATE INDEX spill.by_borrower ON events (borrower_id) WHERE borrower_level = 1;
-"""
 
 
 @dataclass(frozen=True)
@@ -126,13 +111,13 @@ def run_batch(
             _audit_pending(db, batch_id, auditor, ruleset)
         statuses: Counter[str] = Counter()
         if record.status != "done":
-            _spill(db, new_events)
+            spill = _spill(db, new_events)
             try:
-                _check_unknown_loans(db)
-                job = _Job(db, batch_id, engine, when, auditor, ruleset, statuses)
+                _check_unknown_loans(db, spill)
+                job = _Job(db, spill, batch_id, engine, when, auditor, ruleset, statuses)
                 job.run(chunk, progress)
             finally:
-                db.conn.execute("DETACH DATABASE spill")
+                spill.close()
             db.finish_batch(batch_id)
         if out is not None:
             write_decisions(db, batch_id, out)
@@ -173,11 +158,10 @@ def _iter_events(source: EventSource) -> Iterable[Event]:
     return (parse_event(e) for e in source)
 
 
-def _spill(db: SnapshotStore, source: EventSource) -> None:
-    """Write the day's events to a temporary database attached as `spill` (see module doc)."""
-    c = db.conn
-    c.execute("ATTACH DATABASE '' AS spill")
-    c.executescript(_SPILL)
+def _spill(db: SnapshotStore, source: EventSource) -> Spill:
+    """Write the day's events to a temporary database next to the store (see module doc)."""
+    spill = Spill(db)
+    c = spill.conn
     c.execute("BEGIN")
     try:
         rows: list[tuple[object, ...]] = []
@@ -189,40 +173,29 @@ def _spill(db: SnapshotStore, source: EventSource) -> None:
             borrower = event.__dict__.get("borrower_id")
             rows.append((event.event_id, loan, borrower, level, pack(event)))
             if event.type == "loan_opened":
-                c.execute("INSERT OR IGNORE INTO spill.new_loans VALUES (?, ?)", (loan, borrower))
+                spill.add_new_loan(loan, borrower)
             if len(rows) >= 1000:
-                _flush(c, rows)
-        _flush(c, rows)
+                spill.add_events(rows)
+                rows.clear()
+        spill.add_events(rows)
         c.execute("COMMIT")
     except BaseException:
         c.execute("ROLLBACK")
-        c.execute("DETACH DATABASE spill")
+        spill.close()
         raise
-    c.executescript(_SPILL_INDEX)
+    spill.index()
+    return spill
 
 
-def _flush(c: Any, rows: list[tuple[object, ...]]) -> None:
-    c.executemany(
-        "INSERT INTO spill.events (event_id, loan_id, borrower_id, borrower_level, body)"
-        " VALUES (?, ?, ?, ?, ?)",
-        rows,
-    )
-    rows.clear()
-
-
-def _check_unknown_loans(db: SnapshotStore) -> None:
-    row = db.conn.execute(
-        "SELECT e.event_id, e.loan_id FROM spill.events e WHERE e.borrower_level = 0"
-        " AND NOT EXISTS (SELECT 1 FROM main.snapshots s WHERE s.loan_id = e.loan_id)"
-        " AND NOT EXISTS (SELECT 1 FROM spill.new_loans n WHERE n.loan_id = e.loan_id)"
-        " ORDER BY e.loan_id, e.event_id LIMIT 1"
-    ).fetchone()
-    if row is not None:
+def _check_unknown_loans(db: SnapshotStore, spill: Spill) -> None:
+    found = spill.unknown_loan()
+    if found is not None:
+        event_id, loan_id = found
         raise InvalidEventError(
-            f"loan {row[1]!r} is not in the snapshot store {str(db.path)!r} and has no"
+            f"loan {loan_id!r} is not in the snapshot store {str(db.path)!r} and has no"
             " loan_opened event in the input; expected its loan_opened first (today or in an"
             " earlier batch)",
-            event_id=str(row[0]),
+            event_id=event_id,
             field="loan_id",
         )
 
@@ -230,35 +203,10 @@ def _check_unknown_loans(db: SnapshotStore) -> None:
 # --- the decide loop -------------------------------------------------------------------------
 
 
-# Pending loans of one source, in loan id order: a range scan on the primary key from
-# `after`, skipping loans this batch already decided. The two sources (stored snapshots,
-# loans opened today) are queried apart and merged in Python, so each chunk costs
-# O(chunk) instead of re-sorting the union of the whole portfolio every time.
-_PENDING = """
-SELECT l.loan_id, l.borrower_id FROM {table} AS l
-WHERE l.loan_id > :after AND NOT EXISTS (
-    SELECT 1 FROM main.batch_loans b WHERE b.batch_id = :batch AND b.loan_id = l.loan_id
-)
-ORDER BY l.loan_id LIMIT :chunk
-"""
-_COUNT = """
-SELECT COUNT(*) FROM (
-    SELECT loan_id FROM main.snapshots UNION SELECT loan_id FROM spill.new_loans
-) AS l
-WHERE NOT EXISTS (
-    SELECT 1 FROM main.batch_loans b WHERE b.batch_id = ? AND b.loan_id = l.loan_id
-)
-"""
-_NEW_EVENTS = """
-SELECT body FROM spill.events WHERE borrower_level = 0 AND loan_id = ?
-UNION ALL
-SELECT body FROM spill.events WHERE borrower_level = 1 AND borrower_id = ?
-"""
-
-
 @dataclass
 class _Job:
     db: SnapshotStore
+    spill: Spill
     batch_id: str
     engine: Any
     as_of: datetime
@@ -267,8 +215,7 @@ class _Job:
     statuses: Counter[str]
 
     def run(self, chunk: int, progress: Progress | None) -> None:
-        c = self.db.conn
-        todo = int(c.execute(_COUNT, (self.batch_id,)).fetchone()[0])
+        todo = self.spill.todo(self.batch_id)
         done, after = 0, ""
         while True:
             loans = self._pending(after, chunk)
@@ -283,21 +230,15 @@ class _Job:
                 progress(done, todo)
 
     def _pending(self, after: str, chunk: int) -> list[tuple[str, str]]:
-        """The next `chunk` undecided loans after `after`: snapshots and today's, merged."""
-        args = {"after": after, "batch": self.batch_id, "chunk": chunk}
-        merged: dict[str, str] = {}
-        for table in ("spill.new_loans", "main.snapshots"):  # a stored borrower id wins
-            for loan, borrower in self.db.conn.execute(_PENDING.format(table=table), args):
-                merged[str(loan)] = str(borrower)
-        return sorted(merged.items())[:chunk]
+        return self.spill.pending(self.batch_id, after, chunk)
 
     def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any]]:
         """Decide `loans` and commit snapshots + progress rows together."""
         decided: list[tuple[str, Any]] = []
-        with self.db.transaction() as c:
+        with self.db.transaction():
             for loan_id, borrower_id in loans:
-                rows = c.execute(_NEW_EVENTS, (loan_id, borrower_id))
-                fresh: list[Event] = [unpack(r[0]) for r in rows]
+                bodies = self.spill.new_events(loan_id, borrower_id)
+                fresh: list[Event] = [unpack(b) for b in bodies]
                 old = self.db.get_json(loan_id)
                 state = _advance(old, fresh)
                 decision = self.engine.decide(state, self.as_of)

@@ -19,6 +19,11 @@ The batch writes a loan's new snapshot and its ``batch_loans`` row in the same t
 so after a crash a loan is either fully done (snapshot moved on, decision recorded) or not
 touched at all. Loans are always visited in ``loan_id`` order, which keeps every read a
 cheap range scan on the primary key and the output reproducible.
+
+A ``postgresql://`` URL keeps the same tables in a PostgreSQL schema (`_PG_SCHEMA`: no
+``WITHOUT ROWID``, text keys ``COLLATE "C"`` so they sort by bytes as in SQLite), through
+`_base.db`'s sqlite3-like connection: the same queries, so the same order and the same
+decisions; batch workers on several hosts share it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._base.db import DB_ERRORS, Conn, PgConnection, is_postgres_url
 from .._base.errors import StoreError
 from .._state.account import AccountState
 
@@ -60,6 +66,21 @@ CREATE TABLE IF NOT EXISTS batch_loans (
 """
 
 
+_PG_SCHEMA = (
+    'CREATE TABLE IF NOT EXISTS meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)',
+    'CREATE TABLE IF NOT EXISTS snapshots (loan_id text COLLATE "C" PRIMARY KEY,'
+    ' borrower_id text COLLATE "C" NOT NULL, state text NOT NULL)',
+    "CREATE INDEX IF NOT EXISTS snapshots_borrower ON snapshots (borrower_id, loan_id)",
+    'CREATE TABLE IF NOT EXISTS batches (batch_id text COLLATE "C" PRIMARY KEY,'
+    " as_of text NOT NULL, rules_sha256 text NOT NULL, status text NOT NULL)",
+    'CREATE TABLE IF NOT EXISTS batch_loans (batch_id text COLLATE "C" NOT NULL,'
+    ' loan_id text COLLATE "C" NOT NULL, decision text NOT NULL,'
+    " audited integer NOT NULL DEFAULT 0, PRIMARY KEY (batch_id, loan_id))",
+)
+# Two stores opening one empty schema at once must not both run the DDL.
+_PG_CREATE_LOCK = 0x64756E6E696E6702
+
+
 @dataclass(frozen=True)
 class BatchRecord:
     """What the store remembers of a batch run."""
@@ -71,32 +92,69 @@ class BatchRecord:
 
 
 class SnapshotStore:
-    """Account snapshots per loan in a SQLite file; use as a context manager or call close()."""
+    """Account snapshots per loan in a SQLite file or a PostgreSQL database (a
+    ``postgresql://`` URL); use as a context manager or call close()."""
+
+    conn: Conn
+    path: Path | str
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
-        self.path = Path(path)
+        self.postgres = is_postgres_url(path)
+        if self.postgres:
+            self._open_pg(str(path), readonly)
+            return
+        self.path = file = Path(path)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction spans
             # exactly what we say (snapshot + progress row), nothing implicit.
             if readonly:
-                if not self.path.is_file():
+                if not file.is_file():
                     raise StoreError(
                         f"snapshot store {str(self.path)!r}: no such file; expected a store"
                         " written by a batch run (dunning batch --store ...)"
                     )
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                uri = f"{file.resolve().as_uri()}?mode=ro"
                 self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
             else:
-                self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-                self.conn.execute("PRAGMA journal_mode=WAL")
-                self.conn.execute("PRAGMA synchronous=NORMAL")
-                self.conn.executescript(_SCHEMA)
+                conn = sqlite3.connect(file, isolation_level=None, timeout=30)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_SCHEMA)
+                self.conn = conn
             self._check_version(readonly)
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"snapshot store {str(self.path)!r}: cannot open it as a SQLite database"
                 f" ({exc}); expected a file written by dunning's SnapshotStore"
             ) from None
+
+    def _open_pg(self, url: str, readonly: bool) -> None:
+        pg = PgConnection(url, lock_key=_PG_CREATE_LOCK)
+        self.path, self.conn = pg.where, pg
+        try:
+            if readonly:
+                if pg.execute("SELECT to_regclass('batch_loans') IS NULL").fetchone()[0]:
+                    raise StoreError(
+                        f"snapshot store {pg.where!r}: holds no snapshot tables; expected a"
+                        " store written by a batch run (dunning batch --store ...)"
+                    )
+            else:
+                pg.execute("BEGIN IMMEDIATE")  # the create lock, released at COMMIT
+                try:
+                    for statement in _PG_SCHEMA:
+                        pg.execute(statement)
+                except BaseException:
+                    pg.execute("ROLLBACK")
+                    raise
+                pg.execute("COMMIT")
+            self._check_version(readonly)
+        except DB_ERRORS as exc:
+            pg.close()
+            raise StoreError(f"snapshot store {pg.where!r}: cannot open it ({exc})") from None
+        except BaseException:
+            pg.close()
+            raise
+        pg.lock_key = None  # a transaction is a plain BEGIN; writers do not queue
 
     def _check_version(self, readonly: bool) -> None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
@@ -120,7 +178,7 @@ class SnapshotStore:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Conn]:
         """BEGIN IMMEDIATE ... COMMIT; rolled back when the block raises."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
