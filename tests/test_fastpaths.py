@@ -17,10 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
-
-import rfc8785
 
 from dunning import InputError
 from dunning._base.time import local_date
