@@ -7,7 +7,14 @@ whose name starts with an underscore is private.
 """
 
 from . import events
-from ._audit.chain import DecisionStore, VerifyReport
+from ._audit.checkpoint import (
+    Checkpoint,
+    ConsistencyProof,
+    InclusionProof,
+    verify_consistency,
+    verify_inclusion,
+)
+from ._audit.log import DecisionStore, MerkleLog, StoredRecord, VerifyReport
 from ._audit.replay import replay
 from ._audit.store import AuditStore
 from ._base.errors import (
@@ -40,8 +47,10 @@ __all__ = [
     "AuditError",
     "AuditStore",
     "Block",
+    "Checkpoint",
     "ConditionError",
     "ConflictingEventError",
+    "ConsistencyProof",
     "CurrencyMismatchError",
     "Decision",
     "DecisionStore",
@@ -51,14 +60,17 @@ __all__ = [
     "EventError",
     "Finding",
     "ForeignEventError",
+    "InclusionProof",
     "InputError",
     "InvalidEventError",
     "Match",
+    "MerkleLog",
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
     "SequenceError",
     "StoreError",
+    "StoredRecord",
     "VerifyReport",
     "__version__",
     "events",
@@ -67,6 +79,8 @@ __all__ = [
     "load_rules",
     "loads_rules",
     "replay",
+    "verify_consistency",
+    "verify_inclusion",
 ]
 
 # Public objects say they live in `dunning` (as httpx does), so reprs, docs and tracebacks

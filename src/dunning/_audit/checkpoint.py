@@ -32,7 +32,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from .._base.canonical import canonical_bytes
 from .._base.errors import InputError
+from .._decide.decision import Decision
 from . import merkle
+from .keys import public_key as _public_key
 
 DOMAIN = b"dunning-checkpoint-v1\n"
 
@@ -348,38 +350,44 @@ def record_leaf_data(record: bytes | str | object) -> bytes:
     """
     if isinstance(record, bytes):
         return record
+    if isinstance(record, Decision):
+        return record.to_json().encode("utf-8")
     if isinstance(record, str):
         record = _loads_value(record)
     return canonical_bytes(record)
 
 
 def verify_inclusion(
-    record: bytes | str | object,
+    decision_json: bytes | str | object,
     proof: InclusionProof,
     checkpoint: Checkpoint,
-    public_key: Ed25519PublicKey,
+    public_key: Ed25519PublicKey | bytes | str,
 ) -> bool:
-    """True iff ``checkpoint`` is validly signed and ``record`` is leaf
-    ``proof.leaf_index`` of the tree it commits to."""
-    if not verify_checkpoint(checkpoint, public_key):
+    """True when `checkpoint` is signed by `public_key` and `decision_json` (the decision's
+    JSON text, its bytes, the Decision, or the parsed object) is leaf `proof.leaf_index`
+    (record seq - 1) of the tree it commits to. Needs no database."""
+    key = _public_key(public_key)
+    if not verify_checkpoint(checkpoint, key):
         return False
     if proof.tree_size != checkpoint.size:
         return False
-    leaf = merkle.leaf_hash(record_leaf_data(record))
+    leaf = merkle.leaf_hash(record_leaf_data(decision_json))
     return merkle.verify_inclusion(
         proof.leaf_index, proof.tree_size, leaf, proof.hashes(), checkpoint.root
     )
 
 
 def verify_consistency(
-    old_cp: Checkpoint, new_cp: Checkpoint, proof: ConsistencyProof, public_key: Ed25519PublicKey
+    old: Checkpoint,
+    new: Checkpoint,
+    proof: ConsistencyProof,
+    public_key: Ed25519PublicKey | bytes | str,
 ) -> bool:
-    """True iff both checkpoints are validly signed and the tree of
-    ``new_cp`` is an append-only extension of the tree of ``old_cp``."""
-    if not (verify_checkpoint(old_cp, public_key) and verify_checkpoint(new_cp, public_key)):
+    """True when both checkpoints are signed by `public_key` and the tree of `new` is an
+    append-only extension of the tree of `old` (nothing under `old` changed). No database."""
+    key = _public_key(public_key)
+    if not (verify_checkpoint(old, key) and verify_checkpoint(new, key)):
         return False
-    if (proof.old_size, proof.new_size) != (old_cp.size, new_cp.size):
+    if (proof.old_size, proof.new_size) != (old.size, new.size):
         return False
-    return merkle.verify_consistency(
-        old_cp.size, new_cp.size, old_cp.root, new_cp.root, proof.hashes()
-    )
+    return merkle.verify_consistency(old.size, new.size, old.root, new.root, proof.hashes())

@@ -28,7 +28,7 @@ from .registry import RuleSetLike, load_rule_set
 
 if TYPE_CHECKING:
     from .._rules.ruleset import RuleSet
-    from .chain import DecisionStore
+    from .log import DecisionStore, StoredRecord
 
 __all__ = ["ReplayProblem", "ReplayReport", "first_difference", "replay", "replay_records"]
 
@@ -148,7 +148,7 @@ class ReplayReport:
 
 def replay_records(
     store: DecisionStore,
-    events_for: Callable[[str], Iterable[Any]],
+    events_of: Callable[[StoredRecord], Iterable[Any]],
     *,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
@@ -157,7 +157,7 @@ def replay_records(
 ) -> ReplayReport:
     """Replay every record of `store` in range with the rule set stored for it.
 
-    `events_for(loan_id)` returns that loan's events (later ones are fine: a decision only
+    `events_of(record)` returns the record's loan's events (later ones are fine: a decision only
     sees events up to its own as_of). A missing or altered rule set is a StoreError; a
     record that re-decides differently, or whose events are refused, is a problem in the
     report.
@@ -171,7 +171,7 @@ def replay_records(
             cache[sha] = load_rule_set(sha, store.get_rule_set(sha))
         checked += 1
         try:
-            replay(record.decision, events_for(record.loan_id), cache[sha], backend=backend)
+            replay(record.decision, events_of(record), cache[sha], backend=backend)
         except ReplayMismatch as exc:
             problems.append((record.seq, record.decision_id, record.loan_id, exc))
         except StoreError:

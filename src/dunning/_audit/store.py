@@ -1,23 +1,17 @@
-"""AuditStore: the audit trail (a SQLite file, or a PostgreSQL database; one hash chain per store).
+"""AuditStore: the embedded audit log (SQLite, WAL), a Merkle tree over its records.
 
-The tables, and the checks opening and `verify` make, are in `format`; the chain and
-what `verify` checks are described in `chain`. Durability: each append is one
-`BEGIN IMMEDIATE` transaction (rule set if new, the record, the new head) committed with
-`synchronous=FULL`, so a record is in the store entirely or not at all, and writers in other
-threads and processes wait their turn instead of forking the chain. Opening never writes to a
-file that already holds data: the checks run first, and tables are only created in an empty
-file. Errors are `StoreError` naming the path.
-
-A ``postgresql://`` URL opens the same store on a PostgreSQL server, through `_base.db`'s
-sqlite3-like connection: the same SQL, chain and proofs, so the same records, hashes and
-export bytes. What differs (tables, the append lock, the append-only guards) is in
-`pg_schema`; `BEGIN IMMEDIATE` there takes an advisory lock, so appenders on several hosts
-still extend one gap-free chain.
+The tables and the file checks are in `format`, the rows' SQL in `sqlite_rows`, the tree,
+checkpoints and proofs in `log` (no SQL), what `verify` re-derives in `check`. Durability:
+each append is one `BEGIN IMMEDIATE` transaction (rule set if new, the record, its tree
+nodes, its inputs, the new size and root) committed with `synchronous=FULL`, so a record is
+in the store entirely or not at all, and writers in other threads and processes wait their
+turn. Opening never writes to a file that already holds data (tables are only created in an
+empty file); a file whose schema is not exactly this version's opens, but refuses appends
+and queries until `verify()` has named what differs. Errors are `StoreError` naming the path.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -27,103 +21,111 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .._base.db import DB_ERRORS, Conn, PgConnection, is_postgres_url
 from .._base.errors import InputError, StoreError
-from .._base.time import aware, iso_utc
+from .._base.time import aware
 from .._decide.decision import Decision
-from . import pg_schema
-from .chain import GENESIS, Receipt, StoredRecord, VerifyReport, as_of_key, record_hash
+from . import merkle
+from .check import LogCheck
+from .checkpoint import Checkpoint, ConsistencyProof, InclusionProof
 from .export import export_lines, import_into
-from .format import _RECORD_COLS as _RECORD_COLS
-from .format import _SCHEMA as _SCHEMA
-from .format import _SQLITE_HEADER as _SQLITE_HEADER
-from .format import FORMAT_VERSION, check_schema, verify_chain
-from .format import _check_file as _check_file
-from .format import _rule_set_problem as _rule_set_problem
+from .format import (
+    FORMAT_VERSION,
+    RECORD_COLS,
+    SCHEMA,
+    _check_file,
+    check_schema,
+    file_problems,
+    schema_problems,
+)
+from .inputs import events_from_wires, seen_events
+from .keys import private_key
+from .log import MerkleLog, Receipt, StoredRecord, VerifyReport, as_of_key, registry_digest
 from .registry import RuleSetLike, check_digest, check_sha256, rule_set_text
 from .replay import replay_records
+from .sqlite_rows import Writer, checked_record, inputs_of, node_getter, rule_set_rows, walk
 
 if TYPE_CHECKING:
-    from .chain import DecisionStore
+    from .log import DecisionStore
     from .replay import ReplayReport
 
 __all__ = ["FORMAT_VERSION", "AuditStore"]
 
 _PAGE = 500
+_WITH_LEAF = (
+    f"SELECT {', '.join('r.' + c for c in RECORD_COLS.split(', '))}, t.hash FROM records r"
+    " LEFT JOIN tree t ON t.level = 0 AND t.idx = r.seq - 1"
+)
 
 
 class AuditStore:
-    """An append-only, hash-chained store of decisions and the rule sets that made them.
+    """An append-only store of decisions, the rule sets that made them and (with
+    `keep_inputs=True`) the events they saw, under one Merkle tree.
 
     One store may be shared by threads (calls are serialised) and opened by several
-    processes at once (appends serialise on the database lock). `path` is a SQLite file, or
-    a ``postgresql://`` URL naming a database on a server (``pip install 'dunning[postgres]'``).
+    processes at once (appends serialise on the database lock).
     """
 
-    path: Path | str
-
-    def __init__(self, path: str | os.PathLike[str], *, created: datetime | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        keep_inputs: bool = False,
+    ) -> None:
+        self.path = Path(path)
         self._lock = threading.RLock()
         self._known_rule_sets: set[str] = set()
-        self._pg = is_postgres_url(path)
-        self._conn: Conn
-        if self._pg:
-            pg = PgConnection(str(path), lock_key=pg_schema.LOCK_KEY)
-            self.path, self._conn = pg.where, pg
-        else:
-            self.path = file = Path(path)
-            _check_file(file)
-            self._conn = self._connect(file)
+        self._log: MerkleLog | None = None
+        _check_file(self.path)
+        self._conn = self._connect()
         try:
-            self._open(created)
+            self._open(keep_inputs)
         except BaseException:
             self._conn.close()
             raise
 
     # -- opening ---------------------------------------------------------------------------
 
-    def _connect(self, file: Path) -> sqlite3.Connection:
+    def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(
-                file, timeout=60.0, isolation_level=None, check_same_thread=False
+            return sqlite3.connect(
+                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
             raise StoreError(f"audit store {self.path}: cannot open: {exc}") from None
-        return conn
 
-    def _open(self, created: datetime | None) -> None:
+    def _open(self, keep_inputs: bool) -> None:
         with self._sql("open"):
             if not self._tables():
-                self._create(created)
-            self._check_schema()
-            if not self._pg:
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=FULL")
+                self._create(keep_inputs)
+            check_schema(self._conn, self.path, self._tables())
+            self._schema = schema_problems(self._conn)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            row = self._conn.execute("SELECT keep_inputs FROM meta").fetchone()
+            self.keep_inputs = row is not None and row[0] == 1
+            if keep_inputs and not self.keep_inputs:
+                raise StoreError(
+                    f"audit store {self.path} was created without keep_inputs; its records"
+                    " have no stored inputs, so it cannot start keeping them now (import its"
+                    " export into a new store, or open it without keep_inputs)"
+                )
 
     def _tables(self) -> list[str]:
-        if self._pg:
-            return pg_schema.tables(self._conn)
         rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return sorted(str(r[0]) for r in rows)
 
-    def _create(self, created: datetime | None) -> None:
+    def _create(self, keep_inputs: bool) -> None:
         # Re-check under the write lock: another process may be creating the same file.
         with self._transaction():
             if self._tables():
                 return
-            stamp = None if created is None else iso_utc(aware(created, what="created"))
-            self._create_tables(stamp)
-
-    def _create_tables(self, stamp: str | None) -> None:
-        if self._pg:
-            pg_schema.create_all(self._conn)
-        else:
-            for statement in _SCHEMA:
+            for statement in SCHEMA:
                 self._conn.execute(statement)
-        self._conn.execute("INSERT INTO meta VALUES (?, ?, 0, ?)", (FORMAT_VERSION, stamp, GENESIS))
-
-    def _check_schema(self) -> None:
-        check_schema(self._conn, self.path, self._tables(), pg=self._pg)
+            self._conn.execute(
+                "INSERT INTO meta VALUES (?, 0, ?, ?)",
+                (FORMAT_VERSION, merkle.EMPTY_ROOT.hex(), int(keep_inputs)),
+            )
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -133,7 +135,7 @@ class AuditStore:
         with self._lock:
             try:
                 yield
-            except DB_ERRORS as exc:
+            except sqlite3.Error as exc:
                 raise StoreError(f"audit store {self.path}: {doing} failed: {exc}") from None
 
     @contextmanager
@@ -143,8 +145,36 @@ class AuditStore:
             yield
         except BaseException:
             self._conn.execute("ROLLBACK")
+            self._log = None  # the in-memory tree may be ahead of the rolled-back file
             raise
         self._conn.execute("COMMIT")
+
+    def _usable(self, doing: str) -> None:
+        if self._schema:
+            raise StoreError(
+                f"audit store {self.path}: {doing} refused: the file's schema is not this"
+                f" version's ({self._schema[0]}); run verify() and restore from an export"
+            )
+
+    def _tree(self) -> MerkleLog:
+        """The tree as the file has it now (another process may have appended)."""
+        size, root = self._conn.execute("SELECT size, root_hash FROM meta").fetchone()
+        (last,) = self._conn.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()
+        if last != size:
+            raise StoreError(
+                f"audit store {self.path}: its end is broken (it says {size} records, the last"
+                f" is record {last}); run verify() and restore from an export"
+            )
+        log = self._log
+        if log is None or log.size != size or log.frontier.root().hex() != root:
+            log = MerkleLog(node_getter(self._conn, f"audit store {self.path}"), int(size))
+            if log.frontier.root().hex() != root:
+                raise StoreError(
+                    f"audit store {self.path}: its tree does not give the root it claims"
+                    f" (size {size}); run verify() and restore from an export"
+                )
+            self._log = log
+        return log
 
     def close(self) -> None:
         with self._lock:
@@ -161,8 +191,9 @@ class AuditStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, decision: Decision, rules: RuleSetLike) -> Receipt:
-        """Append `decision`, made with `rules`, to the chain; the receipt holds seq and hash."""
+    def append(self, decision: Decision, rules: RuleSetLike, inputs: Any = None) -> Receipt:
+        """Append `decision`, made with `rules`; `inputs` (the events or AccountState it was
+        made from) are kept when given, and required when the store keeps inputs."""
         if not isinstance(decision, Decision):
             raise InputError(
                 f"append: expected a dunning Decision, found {type(decision).__name__}"
@@ -173,59 +204,43 @@ class AuditStore:
                 f"append: decision {decision.id} was made with rule set"
                 f" {decision.rule_set.sha256}, not with {rules.id!r} ({sha})"
             )
+        if inputs is None and self.keep_inputs:
+            raise InputError(
+                f"append: audit store {self.path} keeps inputs (keep_inputs=True); expected"
+                f" the events or AccountState decision {decision.id[:12]} was made from"
+            )
+        if inputs is not None and not self.keep_inputs:
+            raise InputError(
+                f"append: audit store {self.path} does not keep inputs; open it (a new one)"
+                " with keep_inputs=True to keep them, or append without inputs="
+            )
+        events = None if inputs is None else seen_events(inputs, decision)
         decision_json = decision.to_json()
-        decision_id = json.loads(decision_json)["id"]
         with self._sql("append"), self._transaction():
-            seq, prev = self._head_checked()
+            self._usable("append")
+            log = self._tree()
             self._put_rule_set(sha, text)
-            cols = (seq + 1, decision_id, decision.loan_id, as_of_key(decision.as_of), sha)
-            digest = record_hash(
-                prev,
-                seq=cols[0],
-                decision_id=cols[1],
-                loan_id=cols[2],
-                as_of=cols[3],
-                rule_set_sha256=sha,
-                decision_json=decision_json.encode("utf-8"),
-            )
-            self._conn.execute(
-                "INSERT INTO records (seq, decision_id, loan_id, as_of, rule_set_sha256,"
-                " decision_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*cols, decision_json, prev, digest),
-            )
-            if not self._pg:  # on PostgreSQL a trigger on records moves the head
-                self._conn.execute("UPDATE meta SET head_seq = ?, head_hash = ?", (seq + 1, digest))
-        return Receipt(seq + 1, digest, decision_id)
-
-    def _head_checked(self) -> tuple[int, str]:
-        """The head, refusing to extend a chain whose last record is not the head."""
-        seq, head = self._conn.execute("SELECT head_seq, head_hash FROM meta").fetchone()
-        last = self._conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")
-        last_row = last.fetchone() or (0, GENESIS)
-        if (seq, head) != tuple(last_row):
-            raise StoreError(
-                f"audit store {self.path}: the chain is broken at its end (head is record"
-                f" {seq}, last record is {last_row[0]}); run verify() and restore from an export"
-            )
-        return int(seq), str(head)
+            seq = Writer(self._conn, log).record(decision, decision_json, events)
+            root = log.frontier.root().hex()
+            self._conn.execute("UPDATE meta SET size = ?, root_hash = ?", (seq, root))
+        leaf = merkle.leaf_hash(decision_json.encode("utf-8")).hex()
+        return Receipt(seq, leaf, decision.id, root)
 
     def _put_rule_set(self, sha: str, text: str) -> None:
         if sha in self._known_rule_sets:
             return
         self._conn.execute(
-            "INSERT INTO rule_sets (sha256, canonical_json) VALUES (?, ?)"
-            " ON CONFLICT (sha256) DO NOTHING",
-            (sha, text),
+            "INSERT OR IGNORE INTO rule_sets (sha256, canonical_json) VALUES (?, ?)", (sha, text)
         )
         self._known_rule_sets.add(sha)
 
     # -- reading ---------------------------------------------------------------------------
 
     def head(self) -> tuple[int, str]:
-        """(seq, hash) of the last record: keep it elsewhere to anchor the chain."""
+        """(size, root hash): sign it with `checkpoint` to anchor the store elsewhere."""
         with self._sql("head"):
-            seq, digest = self._conn.execute("SELECT head_seq, head_hash FROM meta").fetchone()
-        return int(seq), str(digest)
+            size, root = self._conn.execute("SELECT size, root_hash FROM meta").fetchone()
+        return int(size), str(root)
 
     def __len__(self) -> int:
         with self._sql("count"):
@@ -240,8 +255,10 @@ class AuditStore:
             ).fetchone()
         if row is None:
             raise StoreError(f"audit store {self.path}: rule set {sha256} is missing")
-        check_digest(sha256, str(row[0]), where=f"audit store {self.path}")
-        return str(row[0])
+        if not isinstance(row[0], str):
+            raise StoreError(f"audit store {self.path}: rule set {sha256} was altered")
+        check_digest(sha256, row[0], where=f"audit store {self.path}")
+        return row[0]
 
     def records(
         self,
@@ -250,92 +267,143 @@ class AuditStore:
         start: datetime | str | None = None,
         end: datetime | str | None = None,
     ) -> Iterator[StoredRecord]:
-        """Records in seq order; filters: `loan_id`, and `start <= as_of < end`."""
-        where, args = ["seq > ?"], []
+        """Records in seq order; filters: `loan_id`, and `start <= as_of < end`. Each is
+        checked against its leaf hash before it is returned (StoreError if altered)."""
+        where, args = ["r.seq > ?"], []
         if loan_id is not None:
-            where.append("loan_id = ?")
+            where.append("r.loan_id = ?")
             args.append(loan_id)
         if start is not None:
-            where.append("as_of >= ?")
+            where.append("r.as_of >= ?")
             args.append(as_of_key(aware(start, what="start")))
         if end is not None:
-            where.append("as_of < ?")
+            where.append("r.as_of < ?")
             args.append(as_of_key(aware(end, what="end")))
-        query = (
-            f"SELECT {_RECORD_COLS} FROM records WHERE {' AND '.join(where)}"
-            f" ORDER BY seq LIMIT {_PAGE}"
-        )
+        query = f"{_WITH_LEAF} WHERE {' AND '.join(where)} ORDER BY r.seq LIMIT {_PAGE}"
         last = 0
         while True:  # page by seq so no cursor stays open while the caller works
             with self._sql("records"):
+                self._usable("records")
                 rows = self._conn.execute(query, (last, *args)).fetchall()
             for row in rows:
-                yield StoredRecord(*row)
+                yield checked_record(row, f"audit store {self.path}")
             if len(rows) < _PAGE:
                 return
             last = rows[-1][0]
 
+    def get(self, decision_id: str) -> StoredRecord:
+        """The first record of `decision_id` (checked); StoreError when there is none."""
+        with self._sql("get"):
+            self._usable("get")
+            row = self._conn.execute(
+                f"{_WITH_LEAF} WHERE r.decision_id = ? ORDER BY r.seq LIMIT 1", (decision_id,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"audit store {self.path}: no record of decision {decision_id!r}")
+        return checked_record(row, f"audit store {self.path}")
+
+    def inputs(self, record: StoredRecord) -> list[Any] | None:
+        """The events `record`'s decision saw, as kept by `keep_inputs` (None if not kept)."""
+        where = f"audit store {self.path}"
+        with self._sql("inputs"):
+            wires = inputs_of(self._conn, record, where)
+        return None if wires is None else events_from_wires(wires, where=where)
+
+    # -- proofs ----------------------------------------------------------------------------
+
+    def checkpoint(self, signer: Any, timestamp: datetime | str) -> Checkpoint:
+        """A signed tree head: size, root, `timestamp` (the caller's clock) and the digest of
+        the rule sets, signed with the bank's Ed25519 key (used, never stored)."""
+        key = private_key(signer)
+        with self._sql("checkpoint"), self._transaction("DEFERRED"):
+            self._usable("checkpoint")
+            log = self._tree()
+            shas = [str(r[0]) for r in self._conn.execute("SELECT sha256 FROM rule_sets")]
+            return log.checkpoint(key, timestamp, registry_digest(shas))
+
+    def prove(self, decision_id: str, *, size: int | None = None) -> InclusionProof:
+        """The inclusion proof of the first record of `decision_id`, in the tree of `size`
+        records (default: all); check it with `verify_inclusion`."""
+        record = self.get(decision_id)
+        with self._sql("prove"), self._transaction("DEFERRED"):
+            log = self._tree()
+            if size is not None and not (isinstance(size, int) and record.seq <= size):
+                raise InputError(
+                    f"prove: decision {decision_id[:12]} is record {record.seq}, not inside"
+                    f" a tree of {size!r} records"
+                )
+            return log.prove(record.seq - 1, size)
+
+    def consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        """The proof that this store's tree of `new_size` records (default: all) extends its
+        tree of `old_size`; check it with `verify_consistency` and two checkpoints."""
+        with self._sql("consistency"), self._transaction("DEFERRED"):
+            self._usable("consistency")
+            return self._tree().consistency(old_size, new_size)
+
     # -- verifying -------------------------------------------------------------------------
 
-    def verify(self) -> VerifyReport:
-        """Walk the whole chain; the report names the first record altered, removed or moved."""
-        with self._sql("verify"), self._transaction("DEFERRED"):
-            return self._verify()
+    def verify(self, *, against: Checkpoint | None = None, public_key: Any = None) -> VerifyReport:
+        """Check the whole file; `against` a checkpoint (with the bank's public key) also
+        proves no record under it changed, vanished, moved or was cut off the end."""
+        if against is not None and public_key is None:
+            raise InputError("verify: a checkpoint is checked with public_key=; none was given")
+        if against is not None and not isinstance(against, Checkpoint):
+            raise InputError(f"verify: against= expects a Checkpoint, found {type(against)}")
+        where = f"audit store {self.path}"
+        with self._lock:
+            conn = self._connect()  # a fresh connection reads the schema as it is on disk
+            try:
+                conn.execute("BEGIN")
+                return self._verify(conn, where, against, public_key)
+            except sqlite3.Error as exc:
+                return VerifyReport(False, 0, None, f"sqlite: {exc}", (f"sqlite: {exc}",))
+            finally:
+                conn.close()
 
-    def _verify(self, *, guards: bool = True) -> VerifyReport:
-        report = verify_chain(self._conn, pg=self._pg)
-        if guards and self._pg and report.ok:
-            missing = pg_schema.guard_problems(self._conn)
-            if missing:
-                return VerifyReport(False, report.records, None, "; ".join(missing))
-        return report
+    def _verify(
+        self, conn: sqlite3.Connection, where: str, against: Checkpoint | None, key: Any
+    ) -> VerifyReport:
+        problems = file_problems(conn)
+        broken = any(p.startswith("schema") for p in problems)
+        rule_sets = {} if broken else rule_set_rows(conn)
+        check = LogCheck(rule_sets, iter(()), against=against, public_key_=key)
+        for p in problems:
+            check.problem(p)
+        if broken:  # the walk's queries assume this version's tables and columns
+            return check.finish(None, None)
+        return walk(conn, check, where)
 
     # -- export / import / replay ----------------------------------------------------------
 
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
-        """Write the store as JSON Lines (header, rule sets, records); returns the count.
-
-        The store must verify first: an export is evidence, so it never carries a broken
-        chain. `AuditStore.import_jsonl` reads it back and checks the chain again.
-        """
-
+        """Write the store as JSON Lines (header, rule sets, inputs, records); returns the
+        record count. The store must verify first: an export is evidence."""
+        report = self.verify()
+        if not report.ok:
+            raise StoreError(
+                f"export of audit store {self.path} refused: it does not verify ({report.problem})"
+            )
         with self._sql("export"), self._transaction("DEFERRED"):
-            report = self._verify(guards=False)  # the chain: what an export carries
-            if not report.ok:
-                raise StoreError(
-                    f"export of audit store {self.path} refused: the chain does not verify"
-                    f" ({report.problem})"
-                )
-            meta = self._conn.execute("SELECT created, head_seq, head_hash FROM meta").fetchone()
-            rule_sets = self._conn.execute(
-                "SELECT sha256, canonical_json FROM rule_sets ORDER BY sha256"
-            )
-            records = (
-                StoredRecord(*r)
-                for r in self._conn.execute(f"SELECT {_RECORD_COLS} FROM records ORDER BY seq")
-            )
-            header = {"created": meta[0], "head_seq": meta[1], "head_hash": meta[2]}
-            return export_lines(target, header, rule_sets, records)
+            return export_lines(self._conn, target)
 
     @classmethod
     def import_jsonl(
-        cls, source: str | os.PathLike[str] | IO[str], path: str | os.PathLike[str]
+        cls,
+        source: str | os.PathLike[str] | IO[str],
+        path: str | os.PathLike[str],
     ) -> AuditStore:
-        """A new store at `path` holding an export, after checking its chain line by line.
-
-        `path` must not exist or be empty (a PostgreSQL database: hold no tables in its
-        schema). On any problem nothing is left behind.
-        """
-
-        if is_postgres_url(path):
-            return cls._import_pg(source, str(path))
+        """A new store at `path` holding an export, checked line by line; the root it
+        builds must be the root the export names. On any problem nothing is left behind."""
         target = Path(path)
         if target.exists() and (target.is_dir() or target.stat().st_size > 0):
             raise StoreError(f"import: target {target} already exists; expected a new path")
         store = cls(target)
         try:
             with store._sql("import"), store._transaction():
-                import_into(store._conn, source)
+                keeps = import_into(store._conn, store._tree(), source)
+                store._conn.execute("UPDATE meta SET keep_inputs = ?", (int(keeps),))
+            store.keep_inputs = keeps
         except BaseException:
             store.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
@@ -343,49 +411,31 @@ class AuditStore:
             raise
         return store
 
-    @classmethod
-    def _import_pg(cls, source: str | os.PathLike[str] | IO[str], url: str) -> AuditStore:
-        """Tables and rows in ONE transaction: a failure leaves the database empty."""
-        conn = PgConnection(url, lock_key=pg_schema.LOCK_KEY)
-        try:
-            if pg_schema.tables(conn):
-                raise StoreError(
-                    f"import: target {conn.where} already holds tables"
-                    f" {pg_schema.tables(conn)}; expected an empty database"
-                )
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                pg_schema.create_all(conn)
-                # The meta row goes in once the header is read (it names `created`); the head
-                # trigger then moves it with every imported record.
-                import_into(
-                    conn,
-                    source,
-                    on_header=lambda created: conn.execute(
-                        "INSERT INTO meta VALUES (?, ?, 0, ?)", (FORMAT_VERSION, created, GENESIS)
-                    ),
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except DB_ERRORS as exc:
-            raise StoreError(f"import into {conn.where} failed: {exc}") from None
-        finally:
-            conn.close()
-        return cls(url)
-
     def replay_all(
         self,
-        events_for: Callable[[str], Any],
+        events_for: Callable[[str], Any] | None = None,
         start: datetime | str | None = None,
         end: datetime | str | None = None,
         *,
         loan_id: str | None = None,
     ) -> ReplayReport:
-        """Re-decide every stored record in range with its stored rule set; see `replay`."""
+        """Re-decide every stored record in range with its stored rule set, from
+        `events_for(loan_id)`, or from the inputs the store kept when it is None."""
+        if events_for is None:
 
-        return replay_records(self, events_for, start=start, end=end, loan_id=loan_id)
+            def stored(record: StoredRecord) -> Any:
+                events = self.inputs(record)
+                if events is None:
+                    raise StoreError(
+                        f"audit store {self.path}: record {record.seq} has no stored inputs"
+                        " (the store did not keep_inputs then); pass events_for="
+                    )
+                return events
+
+            return replay_records(self, stored, start=start, end=end, loan_id=loan_id)
+        return replay_records(
+            self, lambda r: events_for(r.loan_id), start=start, end=end, loan_id=loan_id
+        )
 
 
 if TYPE_CHECKING:  # mypy proves AuditStore offers the whole DecisionStore interface

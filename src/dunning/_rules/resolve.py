@@ -8,6 +8,13 @@ The first phases of `loader` (its docstring describes the whole pipeline):
 * RESOLVE: ``extends:`` chains merged by id, position tables (`Marks`) merged alongside so
   later errors name the file that wrote the value; ``enabled: false`` items dropped last.
 
+What `extends` may read (a rule file is input, and input must not choose which files the
+library opens): a ``pack:<name>`` shipped with dunning, or a path relative to the extending
+file, resolved (``..`` and symlinks followed) and then required to lie inside the folder
+tree of the file that was loaded (for a pack, the pack folder). Absolute paths, ``..`` out
+of the tree and symlinks leading out are refused before the target is opened. An extended
+file that is not a rule file is reported by position only: its content is never quoted.
+
 `_err` and the path helpers here locate errors for every phase (`check`, `loader` use them).
 """
 
@@ -168,12 +175,36 @@ def _read(p: Path, origin: str | None = None) -> str:
         raise RuleFileError(f"cannot read rule file: {exc}", path=str(p)) from None
 
 
-def _resolve_file(p: Path, stack: tuple[str, ...]) -> tuple[dict[str, Any], Marks, _Disabled]:
-    data, marks = _parse(_read(p), str(p))
-    return _resolve(data, marks, str(p), p.parent, stack)
+def _resolve_file(
+    p: Path, stack: tuple[str, ...], root: Path | None = None
+) -> tuple[dict[str, Any], Marks, _Disabled]:
+    if not stack:
+        data, marks = _parse(_read(p), str(p))
+    else:  # an extended file: never echo what it holds
+        try:
+            data, marks = _parse(_read(p), str(p))
+        except RuleFileError as exc:
+            where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
+            raise RuleFileError(
+                f"extends: {p.name} is not a valid rule file{where}; its content is not"
+                " shown. Load it on its own with `dunning validate` to see the problem",
+                path=str(p),
+            ) from None
+    return _resolve(data, marks, str(p), p.parent, stack, root)
 
 
-def _target(ext: Any, base_dir: Path, marks: Marks, file: str) -> Path:
+def _outside(ext: str, why: str, marks: Marks, file: str) -> RuleFileError:
+    return _err(
+        marks,
+        ("extends",),
+        f"extends: {ext!r} {why}; expected a path inside the rule file's folder tree"
+        " (relative to the file) or 'pack:<name>'",
+        file=file,
+    )
+
+
+def _target(ext: Any, base_dir: Path, marks: Marks, file: str, root: Path) -> tuple[Path, Path]:
+    """The file `extends: ext` names and the folder tree it may in turn extend within."""
     if not isinstance(ext, str) or not ext.strip():
         raise _err(
             marks,
@@ -191,11 +222,17 @@ def _target(ext: Any, base_dir: Path, marks: Marks, file: str) -> Path:
                 " 'pack:<name>' with lower-case letters, digits, '-' or '_'",
                 file=file,
             )
-        return (base_dir / ext).resolve()
+        if Path(ext).is_absolute() or ext.startswith("~") or re.match(r"^[A-Za-z]:", ext):
+            raise _outside(ext, "is an absolute path", marks, file)
+        target = (base_dir / ext).resolve()
+        if not target.is_relative_to(root):
+            how = "a symlink" if ".." not in Path(ext).parts else "'..'"
+            raise _outside(ext, f"leads outside {root} (through {how})", marks, file)
+        return target, root
     packs = sorted({f.stem for d in PACK_DIRS if d.is_dir() for f in d.glob("*.yaml")})
     for d in PACK_DIRS:
         if (d / f"{m.group(1)}.yaml").is_file():
-            return (d / f"{m.group(1)}.yaml").resolve()
+            return (d / f"{m.group(1)}.yaml").resolve(), d.resolve()
     hit = get_close_matches(m.group(1), packs, n=1, cutoff=0.5)
     raise _err(
         marks,
@@ -208,12 +245,17 @@ def _target(ext: Any, base_dir: Path, marks: Marks, file: str) -> Path:
 
 
 def _resolve(
-    data: dict[str, Any], marks: Marks, file: str, base_dir: Path, stack: tuple[str, ...]
+    data: dict[str, Any],
+    marks: Marks,
+    file: str,
+    base_dir: Path,
+    stack: tuple[str, ...],
+    root: Path | None = None,
 ) -> tuple[dict[str, Any], Marks, _Disabled]:
     ext = data.get("extends")
     if ext is None:
         return _drop_disabled(data, marks) if not stack else (data, marks, {})
-    target = _target(ext, base_dir, marks, file)
+    target, tree = _target(ext, base_dir, marks, file, root or base_dir.resolve())
     me = str(Path(file).resolve()) if not file.startswith("<") else file
     chain = (*stack, me)
     if str(target) in chain:
@@ -228,7 +270,7 @@ def _resolve(
         )
     if not target.is_file():
         raise _err(marks, ("extends",), f"extends: file {str(target)!r} does not exist", file=file)
-    base, bmarks, _ = _resolve_file(target, chain)
+    base, bmarks, _ = _resolve_file(target, chain, tree)
     merged, mmarks = _merge(base, bmarks, data, marks)
     return _drop_disabled(merged, mmarks) if not stack else (merged, mmarks, {})
 
