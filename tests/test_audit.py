@@ -1,10 +1,15 @@
-"""The audit store: append, read, verify, export/import, and refusing bad input unchanged."""
+"""The audit store: append, read, verify, export/import, and refusing bad input unchanged.
+
+The store tests run twice, on a SQLite file and on a real PostgreSQL server the tests start
+(`store_url`); tampering goes through SQL as the table owner, bypassing PostgreSQL's
+append-only guards (`store_sql.tamper`). Opening bad *files* is SQLite's alone.
+"""
 
 from __future__ import annotations
 
 import io
 import json
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,9 +20,12 @@ from dunning._audit import merkle
 from dunning._audit.log import VerifyReport
 from dunning._audit.registry import DirectoryRegistry, MemoryRegistry, rule_set_digest
 from dunning._audit.store import AuditStore
+from store_sql import is_pg, query, tamper
+
+NewUrl = Callable[[str], str]
 
 
-def filled(path: Path, n: int = 5) -> AuditStore:
+def filled(path: Path | str, n: int = 5) -> AuditStore:
     store = AuditStore(path)
     for i in range(n):
         rules = RULES if i < 3 else OTHER_RULES
@@ -25,17 +33,14 @@ def filled(path: Path, n: int = 5) -> AuditStore:
     return store
 
 
-def sql(path: Path, statement: str, *args: object) -> None:
+def sql(path: Path | str, statement: str, *args: object) -> None:
     """Edit the database behind the store's back, as a tamperer would."""
-    conn = sqlite3.connect(path)
-    conn.execute(statement, args)
-    conn.commit()
-    conn.close()
+    tamper(path, statement, *args)
 
 
-def test_appends_are_numbered_leaves_of_the_tree(tmp_path: Path) -> None:
+def test_appends_are_numbered_leaves_of_the_tree(store_url: str, tmp_path: Path) -> None:
     """Record n is leaf n - 1: sha256(0x00 || decision JSON); the head is (size, root)."""
-    store = filled(tmp_path / "a.sqlite")
+    store = filled(store_url)
     records = list(store.records())
     expected_seqs = [1, 2, 3, 4, 5]
     assert expected_seqs == [r.seq for r in records]
@@ -46,9 +51,9 @@ def test_appends_are_numbered_leaves_of_the_tree(tmp_path: Path) -> None:
     assert OTHER_RULES.sha256 == records[-1].rule_set_sha256
 
 
-def test_append_returns_a_receipt_matching_the_record(tmp_path: Path) -> None:
+def test_append_returns_a_receipt_matching_the_record(store_url: str, tmp_path: Path) -> None:
     """The receipt names the seq, the chain hash and the decision id that were stored."""
-    store = AuditStore(tmp_path / "a.sqlite")
+    store = AuditStore(store_url)
     decision = make_decision(7)
     receipt = store.append(decision, RULES)
     (record,) = store.records()
@@ -61,17 +66,17 @@ def test_append_returns_a_receipt_matching_the_record(tmp_path: Path) -> None:
     assert decision.id == receipt.decision_id
 
 
-def test_a_fresh_and_a_filled_store_verify(tmp_path: Path) -> None:
+def test_a_fresh_and_a_filled_store_verify(store_url: str, new_store_url: NewUrl) -> None:
     """An empty store and a store of five records both verify, counting their records."""
     expected_empty = VerifyReport(ok=True, records=0)
-    assert expected_empty == AuditStore(tmp_path / "empty.sqlite").verify()
+    assert expected_empty == AuditStore(new_store_url("empty")).verify()
     expected = VerifyReport(ok=True, records=5)
-    assert expected == filled(tmp_path / "a.sqlite").verify()
+    assert expected == filled(store_url).verify()
 
 
-def test_the_store_survives_reopening(tmp_path: Path) -> None:
+def test_the_store_survives_reopening(store_url: str, tmp_path: Path) -> None:
     """Closing and reopening keeps every record and the head; appends continue the chain."""
-    path = tmp_path / "a.sqlite"
+    path = store_url
     first = filled(path)
     head = first.head()
     first.close()
@@ -82,9 +87,9 @@ def test_the_store_survives_reopening(tmp_path: Path) -> None:
     assert again.verify().ok
 
 
-def test_records_filter_by_loan_and_time_range(tmp_path: Path) -> None:
+def test_records_filter_by_loan_and_time_range(store_url: str, tmp_path: Path) -> None:
     """records() filters by loan id and by as_of in [start, end), in seq order."""
-    store = filled(tmp_path / "a.sqlite")
+    store = filled(store_url)
     by_loan = [r.seq for r in store.records(loan_id="L1")]
     expected_loan = [2, 4]
     assert expected_loan == by_loan
@@ -95,25 +100,24 @@ def test_records_filter_by_loan_and_time_range(tmp_path: Path) -> None:
     assert [r.seq for r in store.records(loan_id="L1", end="2025-03-03T04:00:00Z")] == [2]
 
 
-def test_each_rule_set_is_stored_once_and_given_back(tmp_path: Path) -> None:
+def test_each_rule_set_is_stored_once_and_given_back(store_url: str, tmp_path: Path) -> None:
     """The canonical JSON of every rule set used is kept once, keyed by its sha256."""
-    store = filled(tmp_path / "a.sqlite")
+    store = filled(store_url)
     assert RULES.canonical_json() == store.get_rule_set(RULES.sha256)
     assert OTHER_RULES.canonical_json() == store.get_rule_set(OTHER_RULES.sha256)
-    conn = sqlite3.connect(tmp_path / "a.sqlite")
-    assert conn.execute("SELECT count(*) FROM rule_sets").fetchone()[0] == 2
+    assert [(2,)] == query(store_url, "SELECT count(*) FROM rule_sets")
 
 
-def test_append_refuses_a_decision_made_with_other_rules(tmp_path: Path) -> None:
+def test_append_refuses_a_decision_made_with_other_rules(store_url: str, tmp_path: Path) -> None:
     """A decision must be stored with the rule set it names; the store is left as it was."""
-    store = filled(tmp_path / "a.sqlite", 2)
+    store = filled(store_url, 2)
     head = store.head()
     with pytest.raises(InputError, match=r"was made with rule set .* not with 'cn-bank-retail'"):
         store.append(make_decision(3, rules=RULES), OTHER_RULES)
     assert head == store.head()
 
 
-def test_append_refuses_rules_whose_digest_is_wrong(tmp_path: Path) -> None:
+def test_append_refuses_rules_whose_digest_is_wrong(store_url: str, tmp_path: Path) -> None:
     """Rules claiming a sha256 their canonical JSON does not hash to are refused."""
 
     class Liar(StandInRules):
@@ -125,15 +129,15 @@ def test_append_refuses_rules_whose_digest_is_wrong(tmp_path: Path) -> None:
     decision = make_decision(1).model_validate(
         {**make_decision(1).model_dump(exclude={"id"}), "rule_set": {**liar.ref().model_dump()}}
     )
-    store = AuditStore(tmp_path / "a.sqlite")
+    store = AuditStore(store_url)
     with pytest.raises(InputError, match=r"claims sha256 f+ but its canonical JSON hashes to"):
         store.append(decision, liar)
     assert len(store) == 0
 
 
-def test_append_refuses_things_that_are_not_decisions(tmp_path: Path) -> None:
+def test_append_refuses_things_that_are_not_decisions(store_url: str, tmp_path: Path) -> None:
     """Passing a dict instead of a Decision is an InputError naming what was found."""
-    store = AuditStore(tmp_path / "a.sqlite")
+    store = AuditStore(store_url)
     with pytest.raises(InputError, match="expected a dunning Decision, found dict"):
         store.append({"loan_id": "L1"}, RULES)  # type: ignore[arg-type]
 
@@ -160,9 +164,9 @@ def test_a_foreign_sqlite_database_is_refused_unchanged(tmp_path: Path) -> None:
     assert before == path.read_bytes()
 
 
-def test_a_store_from_a_newer_format_is_refused(tmp_path: Path) -> None:
+def test_a_store_from_a_newer_format_is_refused(store_url: str, tmp_path: Path) -> None:
     """A store written in format 3 names the version found and the version supported."""
-    path = tmp_path / "a.sqlite"
+    path = store_url
     filled(path, 1).close()
     sql(path, "UPDATE meta SET format_version = 3")
     expected = "format version 3; this dunning supports format version 2"
@@ -180,9 +184,9 @@ def test_paths_that_cannot_hold_a_store(tmp_path: Path, name: str, found: str) -
 # -- verify: the first bad record ---------------------------------------------------------------
 
 
-def test_verify_names_an_altered_column(tmp_path: Path) -> None:
+def test_verify_names_an_altered_column(store_url: str, tmp_path: Path) -> None:
     """Changing an indexed column (loan id) of record 3 makes verify name record 3."""
-    path = tmp_path / "a.sqlite"
+    path = store_url
     filled(path).close()
     sql(path, "UPDATE records SET loan_id = 'L9' WHERE seq = 3")
     report = AuditStore(path).verify()
@@ -190,9 +194,9 @@ def test_verify_names_an_altered_column(tmp_path: Path) -> None:
     assert "record 3: column loan_id is 'L9' but the decision says 'L0'" in str(report.problem)
 
 
-def test_verify_names_a_record_cut_off_the_end(tmp_path: Path) -> None:
+def test_verify_names_a_record_cut_off_the_end(store_url: str, tmp_path: Path) -> None:
     """Deleting the last record is noticed: the store's size and tree still count it."""
-    path = tmp_path / "a.sqlite"
+    path = store_url
     filled(path).close()
     sql(path, "DELETE FROM records WHERE seq = 5")
     report = AuditStore(path).verify()
@@ -203,9 +207,9 @@ def test_verify_names_a_record_cut_off_the_end(tmp_path: Path) -> None:
     )
 
 
-def test_appending_to_a_truncated_chain_is_refused(tmp_path: Path) -> None:
+def test_appending_to_a_truncated_chain_is_refused(store_url: str, tmp_path: Path) -> None:
     """A store whose last record was removed refuses to extend the chain, unchanged."""
-    path = tmp_path / "a.sqlite"
+    path = store_url
     filled(path).close()
     sql(path, "DELETE FROM records WHERE seq = 5")
     store = AuditStore(path)
@@ -214,9 +218,9 @@ def test_appending_to_a_truncated_chain_is_refused(tmp_path: Path) -> None:
     assert len(store) == 4
 
 
-def test_a_tampered_rule_set_is_named_at_its_first_record(tmp_path: Path) -> None:
+def test_a_tampered_rule_set_is_named_at_its_first_record(store_url: str, tmp_path: Path) -> None:
     """Editing a stored rule set is reported at the first record that used it."""
-    path = tmp_path / "a.sqlite"
+    path = store_url
     filled(path).close()
     sql(path, "UPDATE rule_sets SET canonical_json = '{}' WHERE sha256 = ?", OTHER_RULES.sha256)
     store = AuditStore(path)
@@ -227,9 +231,9 @@ def test_a_tampered_rule_set_is_named_at_its_first_record(tmp_path: Path) -> Non
         store.get_rule_set(OTHER_RULES.sha256)
 
 
-def test_a_missing_rule_set_is_a_store_error(tmp_path: Path) -> None:
+def test_a_missing_rule_set_is_a_store_error(store_url: str, tmp_path: Path) -> None:
     """A record whose rule set was deleted fails verify, and fetching that rule set raises."""
-    path = tmp_path / "a.sqlite"
+    path = store_url
     filled(path).close()
     sql(path, "DELETE FROM rule_sets WHERE sha256 = ?", RULES.sha256)
     store = AuditStore(path)
@@ -243,20 +247,25 @@ def test_a_missing_rule_set_is_a_store_error(tmp_path: Path) -> None:
 # -- JSON Lines export and import ---------------------------------------------------------------
 
 
-def test_export_then_import_keeps_the_tree(tmp_path: Path) -> None:
-    """An exported store imports into a new store with the same records, hashes and head."""
-    store = filled(tmp_path / "a.sqlite")
+def test_export_then_import_keeps_the_tree(
+    store_url: str, new_store_url: NewUrl, tmp_path: Path
+) -> None:
+    """An exported store imports into a new store with the same records, hashes and head,
+    and exports the same bytes again."""
+    store = filled(store_url)
     assert store.export_jsonl(tmp_path / "audit.jsonl") == 5
-    copy = AuditStore.import_jsonl(tmp_path / "audit.jsonl", tmp_path / "b.sqlite")
+    copy = AuditStore.import_jsonl(tmp_path / "audit.jsonl", new_store_url("b"))
     assert list(store.records()) == list(copy.records())
     assert store.head() == copy.head()
     assert copy.verify().ok
+    copy.export_jsonl(tmp_path / "again.jsonl")
+    assert (tmp_path / "audit.jsonl").read_bytes() == (tmp_path / "again.jsonl").read_bytes()
 
 
-def test_export_to_a_file_object(tmp_path: Path) -> None:
+def test_export_to_a_file_object(store_url: str, tmp_path: Path) -> None:
     """export_jsonl also writes to an open text file: a header, rule sets, then records."""
     buf = io.StringIO()
-    filled(tmp_path / "a.sqlite", 3).export_jsonl(buf)
+    filled(store_url, 3).export_jsonl(buf)
     kinds = [json.loads(line)["kind"] for line in buf.getvalue().splitlines()]
     expected = ["dunning-audit", "rule_set", "record", "record", "record"]
     assert expected == kinds
@@ -284,27 +293,31 @@ def _edited_export(tmp_path: Path, edit: str) -> Path:
     ],
 )
 def test_import_refuses_an_altered_export_and_leaves_nothing(
-    tmp_path: Path, edit: str, message: str
+    store_url: str, tmp_path: Path, edit: str, message: str
 ) -> None:
     """An edited or cut export is refused with the line and record, and no store is created."""
-    source = _edited_export(tmp_path, edit)
+    source = _edited_export(tmp_path, edit)  # written by a SQLite store
     with pytest.raises(StoreError, match=message):
-        AuditStore.import_jsonl(source, tmp_path / "b.sqlite")
-    assert not (tmp_path / "b.sqlite").exists()
+        AuditStore.import_jsonl(source, store_url)
+    if is_pg(store_url):
+        tables = "SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+        assert [(0,)] == query(store_url, tables)
+    else:
+        assert not Path(store_url).exists()
 
 
-def test_import_refuses_an_existing_target(tmp_path: Path) -> None:
-    """Import only creates new stores; an existing file is left as it was."""
-    store = filled(tmp_path / "a.sqlite", 2)
+def test_import_refuses_an_existing_target(store_url: str, tmp_path: Path) -> None:
+    """Import only creates new stores; an existing file or schema is left as it was."""
+    store = filled(store_url, 2)
     store.export_jsonl(tmp_path / "audit.jsonl")
-    with pytest.raises(StoreError, match="already exists; expected a new path"):
-        AuditStore.import_jsonl(tmp_path / "audit.jsonl", tmp_path / "a.sqlite")
+    with pytest.raises(StoreError, match=r"already (exists; expected a new path|holds tables)"):
+        AuditStore.import_jsonl(tmp_path / "audit.jsonl", store_url)
     assert len(store) == 2
 
 
-def test_export_of_a_broken_store_is_refused(tmp_path: Path) -> None:
+def test_export_of_a_broken_store_is_refused(store_url: str, tmp_path: Path) -> None:
     """An export is evidence: a store that does not verify is not exported."""
-    path = tmp_path / "a.sqlite"
+    path = store_url
     filled(path).close()
     sql(path, "UPDATE records SET as_of = 'x' WHERE seq = 2")
     with pytest.raises(StoreError, match=r"it does not verify .*record 2"):

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from .._base.canonical import canonical_text
+from .._base.db import Conn
 from .._base.errors import InputError, StoreError
 from .._decide.decision import Decision
 from .format import FORMAT_VERSION, RECORD_COLS
@@ -48,7 +48,7 @@ def _open(target: str | os.PathLike[str] | IO[str], mode: str) -> Iterator[IO[st
         yield target
 
 
-def export_lines(conn: sqlite3.Connection, target: str | os.PathLike[str] | IO[str]) -> int:
+def export_lines(conn: Conn, target: str | os.PathLike[str] | IO[str]) -> int:
     """Write header, rule sets, input events and records; the number of records written."""
     size, root, keeps = conn.execute("SELECT size, root_hash, keep_inputs FROM meta").fetchone()
     header = {
@@ -83,9 +83,7 @@ def export_lines(conn: sqlite3.Connection, target: str | os.PathLike[str] | IO[s
     return count
 
 
-def import_into(
-    conn: sqlite3.Connection, log: MerkleLog, source: str | os.PathLike[str] | IO[str]
-) -> bool:
+def import_into(conn: Conn, log: MerkleLog, source: str | os.PathLike[str] | IO[str]) -> bool:
     """Check and insert an export into an empty store, inside the caller's transaction;
     True when it carried inputs."""
     name = source if isinstance(source, str | os.PathLike) else getattr(source, "name", "<file>")
@@ -96,7 +94,7 @@ def import_into(
 
 
 class _Importer:
-    def __init__(self, conn: sqlite3.Connection, log: MerkleLog, name: str) -> None:
+    def __init__(self, conn: Conn, log: MerkleLog, name: str) -> None:
         self.conn, self.name = conn, name
         self.writer = Writer(conn, log)
         self.log = log
@@ -168,7 +166,9 @@ class _Importer:
         except StoreError as exc:
             raise self.fail(str(exc)) from None
         self.rule_sets.add(sha)
-        self.conn.execute("INSERT OR IGNORE INTO rule_sets VALUES (?, ?)", (sha, text))
+        self.conn.execute(
+            "INSERT INTO rule_sets VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING", (sha, text)
+        )
 
     def input_event(self, item: dict[str, Any]) -> None:
         key = (self.field(item, "loan_id", str), self.field(item, "n", int))

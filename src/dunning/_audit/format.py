@@ -23,6 +23,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from .._base.db import DB_ERRORS
 from .._base.errors import StoreError
 
 FORMAT_VERSION = 2
@@ -116,16 +117,16 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[Any]:
 EXPECTED_MASTER, EXPECTED_COLUMNS = _reference()
 
 
-def check_schema(conn: sqlite3.Connection, path: Path, tables: list[str]) -> None:
+def check_schema(conn: Any, path: Path | str, tables: list[str], *, pg: bool = False) -> None:
     """Refuse a database that is not an audit store, or one in another format version."""
     if "meta" not in tables:
         raise StoreError(
-            f"{path} is a SQLite database but not a dunning audit store"
+            f"{path} is a {'PostgreSQL' if pg else 'SQLite'} database but not a dunning audit store"
             f" (expected a 'meta' table, found tables {tables[:10]})"
         )
     try:
         row = conn.execute("SELECT format_version FROM meta").fetchone()
-    except sqlite3.Error:
+    except DB_ERRORS:
         row = None
     version = None if row is None else row[0]
     if not isinstance(version, int) or version < 1:

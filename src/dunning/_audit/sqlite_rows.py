@@ -5,10 +5,10 @@ this module only moves rows (a PostgreSQL store has its own version of it)."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from .._base.db import Conn
 from .._base.errors import InputError, StoreError
 from .._decide.decision import Decision
 from .check import LogCheck, RawRecord
@@ -20,7 +20,7 @@ from .registry import rule_set_digest
 __all__ = ["Writer", "checked_record", "inputs_of", "node_getter", "walk"]
 
 
-def node_getter(conn: sqlite3.Connection, where: str) -> Any:
+def node_getter(conn: Conn, where: str) -> Any:
     def node_at(level: int, index: int) -> bytes:
         row = conn.execute(
             "SELECT hash FROM tree WHERE level = ? AND idx = ?", (level, index)
@@ -37,7 +37,7 @@ def node_getter(conn: sqlite3.Connection, where: str) -> Any:
 class Writer:
     """Adds records to an open transaction: the record, its tree nodes, its inputs."""
 
-    def __init__(self, conn: sqlite3.Connection, log: MerkleLog) -> None:
+    def __init__(self, conn: Conn, log: MerkleLog) -> None:
         self.conn = conn
         self.log = log
         self.loan_events: dict[str, dict[str, int]] = {}
@@ -115,7 +115,7 @@ def checked_record(row: Sequence[Any], where: str) -> StoredRecord:
     return record
 
 
-def inputs_of(conn: sqlite3.Connection, record: StoredRecord, where: str) -> list[bytes] | None:
+def inputs_of(conn: Conn, record: StoredRecord, where: str) -> list[bytes] | None:
     """The wire JSON of the events a stored record's decision saw, checked against its
     input_digest; None when the store kept no inputs for it."""
     row = conn.execute("SELECT events FROM record_inputs WHERE seq = ?", (record.seq,)).fetchone()
@@ -143,7 +143,7 @@ def inputs_of(conn: sqlite3.Connection, record: StoredRecord, where: str) -> lis
     return wires
 
 
-def walk(conn: sqlite3.Connection, check: LogCheck, where: str) -> VerifyReport:
+def walk(conn: Conn, check: LogCheck, where: str) -> VerifyReport:
     """Feed every row of the file to `check` (the caller holds a read transaction)."""
     nodes = conn.execute("SELECT level, idx, hash FROM tree ORDER BY ((idx + 1) << level), level")
     check.nodes = (tuple(r) for r in nodes)
@@ -154,7 +154,7 @@ def walk(conn: sqlite3.Connection, check: LogCheck, where: str) -> VerifyReport:
     return check.finish(meta[0], meta[1])
 
 
-def rule_set_rows(conn: sqlite3.Connection) -> dict[str, str | None]:
+def rule_set_rows(conn: Conn) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for sha, text in conn.execute("SELECT sha256, canonical_json FROM rule_sets"):
         key = str(sha)
@@ -165,7 +165,7 @@ def rule_set_rows(conn: sqlite3.Connection) -> dict[str, str | None]:
     return out
 
 
-def _inputs(conn: sqlite3.Connection, check: LogCheck, where: str) -> None:
+def _inputs(conn: Conn, check: LogCheck, where: str) -> None:
     (keeps,) = conn.execute("SELECT keep_inputs FROM meta").fetchone() or (0,)
     if keeps not in (0, 1):
         check.problem(f"table meta: keep_inputs is {keeps!r}, expected 0 or 1")

@@ -8,6 +8,12 @@ in the store entirely or not at all, and writers in other threads and processes 
 turn. Opening never writes to a file that already holds data (tables are only created in an
 empty file); a file whose schema is not exactly this version's opens, but refuses appends
 and queries until `verify()` has named what differs. Errors are `StoreError` naming the path.
+
+A ``postgresql://`` URL opens the same store on a PostgreSQL server, through `_base.db`'s
+sqlite3-like connection: the same `sqlite_rows` SQL, tree and proofs, so the same records,
+roots and export bytes. What differs (tables, the append lock, the append-only guards, what
+`verify` checks of the schema) is in `pg_schema`; `BEGIN IMMEDIATE` there takes an advisory
+lock, so appenders on several hosts still extend one gap-free log.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
+from .._base.db import DB_ERRORS, Conn, PgConnection, is_postgres_url, redact_url
 from .._base.errors import InputError, StoreError
 from .._base.time import aware
 from .._decide.decision import Decision
-from . import merkle
+from . import merkle, pg_schema
 from .check import LogCheck
 from .checkpoint import Checkpoint, ConsistencyProof, InclusionProof
 from .export import export_lines, import_into
@@ -62,8 +69,12 @@ class AuditStore:
     `keep_inputs=True`) the events they saw, under one Merkle tree.
 
     One store may be shared by threads (calls are serialised) and opened by several
-    processes at once (appends serialise on the database lock).
+    processes at once (appends serialise on the database lock). `path` is a SQLite file, or
+    a ``postgresql://`` URL naming a database (and schema) on a server; appenders on several
+    hosts then share one log (``pip install 'dunning[postgres]'``).
     """
+
+    path: Path | str
 
     def __init__(
         self,
@@ -71,12 +82,19 @@ class AuditStore:
         *,
         keep_inputs: bool = False,
     ) -> None:
-        self.path = Path(path)
         self._lock = threading.RLock()
         self._known_rule_sets: set[str] = set()
         self._log: MerkleLog | None = None
-        _check_file(self.path)
-        self._conn = self._connect()
+        self._pg = is_postgres_url(path)
+        self._url = str(path) if self._pg else ""
+        self._conn: Conn
+        if self._pg:
+            self.path = redact_url(self._url)
+            self._conn = self._connect()
+        else:
+            self.path = Path(path)
+            _check_file(self.path)
+            self._conn = self._connect()
         try:
             self._open(keep_inputs)
         except BaseException:
@@ -85,7 +103,14 @@ class AuditStore:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> Any:
+        if self._pg:
+            try:
+                return PgConnection(
+                    self._url, lock_key=pg_schema.LOCK_KEY, rewrites=pg_schema.REWRITES
+                )
+            except DB_ERRORS as exc:
+                raise StoreError(f"audit store {self.path}: cannot open: {exc}") from None
         try:
             return sqlite3.connect(
                 self.path, timeout=60.0, isolation_level=None, check_same_thread=False
@@ -97,11 +122,14 @@ class AuditStore:
         with self._sql("open"):
             if not self._tables():
                 self._create(keep_inputs)
-            check_schema(self._conn, self.path, self._tables())
-            self._schema = schema_problems(self._conn)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
+            check_schema(self._conn, self.path, self._tables(), pg=self._pg)
+            if self._pg:
+                self._schema = pg_schema.schema_problems(self._conn)
+            else:
+                self._schema = schema_problems(cast(sqlite3.Connection, self._conn))
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
             row = self._conn.execute("SELECT keep_inputs FROM meta").fetchone()
             self.keep_inputs = row is not None and row[0] == 1
             if keep_inputs and not self.keep_inputs:
@@ -112,6 +140,8 @@ class AuditStore:
                 )
 
     def _tables(self) -> list[str]:
+        if self._pg:
+            return pg_schema.tables(self._conn)
         rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return sorted(str(r[0]) for r in rows)
 
@@ -119,6 +149,9 @@ class AuditStore:
         # Re-check under the write lock: another process may be creating the same file.
         with self._transaction():
             if self._tables():
+                return
+            if self._pg:
+                pg_schema.create_all(self._conn, keep_inputs=keep_inputs)
                 return
             for statement in SCHEMA:
                 self._conn.execute(statement)
@@ -135,7 +168,7 @@ class AuditStore:
         with self._lock:
             try:
                 yield
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 raise StoreError(f"audit store {self.path}: {doing} failed: {exc}") from None
 
     @contextmanager
@@ -230,7 +263,9 @@ class AuditStore:
         if sha in self._known_rule_sets:
             return
         self._conn.execute(
-            "INSERT OR IGNORE INTO rule_sets (sha256, canonical_json) VALUES (?, ?)", (sha, text)
+            "INSERT INTO rule_sets (sha256, canonical_json) VALUES (?, ?)"
+            " ON CONFLICT (sha256) DO NOTHING",
+            (sha, text),
         )
         self._known_rule_sets.add(sha)
 
@@ -354,17 +389,16 @@ class AuditStore:
         with self._lock:
             conn = self._connect()  # a fresh connection reads the schema as it is on disk
             try:
-                conn.execute("BEGIN")
+                conn.execute("BEGIN DEFERRED")  # one snapshot (REPEATABLE READ on PostgreSQL)
                 return self._verify(conn, where, against, public_key)
-            except sqlite3.Error as exc:
-                return VerifyReport(False, 0, None, f"sqlite: {exc}", (f"sqlite: {exc}",))
+            except DB_ERRORS as exc:
+                kind = "postgresql" if self._pg else "sqlite"
+                return VerifyReport(False, 0, None, f"{kind}: {exc}", (f"{kind}: {exc}",))
             finally:
                 conn.close()
 
-    def _verify(
-        self, conn: sqlite3.Connection, where: str, against: Checkpoint | None, key: Any
-    ) -> VerifyReport:
-        problems = file_problems(conn)
+    def _verify(self, conn: Any, where: str, against: Checkpoint | None, key: Any) -> VerifyReport:
+        problems = pg_schema.file_problems(conn) if self._pg else file_problems(conn)
         broken = any(p.startswith("schema") for p in problems)
         rule_sets = {} if broken else rule_set_rows(conn)
         check = LogCheck(rule_sets, iter(()), against=against, public_key_=key)
@@ -394,7 +428,10 @@ class AuditStore:
         path: str | os.PathLike[str],
     ) -> AuditStore:
         """A new store at `path` holding an export, checked line by line; the root it
-        builds must be the root the export names. On any problem nothing is left behind."""
+        builds must be the root the export names. On any problem nothing is left behind
+        (a PostgreSQL target: a schema holding no tables yet)."""
+        if is_postgres_url(path):
+            return cls._import_pg(source, str(path))
         target = Path(path)
         if target.exists() and (target.is_dir() or target.stat().st_size > 0):
             raise StoreError(f"import: target {target} already exists; expected a new path")
@@ -410,6 +447,32 @@ class AuditStore:
                 Path(f"{target}{suffix}").unlink(missing_ok=True)
             raise
         return store
+
+    @classmethod
+    def _import_pg(cls, source: str | os.PathLike[str] | IO[str], url: str) -> AuditStore:
+        """Tables and rows in ONE transaction: a failure leaves the schema as it was."""
+        conn = PgConnection(url, lock_key=pg_schema.LOCK_KEY, rewrites=pg_schema.REWRITES)
+        try:
+            found = pg_schema.tables(conn)
+            if found:
+                raise StoreError(
+                    f"import: target {conn.where} already holds tables {found[:5]};"
+                    " expected an empty schema"
+                )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                pg_schema.create_all(conn, keep_inputs=None)
+                keeps = import_into(conn, MerkleLog(node_getter(conn, conn.where), 0), source)
+                conn.execute("INSERT INTO store_info VALUES (?, ?)", (FORMAT_VERSION, int(keeps)))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except DB_ERRORS as exc:
+            raise StoreError(f"import into {conn.where} failed: {exc}") from None
+        finally:
+            conn.close()
+        return cls(url)
 
     def replay_all(
         self,

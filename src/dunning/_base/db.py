@@ -20,6 +20,8 @@ the store says               PostgreSQL runs
 ``BEGIN DEFERRED``           ``BEGIN ISOLATION LEVEL REPEATABLE READ``: one snapshot for a
                              whole verify or export, as SQLite's read transaction gives
 ``BEGIN``/``COMMIT``/...     the same
+a statement in `rewrites`    its PostgreSQL form (a store's own table of them: the audit
+                             store's head is an INSERT there, see `_audit.pg_schema`)
 ===========================  =============================================================
 
 Errors from the server are raised as `PgError`; `DB_ERRORS` catches both kinds. psycopg is
@@ -31,7 +33,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -156,9 +158,17 @@ class PgConnection:
 
     kind = "postgresql"
 
-    def __init__(self, url: str, *, lock_key: int | None = None, connect_timeout: int = 30):
+    def __init__(
+        self,
+        url: str,
+        *,
+        lock_key: int | None = None,
+        rewrites: Mapping[str, str] | None = None,
+        connect_timeout: int = 30,
+    ):
         self.where = redact_url(url)
         self.lock_key = lock_key
+        self.rewrites = dict(rewrites or {})
         try:
             import psycopg
         except ImportError:
@@ -189,7 +199,7 @@ class PgConnection:
             return ["BEGIN", f"SELECT pg_advisory_xact_lock({int(self.lock_key)})"]
         if head == "BEGIN DEFERRED":
             return ["BEGIN ISOLATION LEVEL REPEATABLE READ"]
-        return [sql]
+        return [self.rewrites.get(sql, sql)]
 
     def execute(self, sql: str, parameters: Any = (), /) -> _Rows:
         try:
@@ -207,9 +217,12 @@ class PgConnection:
             raise self._error(exc) from None
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> _Rows:
+        rows = list(parameters)
+        if not rows:
+            return _Rows([])
         try:
             with self._conn.cursor() as cur:
-                cur.executemany(to_pyformat(sql), list(parameters))
+                cur.executemany(to_pyformat(self.rewrites.get(sql, sql)), rows)
         except self._psycopg.Error as exc:
             raise self._error(exc) from None
         return _Rows([])
