@@ -8,6 +8,11 @@ Covered, for every column of every table: an altered value and a changed type; a
 deleted (in the middle, at the tail with the store's size and root fixed to match), swapped,
 forged and re-chained (the whole tree rebuilt), hidden behind partial indexes, extra
 triggers, tables, views, columns and rows.
+
+The cases that are not about SQLite's file format (STRICT types, writable_schema) run twice:
+on the SQLite file, and on a real PostgreSQL server the tests start, where the tamperer is
+the table owner who disables the append-only triggers first (`store_sql.owner`), and
+``meta`` is ``store_info`` plus the head history ``heads``.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit_helpers import CN_RULES_PATH, StandInRules, loan_events, real_decisions
 from dunning import AuditStore, Checkpoint, Engine, StoreError, VerifyReport, load_rules
-from dunning._audit import merkle
+from dunning._audit import merkle, pg_schema
 from dunning._audit.format import _TABLES
 from dunning._audit.inputs import numbers_of
+from store_sql import edit as edit_store
+from store_sql import is_pg
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -32,29 +40,55 @@ PUBLIC = KEY.public_key()
 N = 9
 
 
-@pytest.fixture(scope="module")
-def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Checkpoint]:
-    path = tmp_path_factory.mktemp("tamper") / "audit.sqlite"
+Signed = tuple[Any, Checkpoint]
+
+
+def _fill(target: str | Path) -> Checkpoint:
     rules = load_rules(ROOT / CN_RULES_PATH)
-    with AuditStore(path, keep_inputs=True) as store:
+    with AuditStore(target, keep_inputs=True) as store:
         for decision, events in real_decisions():
             store.append(decision, rules, inputs=events)
-        cp = store.checkpoint(KEY, "2025-06-01T00:00:00Z")
-    return path, cp
+        return store.checkpoint(KEY, "2025-06-01T00:00:00Z")
 
 
-def tampered(signed: tuple[Path, Checkpoint], tmp_path: Path, *statements: str) -> Path:
-    path = tmp_path / "audit.sqlite"
-    shutil.copy(signed[0], path)
-    conn = sqlite3.connect(path)
+@pytest.fixture(scope="module")
+def signed_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Checkpoint]:
+    path = tmp_path_factory.mktemp("tamper") / "audit.sqlite"
+    return path, _fill(path)
+
+
+@pytest.fixture
+def signed(signed_file: tuple[Path, Checkpoint]) -> Signed:
+    """The SQLite template (the cases about SQLite's own file format)."""
+    return signed_file
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def signed_any(request: pytest.FixtureRequest, signed_file: tuple[Path, Checkpoint]) -> Signed:
+    """The template on either store: a PostgreSQL store is filled afresh in its own schema
+    (the same decisions give the same tree, so the same checkpoint)."""
+    if request.param == "sqlite":
+        return signed_file
+    url: str = request.getfixturevalue("pg_url")
+    cp = _fill(url)
+    assert cp == signed_file[1]
+    return url, cp
+
+
+def tampered(signed: Signed, tmp_path: Path, *statements: str) -> Any:
+    """A copy of the template (the PostgreSQL store itself), `statements` run on it by
+    someone with write access (on PostgreSQL: the owner, guards bypassed)."""
+    if is_pg(signed[0]):
+        target = signed[0]
+    else:
+        target = tmp_path / "audit.sqlite"
+        shutil.copy(signed[0], target)
     for s in statements:
-        conn.execute(s)
-    conn.commit()
-    conn.close()
-    return path
+        edit_store(target, lambda c, s=s: c.execute(s))
+    return target
 
 
-def caught(path: Path, cp: Checkpoint) -> VerifyReport | StoreError:
+def caught(path: Any, cp: Checkpoint) -> VerifyReport | StoreError:
     """The report of verify(against=cp), or the StoreError of a store refusing to open."""
     try:
         store = AuditStore(path)
@@ -67,7 +101,7 @@ def caught(path: Path, cp: Checkpoint) -> VerifyReport | StoreError:
     return report
 
 
-def rebuild_tree(conn: sqlite3.Connection) -> None:
+def rebuild_tree(conn: Any) -> None:
     """What a careful tamperer does after editing records: recompute every node and root."""
     rows = conn.execute("SELECT seq, decision_json FROM records ORDER BY seq").fetchall()
     leaves = [merkle.leaf_hash(text.encode()) for _seq, text in rows]
@@ -80,7 +114,7 @@ def rebuild_tree(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE meta SET size = ?, root_hash = ?", (len(rows), root))
 
 
-def drop_unused_events(conn: sqlite3.Connection) -> None:
+def drop_unused_events(conn: Any) -> None:
     """Remove the input events no remaining record uses (a tidy tamperer)."""
     used = set()
     for seq, blob in conn.execute("SELECT r.seq, i.events FROM record_inputs i JOIN records r"
@@ -92,17 +126,14 @@ def drop_unused_events(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM input_events WHERE loan_id = ? AND n = ?", (loan, n))
 
 
-def edit(path: Path, change: Callable[[sqlite3.Connection], None]) -> None:
-    conn = sqlite3.connect(path)
-    change(conn)
-    conn.commit()
-    conn.close()
+def edit(path: Any, change: Callable[[Any], None]) -> None:
+    edit_store(path, change)
 
 
-def test_the_template_verifies_against_its_checkpoint(signed: tuple[Path, Checkpoint]) -> None:
+def test_the_template_verifies_against_its_checkpoint(signed_any: Signed) -> None:
     """Untouched, the store verifies against the bank's checkpoint: every case below is the
     tampering's doing."""
-    path, cp = signed
+    path, cp = signed_any
     with AuditStore(path) as store:
         assert store.verify(against=cp, public_key=PUBLIC).ok
         assert (cp.size, cp.root_hash) == store.head()
@@ -150,13 +181,38 @@ def test_every_column_of_every_table_is_covered() -> None:
     assert expected == set(ALTERED)
 
 
+# PostgreSQL's tables: meta's columns live in store_info and heads (the head history).
+PG_ALTERED = {
+    **{k: v for k, v in ALTERED.items() if k[0] != "meta"},
+    ("store_info", "format_version"): "UPDATE store_info SET format_version = 1",
+    ("store_info", "keep_inputs"): "UPDATE store_info SET keep_inputs = 0",
+    ("heads", "size"): "UPDATE heads SET size = 99 WHERE size = 9",
+    ("heads", "root_hash"): "UPDATE heads SET root_hash = replace(root_hash, 'a', 'b')",
+}
+
+
+def test_every_column_of_every_postgresql_table_is_covered() -> None:
+    expected = {(t, c) for t, (_sql, cols) in pg_schema._TABLES.items() for c, _ty, _n in cols}
+    assert expected == set(PG_ALTERED)
+
+
 @pytest.mark.parametrize("column", sorted(ALTERED), ids="{0[0]}.{0[1]}".format)
 def test_an_altered_value_in_any_column_is_caught(
-    signed: tuple[Path, Checkpoint], tmp_path: Path, column: tuple[str, str]
+    signed: Signed, tmp_path: Path, column: tuple[str, str]
 ) -> None:
     """Change one value of `column`: the store refuses to open, or verify names it."""
     found = caught(tampered(signed, tmp_path, ALTERED[column]), signed[1])
     assert found  # the report or the refusal names the problem
+
+
+@pytest.mark.parametrize("column", sorted(PG_ALTERED), ids="{0[0]}.{0[1]}".format)
+def test_an_altered_value_in_any_column_is_caught_on_postgresql(
+    pg_url: str, signed_file: tuple[Path, Checkpoint], column: tuple[str, str]
+) -> None:
+    """The same on PostgreSQL, as the table owner with the guards bypassed."""
+    signed = (pg_url, _fill(pg_url))
+    found = caught(tampered(signed, Path(), PG_ALTERED[column]), signed[1])
+    assert found
 
 
 @pytest.mark.parametrize("column", sorted(ALTERED), ids="{0[0]}.{0[1]}".format)
@@ -200,34 +256,34 @@ def test_a_changed_type_behind_a_rewritten_schema_is_caught(
 # -- rows: deleted, swapped, forged, re-chained -------------------------------------------------
 
 
-def test_a_record_deleted_in_the_middle_is_named(
-    signed: tuple[Path, Checkpoint], tmp_path: Path
-) -> None:
-    report = caught(tampered(signed, tmp_path, "DELETE FROM records WHERE seq = 5"), signed[1])
+def test_a_record_deleted_in_the_middle_is_named(signed_any: Signed, tmp_path: Path) -> None:
+    report = caught(
+        tampered(signed_any, tmp_path, "DELETE FROM records WHERE seq = 5"), signed_any[1]
+    )
     assert isinstance(report, VerifyReport) and report.first_bad_seq == 5
 
 
 def test_the_tail_deleted_with_size_root_and_tree_fixed_is_caught_by_the_checkpoint(
-    signed: tuple[Path, Checkpoint], tmp_path: Path
+    signed_any: Signed, tmp_path: Path
 ) -> None:
     """Cut the last two records and make the rest consistent: the file alone now looks fine,
     but it holds fewer records than the bank signed."""
-    path = tampered(signed, tmp_path, "DELETE FROM record_inputs WHERE seq > 7",
+    path = tampered(signed_any, tmp_path, "DELETE FROM record_inputs WHERE seq > 7",
                     "DELETE FROM records WHERE seq > 7")  # fmt: skip
     edit(path, rebuild_tree)
     edit(path, drop_unused_events)
     with AuditStore(path) as store:
         assert store.verify().ok  # without the checkpoint nothing can tell
-    report = caught(path, signed[1])
+    report = caught(path, signed_any[1])
     assert isinstance(report, VerifyReport)
     assert "records 8..9 are missing: the signed checkpoint covers 9 records" in report.problem
 
 
-def test_two_records_swapped_are_named(signed: tuple[Path, Checkpoint], tmp_path: Path) -> None:
+def test_two_records_swapped_are_named(signed_any: Signed, tmp_path: Path) -> None:
     cols = "decision_id, loan_id, as_of, rule_set_sha256, decision_json"
-    path = tampered(signed, tmp_path)
+    path = tampered(signed_any, tmp_path)
 
-    def swap(conn: sqlite3.Connection) -> None:
+    def swap(conn: Any) -> None:
         a = conn.execute(f"SELECT {cols} FROM records WHERE seq = 2").fetchone()
         b = conn.execute(f"SELECT {cols} FROM records WHERE seq = 6").fetchone()
         sets = ", ".join(f"{c} = ?" for c in cols.split(", "))
@@ -235,16 +291,16 @@ def test_two_records_swapped_are_named(signed: tuple[Path, Checkpoint], tmp_path
         conn.execute(f"UPDATE records SET {sets} WHERE seq = 6", a)
 
     edit(path, swap)
-    report = caught(path, signed[1])
+    report = caught(path, signed_any[1])
     assert isinstance(report, VerifyReport) and report.first_bad_seq == 2
     edit(path, rebuild_tree)  # and re-chained: only the checkpoint can tell now
-    report = caught(path, signed[1])
+    report = caught(path, signed_any[1])
     assert isinstance(report, VerifyReport)
     assert any("no longer give the checkpoint's root" in p for p in report.problems)
 
 
 def test_a_forged_record_re_chained_is_caught_by_the_checkpoint(
-    signed: tuple[Path, Checkpoint], tmp_path: Path
+    signed_any: Signed, tmp_path: Path
 ) -> None:
     """Replace record 4 by a decision made from other events (it reads back, its columns
     agree, its inputs are stored), rebuild the tree and the root: the checkpoint's root
@@ -252,12 +308,12 @@ def test_a_forged_record_re_chained_is_caught_by_the_checkpoint(
     rules = load_rules(ROOT / CN_RULES_PATH)
     events = loan_events("L1", 4)[:-1]  # the payment left out: a different decision
     forged = Engine(rules).decide(events, "2025-04-02T10:00:00+08:00")
-    path = tampered(signed, tmp_path)
+    path = tampered(signed_any, tmp_path)
     edit(path, lambda c: c.execute(
         "UPDATE records SET decision_id = ?, decision_json = ? WHERE seq = 4",
         (forged.id, forged.to_json())))  # fmt: skip
     edit(path, rebuild_tree)
-    report = caught(path, signed[1])
+    report = caught(path, signed_any[1])
     assert isinstance(report, VerifyReport)
     assert any("no longer give the checkpoint's root" in p for p in report.problems)
 
@@ -295,14 +351,21 @@ def test_a_partial_index_dressed_as_a_full_one_is_caught(
     assert any("integrity_check" in p and "records_loan" in p for p in report.problems)
 
 
-def test_a_plain_partial_index_is_named(signed: tuple[Path, Checkpoint], tmp_path: Path) -> None:
-    path = tampered(signed, tmp_path, "DROP INDEX records_as_of",
+def test_a_plain_partial_index_is_named(signed_any: Signed, tmp_path: Path) -> None:
+    path = tampered(signed_any, tmp_path, "DROP INDEX records_as_of",
                     "CREATE INDEX records_as_of ON records (as_of) WHERE seq > 1")  # fmt: skip
-    report = caught(path, signed[1])
+    report = caught(path, signed_any[1])
     assert isinstance(report, VerifyReport)
     assert any("records_as_of" in p for p in report.problems)
 
 
+PG_EXTRA = {  # the same objects in PostgreSQL's words
+    "trigger": "CREATE TRIGGER t AFTER INSERT ON records FOR EACH STATEMENT"
+    " EXECUTE FUNCTION dunning_append_only()",
+    "table": "CREATE TABLE notes (x text)",
+    "meta row": "INSERT INTO store_info VALUES (2, 1)",
+    "rule": "CREATE RULE hide AS ON INSERT TO records DO INSTEAD NOTHING",
+}
 EXTRA = {
     "trigger": "CREATE TRIGGER t AFTER INSERT ON records BEGIN DELETE FROM records; END",
     "table": "CREATE TABLE notes (x)",
@@ -317,23 +380,25 @@ EXTRA = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(EXTRA))
-def test_an_extra_object_or_row_is_named(
-    signed: tuple[Path, Checkpoint], tmp_path: Path, kind: str
-) -> None:
+@pytest.mark.parametrize("kind", sorted({*EXTRA, *PG_EXTRA}))
+def test_an_extra_object_or_row_is_named(signed_any: Signed, tmp_path: Path, kind: str) -> None:
     extra = StandInRules(body="extra")
-    statement = EXTRA[kind].format(sha=extra.sha256, text=extra.canonical_json())
-    path = tampered(signed, tmp_path, statement)
-    report = caught(path, signed[1])
+    pg = is_pg(signed_any[0])
+    if kind == "rule" and not pg:
+        return  # SQLite has no rewrite rules
+    statement = (PG_EXTRA if pg else EXTRA).get(kind, EXTRA.get(kind, ""))
+    statement = statement.format(sha=extra.sha256, text=extra.canonical_json())
+    path = tampered(signed_any, tmp_path, statement)
+    report = caught(path, signed_any[1])
     assert report
 
 
 def test_the_hidden_record_of_the_issue_is_impossible_and_queries_recheck_rows(
-    signed: tuple[Path, Checkpoint], tmp_path: Path
+    signed_any: Signed, tmp_path: Path
 ) -> None:
     """A record altered in place (its decision and leaf node both rewritten) is refused by
     the query that would return it, naming the record."""
-    path = tampered(signed, tmp_path, "UPDATE records SET loan_id = 'L1', decision_json ="
+    path = tampered(signed_any, tmp_path, "UPDATE records SET loan_id = 'L1', decision_json ="
                     " replace(decision_json, '\"BL2\"', '\"BL1\"') WHERE seq = 2")  # fmt: skip
     with AuditStore(path) as store, pytest.raises(StoreError, match="record 2 was altered"):
         list(store.records(loan_id="L1"))
