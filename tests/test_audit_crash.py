@@ -5,6 +5,7 @@ A writer process appends in a loop and prints each returned seq (flushed), so th
 knows exactly which appends completed. The parent kills it with SIGKILL after a random delay —
 sometimes during start-up or table creation, mostly in the middle of appends — and checks the
 store after every kill. The delays come from a seeded Random so a failure can be re-run.
+It runs on a SQLite file and on a real PostgreSQL server the tests start (`store_url`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ for i in range(first, first + 100_000):
 """
 
 
-def run_and_kill(path: Path, first: int, rng: random.Random, after_ready: bool) -> set[int]:
+def run_and_kill(path: str, first: int, rng: random.Random, after_ready: bool) -> set[int]:
     """Start a writer, kill it with SIGKILL, and return the seqs it reported as appended."""
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER.format(tests=str(TESTS)), str(path), str(first)],
@@ -56,9 +57,9 @@ def run_and_kill(path: Path, first: int, rng: random.Random, after_ready: bool) 
     return {int(line) for line in complete if line.isdigit()}
 
 
-def test_sigkill_at_random_points_loses_no_returned_append(tmp_path: Path) -> None:
+def test_sigkill_at_random_points_loses_no_returned_append(store_url: str) -> None:
     """After each of several SIGKILLs the store verifies and holds every reported seq."""
-    path = tmp_path / "audit.sqlite"
+    path = store_url
     rng = random.Random(20250303)
     reported: set[int] = set()
     for n in range(ROUNDS):
