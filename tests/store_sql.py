@@ -31,15 +31,15 @@ _META = [
     (
         r"^UPDATE meta SET size = (\d+)$",
         r"UPDATE heads SET size = \1 WHERE size = (SELECT max(size) FROM heads)",
-    ),  # noqa: E501
+    ),
     (
         r"^UPDATE meta SET root_hash = (.*)$",
         r"UPDATE heads SET root_hash = \1 WHERE size = (SELECT max(size) FROM heads)",
-    ),  # noqa: E501
+    ),
     (
         r"^INSERT INTO meta VALUES \((\d+), \d+, '[^']*', (\d+)\)$",
         r"INSERT INTO store_info VALUES (\1, \2)",
-    ),  # noqa: E501
+    ),
 ]
 
 
