@@ -298,7 +298,7 @@ class _Job:
             for loan_id, borrower_id in loans:
                 rows = c.execute(_NEW_EVENTS, (loan_id, borrower_id))
                 fresh: list[Event] = [unpack(r[0]) for r in rows]
-                old = self.db.get_json(loan_id)
+                old = self.db.get(loan_id)  # checked: a damaged snapshot raises
                 state = _advance(old, fresh)
                 decision = self.engine.decide(state, self.as_of)
                 if old is None or fresh:
@@ -309,11 +309,10 @@ class _Job:
         return decided
 
 
-def _advance(old: str | None, fresh: list[Event]) -> AccountState:
+def _advance(old: AccountState | None, fresh: list[Event]) -> AccountState:
     if old is None:
         return AccountState.from_events(fresh)
-    state = AccountState.from_json(old)
-    return state.apply(fresh) if fresh else state
+    return old.apply(fresh) if fresh else old
 
 
 # --- audit -----------------------------------------------------------------------------------
