@@ -428,7 +428,8 @@ class AuditStore:
                 if events is None:
                     raise StoreError(
                         f"audit store {self.path}: record {record.seq} has no stored inputs"
-                        " (the store did not keep_inputs then); pass events_for="
+                        " (the store does not keep_inputs); pass events_for= (on the command"
+                        " line: --events)"
                     )
                 return events
 
