@@ -25,6 +25,7 @@ EXPECTED = [
     "InvalidEventError",
     "Match",
     "MerkleLog",
+    "Receipt",
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",

@@ -174,8 +174,8 @@ def test_export_import_moves_a_store_both_ways_with_proofs_intact(
     first = capsysbinary.readouterr().out
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(first), encoding="utf-8"))
     args = ["--checkpoint", str(tmp_path / "cp.json"), "--public-key", str(tmp_path / "bank.pub")]
-    assert main(["audit", "import", pg_url, *args]) == 0
-    assert b"verified, against the checkpoint of 12" in capsysbinary.readouterr().err
+    assert main(["audit", "import", "-", pg_url, *args]) == 0
+    assert b"verified; the first 12 match the checkpoint" in capsysbinary.readouterr().out
 
     with AuditStore(pg_url) as pg:
         proof = pg.prove(wanted.id)
@@ -185,9 +185,9 @@ def test_export_import_moves_a_store_both_ways_with_proofs_intact(
         assert verify_consistency(cp, new_cp, pg.consistency(cp.size), PUBLIC)
     assert grown.seq == 13
 
-    assert main(["audit", "export", pg_url, "--out", str(tmp_path / "pg.jsonl")]) == 0
+    assert main(["audit", "export", pg_url, str(tmp_path / "pg.jsonl")]) == 0
     back = tmp_path / "back.sqlite"
-    assert main(["audit", "import", str(back), str(tmp_path / "pg.jsonl")]) == 0
+    assert main(["audit", "import", str(tmp_path / "pg.jsonl"), str(back)]) == 0
     with AuditStore(back) as again:
         assert again.verify(against=new_cp, public_key=PUBLIC).ok
         buf = io.StringIO()
@@ -202,7 +202,7 @@ def test_import_into_a_schema_that_holds_a_store_is_refused_with_exit_2(
 ) -> None:
     filled(pg_url, 2).close()
     filled(tmp_path / "a.sqlite", 3).export_jsonl(tmp_path / "a.jsonl")
-    assert main(["audit", "import", pg_url, str(tmp_path / "a.jsonl")]) == 2
+    assert main(["audit", "import", str(tmp_path / "a.jsonl"), pg_url]) == 2
     with AuditStore(pg_url) as store:
         assert len(store) == 2
 

@@ -14,7 +14,7 @@ from ._audit.checkpoint import (
     verify_consistency,
     verify_inclusion,
 )
-from ._audit.log import DecisionStore, MerkleLog, StoredRecord, VerifyReport
+from ._audit.log import DecisionStore, MerkleLog, Receipt, StoredRecord, VerifyReport
 from ._audit.replay import replay
 from ._audit.store import AuditStore
 from ._base.errors import (
@@ -65,6 +65,7 @@ __all__ = [
     "InvalidEventError",
     "Match",
     "MerkleLog",
+    "Receipt",
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",

@@ -1,6 +1,7 @@
 """AuditStore: the embedded audit log (SQLite, WAL), a Merkle tree over its records.
 
-The tables and the file checks are in `format`, the rows' SQL in `sqlite_rows`, the tree,
+The tables and the file checks are in `format`, opening and transactions in `sqlite_base`,
+the rows' SQL in `sqlite_rows`, the tree,
 checkpoints and proofs in `log` (no SQL), what `verify` re-derives in `check`. Durability:
 each append is one `BEGIN IMMEDIATE` transaction (rule set if new, the record, its tree
 nodes, its inputs, the new size and root) committed with `synchronous=FULL`, so a record is
@@ -19,15 +20,12 @@ lock, so appenders on several hosts still extend one gap-free log.
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any
 
-from .._base.db import DB_ERRORS, Conn, PgConnection, is_postgres_url, redact_url
+from .._base.db import DB_ERRORS, PgConnection, is_postgres_url
 from .._base.errors import InputError, StoreError
 from .._base.time import aware
 from .._decide.decision import Decision
@@ -38,17 +36,14 @@ from .export import export_lines, import_into
 from .format import (
     FORMAT_VERSION,
     RECORD_COLS,
-    SCHEMA,
-    _check_file,
-    check_schema,
     file_problems,
-    schema_problems,
 )
 from .inputs import events_from_wires, seen_events
 from .keys import private_key
 from .log import MerkleLog, Receipt, StoredRecord, VerifyReport, as_of_key, registry_digest
 from .registry import RuleSetLike, check_digest, check_sha256, rule_set_text
 from .replay import replay_records
+from .sqlite_base import SqliteBase
 from .sqlite_rows import Writer, checked_record, inputs_of, node_getter, rule_set_rows, walk
 
 if TYPE_CHECKING:
@@ -64,163 +59,14 @@ _WITH_LEAF = (
 )
 
 
-class AuditStore:
+class AuditStore(SqliteBase):
     """An append-only store of decisions, the rule sets that made them and (with
-    `keep_inputs=True`) the events they saw, under one Merkle tree.
+    `keep_inputs=True`) the events they saw, under one Merkle tree:
+    ``AuditStore(path, *, keep_inputs=False)``.
 
     One store may be shared by threads (calls are serialised) and opened by several
-    processes at once (appends serialise on the database lock). `path` is a SQLite file, or
-    a ``postgresql://`` URL naming a database (and schema) on a server; appenders on several
-    hosts then share one log (``pip install 'dunning[postgres]'``).
+    processes at once (appends serialise on the database lock).
     """
-
-    path: Path | str
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        keep_inputs: bool = False,
-    ) -> None:
-        self._lock = threading.RLock()
-        self._known_rule_sets: set[str] = set()
-        self._log: MerkleLog | None = None
-        self._pg = is_postgres_url(path)
-        self._url = str(path) if self._pg else ""
-        self._conn: Conn
-        if self._pg:
-            self.path = redact_url(self._url)
-            self._conn = self._connect()
-        else:
-            self.path = Path(path)
-            _check_file(self.path)
-            self._conn = self._connect()
-        try:
-            self._open(keep_inputs)
-        except BaseException:
-            self._conn.close()
-            raise
-
-    # -- opening ---------------------------------------------------------------------------
-
-    def _connect(self) -> Any:
-        if self._pg:
-            try:
-                return PgConnection(
-                    self._url, lock_key=pg_schema.LOCK_KEY, rewrites=pg_schema.REWRITES
-                )
-            except DB_ERRORS as exc:
-                raise StoreError(f"audit store {self.path}: cannot open: {exc}") from None
-        try:
-            return sqlite3.connect(
-                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"audit store {self.path}: cannot open: {exc}") from None
-
-    def _open(self, keep_inputs: bool) -> None:
-        with self._sql("open"):
-            if not self._tables():
-                self._create(keep_inputs)
-            check_schema(self._conn, self.path, self._tables(), pg=self._pg)
-            if self._pg:
-                self._schema = pg_schema.schema_problems(self._conn)
-            else:
-                self._schema = schema_problems(cast(sqlite3.Connection, self._conn))
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=FULL")
-                self._conn.execute("PRAGMA foreign_keys=ON")
-            row = self._conn.execute("SELECT keep_inputs FROM meta").fetchone()
-            self.keep_inputs = row is not None and row[0] == 1
-            if keep_inputs and not self.keep_inputs:
-                raise StoreError(
-                    f"audit store {self.path} was created without keep_inputs; its records"
-                    " have no stored inputs, so it cannot start keeping them now (import its"
-                    " export into a new store, or open it without keep_inputs)"
-                )
-
-    def _tables(self) -> list[str]:
-        if self._pg:
-            return pg_schema.tables(self._conn)
-        rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return sorted(str(r[0]) for r in rows)
-
-    def _create(self, keep_inputs: bool) -> None:
-        # Re-check under the write lock: another process may be creating the same file.
-        with self._transaction():
-            if self._tables():
-                return
-            if self._pg:
-                pg_schema.create_all(self._conn, keep_inputs=keep_inputs)
-                return
-            for statement in SCHEMA:
-                self._conn.execute(statement)
-            self._conn.execute(
-                "INSERT INTO meta VALUES (?, 0, ?, ?)",
-                (FORMAT_VERSION, merkle.EMPTY_ROOT.hex(), int(keep_inputs)),
-            )
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    @contextmanager
-    def _sql(self, doing: str) -> Iterator[None]:
-        """Hold the thread lock and turn sqlite errors into StoreError naming the path."""
-        with self._lock:
-            try:
-                yield
-            except DB_ERRORS as exc:
-                raise StoreError(f"audit store {self.path}: {doing} failed: {exc}") from None
-
-    @contextmanager
-    def _transaction(self, kind: str = "IMMEDIATE") -> Iterator[None]:
-        self._conn.execute(f"BEGIN {kind}")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            self._log = None  # the in-memory tree may be ahead of the rolled-back file
-            raise
-        self._conn.execute("COMMIT")
-
-    def _usable(self, doing: str) -> None:
-        if self._schema:
-            raise StoreError(
-                f"audit store {self.path}: {doing} refused: the file's schema is not this"
-                f" version's ({self._schema[0]}); run verify() and restore from an export"
-            )
-
-    def _tree(self) -> MerkleLog:
-        """The tree as the file has it now (another process may have appended)."""
-        size, root = self._conn.execute("SELECT size, root_hash FROM meta").fetchone()
-        (last,) = self._conn.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()
-        if last != size:
-            raise StoreError(
-                f"audit store {self.path}: its end is broken (it says {size} records, the last"
-                f" is record {last}); run verify() and restore from an export"
-            )
-        log = self._log
-        if log is None or log.size != size or log.frontier.root().hex() != root:
-            log = MerkleLog(node_getter(self._conn, f"audit store {self.path}"), int(size))
-            if log.frontier.root().hex() != root:
-                raise StoreError(
-                    f"audit store {self.path}: its tree does not give the root it claims"
-                    f" (size {size}); run verify() and restore from an export"
-                )
-            self._log = log
-        return log
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> AuditStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<AuditStore {self.path}>"
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -491,7 +337,8 @@ class AuditStore:
                 if events is None:
                     raise StoreError(
                         f"audit store {self.path}: record {record.seq} has no stored inputs"
-                        " (the store did not keep_inputs then); pass events_for="
+                        " (the store does not keep_inputs); pass events_for= (on the command"
+                        " line: --events)"
                     )
                 return events
 

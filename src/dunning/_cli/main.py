@@ -30,7 +30,7 @@ from .._rules.loader import load_rules
 from .._rules.schema import rule_file_json_schema
 from .._state.catalog import FAMILIES, SCALARS, catalog_markdown
 from .._state.events import event_json_schema
-from .audit_move import add_move_commands
+from .audit import add_audit_command
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -196,10 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     add_commands(sub)
-
-    s = sub.add_parser("audit", help="the audit store: export, import")
-    audit_sub = s.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    add_move_commands(audit_sub)
+    add_audit_command(sub)
     return p
 
 

@@ -239,7 +239,7 @@ class _Job:
             for loan_id, borrower_id in loans:
                 bodies = self.spill.new_events(loan_id, borrower_id)
                 fresh: list[Event] = [unpack(b) for b in bodies]
-                old = self.db.get_json(loan_id)
+                old = self.db.get(loan_id)  # checked: a damaged snapshot raises
                 state = _advance(old, fresh)
                 decision = self.engine.decide(state, self.as_of)
                 if old is None or fresh:
@@ -250,11 +250,10 @@ class _Job:
         return decided
 
 
-def _advance(old: str | None, fresh: list[Event]) -> AccountState:
+def _advance(old: AccountState | None, fresh: list[Event]) -> AccountState:
     if old is None:
         return AccountState.from_events(fresh)
-    state = AccountState.from_json(old)
-    return state.apply(fresh) if fresh else state
+    return old.apply(fresh) if fresh else old
 
 
 # --- audit -----------------------------------------------------------------------------------

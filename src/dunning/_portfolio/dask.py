@@ -36,7 +36,6 @@ from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .._rules.loader import load_rules
 from .._rules.ruleset import RuleSet
-from .._state.account import AccountState
 from .._state.events import Event
 from .feeds import dumps_event, group_by_loan, read_jsonl
 from .snapshots import SnapshotStore
@@ -117,8 +116,7 @@ def decide_store_partition(
     when = aware(as_of)
     with SnapshotStore(store, readonly=True) as db:
         return [
-            engine.decide(AccountState.from_json(text), when).to_json()
-            for _loan, text in db.iter_states_json(lo=lo, hi=hi)
+            engine.decide(state, when).to_json() for _loan, state in db.iter_states(lo=lo, hi=hi)
         ]
 
 
