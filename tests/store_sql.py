@@ -90,7 +90,7 @@ def owner(target: str | Path) -> Iterator[Any]:
         return
     with psycopg.connect(str(target)) as pg:  # one transaction: commit on leaving
         pg.execute("SET LOCAL session_replication_role = replica")
-        tables = [t for t in GUARDED if _exists(pg, t)]
+        tables = [t for t in (*GUARDED, "rule_set_registry") if _exists(pg, t)]
         for t in tables:
             pg.execute(f"ALTER TABLE {t} DISABLE TRIGGER USER")  # type: ignore[arg-type]
         yield PgTamperer(pg)

@@ -11,16 +11,19 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from audit_helpers import OTHER_RULES, RULES, StandInRules, make_decision
 from dunning import InputError, StoreError
 from dunning._audit import merkle
 from dunning._audit.log import VerifyReport
+from dunning._audit.pg_registry import open_registry
 from dunning._audit.registry import DirectoryRegistry, MemoryRegistry, rule_set_digest
 from dunning._audit.store import AuditStore
-from store_sql import is_pg, query, tamper
+from store_sql import execute, is_pg, query, tamper
 
 NewUrl = Callable[[str], str]
 
@@ -327,10 +330,16 @@ def test_export_of_a_broken_store_is_refused(store_url: str, tmp_path: Path) -> 
 # -- the rule-set registry -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["memory", "directory"])
-def test_registry_gives_back_rule_sets_by_digest(tmp_path: Path, kind: str) -> None:
-    """put() returns the sha256 of the canonical JSON; get() gives the same text back."""
-    registry = MemoryRegistry() if kind == "memory" else DirectoryRegistry(tmp_path / "rules")
+@pytest.mark.parametrize("kind", ["memory", "directory", "postgresql"])
+def test_registry_gives_back_rule_sets_by_digest(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    """put() returns the sha256 of the canonical JSON; get() gives the same text back (a
+    directory path or a PostgreSQL URL through open_registry)."""
+    registry: Any = MemoryRegistry()
+    if kind != "memory":
+        target = tmp_path / "rules" if kind == "directory" else request.getfixturevalue("pg_url")
+        registry = open_registry(target)
     sha = registry.put(RULES)
     assert RULES.sha256 == sha
     assert sha in registry
@@ -354,3 +363,15 @@ def test_registry_refuses_bad_digests_and_unknown_ones(tmp_path: Path) -> None:
         registry.get("../etc")
     with pytest.raises(StoreError, match=r"no rule set 0+"):
         registry.get("0" * 64)
+
+
+def test_a_postgresql_registry_is_append_only_and_checks_digests(pg_url: str) -> None:
+    """A rule set stored in PostgreSQL cannot be edited in place; edited behind the guards'
+    back, get() refuses it."""
+    registry = open_registry(pg_url)
+    sha = registry.put(RULES)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+        execute(pg_url, "UPDATE rule_set_registry SET canonical_json = '{}'")
+    tamper(pg_url, "UPDATE rule_set_registry SET canonical_json = '{}'")
+    with pytest.raises(StoreError, match=f"rule set {sha} was altered"):
+        registry.get(sha)
