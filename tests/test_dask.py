@@ -52,15 +52,50 @@ def test_dask_run_equals_the_single_process_run(client: Any, events: list[Any]) 
 
 
 def test_dask_over_a_snapshot_store_equals_the_batch_output(
-    client: Any, events: list[Any], tmp_path: Path
+    client: Any, events: list[Any], tmp_path: Path, store_url: str
 ) -> None:
-    """Workers read the store file by ranges; the result is the batch's JSON Lines."""
+    """Workers read the store (a file, or a PostgreSQL server they all reach) by ranges;
+    the result is the batch's JSON Lines."""
     from dunning._portfolio.dask import decide_store_on_dask
 
-    store, out = tmp_path / "s.db", tmp_path / "o.jsonl"
+    store, out = store_url, tmp_path / "o.jsonl"
     run_batch(events, store=store, rules=RULES, as_of=AS_OF, out=out, batch_id="b")
     actual = list(decide_store_on_dask(store, RULES, AS_OF, client=client, partitions=3))
     assert out.read_text(encoding="utf-8").splitlines() == actual
+
+
+def test_a_dask_run_records_batch_progress_and_resumes_without_deciding_twice(
+    client: Any, events: list[Any], tmp_path: Path, store_url: str
+) -> None:
+    """With a batch id, workers write their decisions to the store's batch progress. A run
+    that got through one partition before it died (here: one partition run by hand) is
+    re-run: the decided loans are read back, the rest decided, none twice, none skipped."""
+    from dunning._portfolio import dask as dd
+    from dunning._portfolio.snapshots import SnapshotStore
+
+    out = tmp_path / "o.jsonl"
+    run_batch(events, store=store_url, rules=RULES, as_of=AS_OF, out=out, batch_id="night-1")
+    expected = out.read_text(encoding="utf-8").splitlines()
+    rules = load_rules(RULES)
+    sha, source = dd._rules_ref(rules)
+    with SnapshotStore(store_url) as db:
+        points = db.split_points(3)
+        db.begin_batch("dask-2", "2025-03-01T02:00:00Z", sha)
+    first = dd.decide_store_partition(
+        store_url if store_url.startswith("postgresql://") else str(Path(store_url).resolve()),
+        sha, source, "2025-03-01T10:00:00+08:00", "", points[0], "dask-2",
+    )  # fmt: skip
+    with SnapshotStore(store_url) as db:
+        assert db.decided_count("dask-2") == len(first) > 0
+
+    # A loan decided twice would be a second (batch id, loan id) row: the primary key refuses.
+    again = list(dd.decide_store_on_dask(store_url, rules, AS_OF, client=client,
+                                         partitions=3, batch_id="dask-2"))  # fmt: skip
+    assert expected == again
+    with SnapshotStore(store_url) as db:
+        assert db.decided_count("dask-2") == len(expected)
+        assert db.batch("dask-2") is not None and db.batch("dask-2").status == "done"
+        assert list(db.iter_decisions_json("dask-2")) == expected
 
 
 def test_without_dask_the_user_is_told_which_extra_to_install(monkeypatch: Any) -> None:

@@ -18,8 +18,12 @@ The decision JSON that comes back is canonical.
 Two sources:
 
 * `decide_on_dask(events, ...)` — an event stream (grouped by loan here, in the driver);
-* `decide_store_on_dask(store_path, ...)` — a snapshot store file that every worker can read
-  (shared disk); workers open it read-only and stream their range.
+* `decide_store_on_dask(store, ...)` — a snapshot store that every worker can reach: a file
+  on a shared disk, or a ``postgresql://`` URL (workers on several machines share the
+  server); workers open it and stream their range. With `batch_id`, each worker also writes
+  its decisions to the store's batch progress (``batch_loans``) every `_COMMIT_EVERY` loans,
+  so a run that lost a worker, or the server, is re-run with the same `batch_id`: loans
+  already decided are read back, not decided again, and none is skipped.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .._base.db import is_postgres_url
 from .._base.errors import EngineError, InputError
-from .._base.time import aware
+from .._base.time import aware, iso_utc
 from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .._rules.loader import load_rules
@@ -107,17 +112,50 @@ def decide_partition(
     return [engine.decide(events, when).to_json() for _loan, events in loans]
 
 
+_COMMIT_EVERY = 200
+
+
 def decide_store_partition(
-    store: str, sha256: str, source: str, as_of: str, lo: str, hi: str | None
+    store: str,
+    sha256: str,
+    source: str,
+    as_of: str,
+    lo: str,
+    hi: str | None,
+    batch_id: str | None = None,
 ) -> list[str]:
-    """Decide the snapshots with loan ids in [lo, hi) of the store file at `store`."""
+    """Decide the snapshots with loan ids in [lo, hi) of the store at `store`; with
+    `batch_id`, record them as that batch's progress (and reuse what it already decided)."""
 
     engine = _engine(sha256, source)
     when = aware(as_of)
-    with SnapshotStore(store, readonly=True) as db:
-        return [
-            engine.decide(state, when).to_json() for _loan, state in db.iter_states(lo=lo, hi=hi)
-        ]
+    if batch_id is None:
+        with SnapshotStore(store, readonly=True) as db:
+            return [
+                engine.decide(state, when).to_json()
+                for _loan, state in db.iter_states(lo=lo, hi=hi)
+            ]
+    out: list[str] = []
+    with SnapshotStore(store) as db:
+        done = dict(db.decisions_in(batch_id, lo=lo, hi=hi))
+        pending: list[tuple[str, str]] = []
+        for loan, state in db.iter_states(lo=lo, hi=hi):
+            text = done.get(loan)
+            if text is None:
+                text = engine.decide(state, when).to_json()
+                pending.append((loan, text))
+            out.append(text)
+            if len(pending) >= _COMMIT_EVERY:
+                _commit(db, batch_id, pending)
+        _commit(db, batch_id, pending)
+    return out
+
+
+def _commit(db: SnapshotStore, batch_id: str, pending: list[tuple[str, str]]) -> None:
+    with db.transaction():
+        for loan, text in pending:
+            db.record_decision(batch_id, loan, text)
+    pending.clear()
 
 
 def _chunks(items: list[Any], parts: int) -> list[list[Any]]:
@@ -161,25 +199,43 @@ def decide_store_on_dask(
     *,
     client: Any,
     partitions: int | None = None,
+    batch_id: str | None = None,
 ) -> Iterator[str]:
-    """Decision JSON texts for every snapshot in the store file, in loan id order.
+    """Decision JSON texts for every snapshot in the store, in loan id order.
 
-    The driver only computes range boundaries; workers read the store themselves, so the
-    file must be on a disk every worker sees. Results are yielded partition by partition.
+    The driver only computes range boundaries; workers read the store themselves, so it
+    must be a file on a disk every worker sees, or a PostgreSQL URL every worker can reach.
+    Results are yielded partition by partition. With `batch_id` the decisions are recorded as
+    that batch's progress, and a re-run resumes it (see the module docstring).
     """
 
     _distributed()
     sha, source = _rules_ref(rules)
-    when = aware(as_of).isoformat()
+    when = aware(as_of)
     parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
-    with SnapshotStore(store, readonly=True) as db:
+    with SnapshotStore(store, readonly=batch_id is None) as db:
         points = db.split_points(parts)
+        if batch_id is not None:
+            db.begin_batch(batch_id, iso_utc(when), sha)
     bounds = list(zip(["", *points], [*points, None], strict=True))
-    name = str(Path(store).resolve())
+    name = str(store) if is_postgres_url(store) else str(Path(store).resolve())
     futures = [
-        client.submit(decide_store_partition, name, sha, source, when, lo, hi, pure=False)
+        client.submit(
+            decide_store_partition,
+            name,
+            sha,
+            source,
+            when.isoformat(),
+            lo,
+            hi,
+            batch_id,
+            pure=False,
+        )
         for lo, hi in bounds
     ]
     for f in futures:
         yield from f.result()
         f.release()
+    if batch_id is not None:
+        with SnapshotStore(store) as db:
+            db.finish_batch(batch_id)

@@ -349,6 +349,18 @@ class SnapshotStore:
         ).fetchall()
         return [(str(a), str(b)) for a, b in rows]
 
+    def decisions_in(
+        self, batch_id: str, *, lo: str = "", hi: str | None = None
+    ) -> Iterator[tuple[str, str]]:
+        """(loan_id, decision JSON) this batch already decided for loans in [lo, hi)."""
+        sql = "SELECT loan_id, decision FROM batch_loans WHERE batch_id = ? AND loan_id >= ?"
+        args: tuple[object, ...] = (batch_id, lo)
+        if hi is not None:
+            sql += " AND loan_id < ?"
+            args += (hi,)
+        for loan, text in self.conn.execute(sql, args).fetchall():
+            yield str(loan), str(text)
+
     def iter_decisions_json(self, batch_id: str, *, chunk: int = 1000) -> Iterator[str]:
         """The batch's decisions as JSON, in loan id order, read `chunk` at a time."""
         after = ""
