@@ -295,3 +295,22 @@ def test_a_store_refuses_a_schema_holding_the_other_kind_of_store(pg_url: str) -
         pass
     with pytest.raises(StoreError, match="audit store"):
         AuditStore(pg_url)
+
+
+def test_the_migration_lines_of_docs_audit_md_run(pg_url: str, tmp_path: Path) -> None:
+    """docs/audit.md's PostgreSQL section moves a SQLite store to PostgreSQL and back with
+    these shell lines; they run here as written, against a real server."""
+    import re
+
+    page = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
+    section = page[page.index("## PostgreSQL") :]
+    (script,) = re.findall(r"^```sh\n(.*?)^```", section, re.S | re.M)[:1]
+    filled(tmp_path / "audit.sqlite").close()
+    env = {**os.environ, "AUDIT_PG": pg_url}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verified; the first 12 match the checkpoint" in done.stdout
+    with AuditStore(pg_url) as pg:
+        assert len(pg) == 12
