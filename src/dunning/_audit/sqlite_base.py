@@ -24,7 +24,7 @@ from .._base.errors import StoreError
 from . import merkle, pg_schema
 from .format import FORMAT_VERSION, SCHEMA, _check_file, check_schema, schema_problems
 from .log import MerkleLog
-from .sqlite_rows import node_getter
+from .sqlite_rows import frontier_getter
 
 __all__ = ["SqliteBase"]
 
@@ -150,7 +150,8 @@ class SqliteBase:
             )
         log = self._log
         if log is None or log.size != size or log.frontier.root().hex() != root:
-            log = MerkleLog(node_getter(self._conn, f"audit store {self.path}"), int(size))
+            where = f"audit store {self.path}"
+            log = MerkleLog(frontier_getter(self._conn, where, int(size)), int(size))
             if log.frontier.root().hex() != root:
                 raise StoreError(
                     f"audit store {self.path}: its tree does not give the root it claims"

@@ -24,7 +24,8 @@ a statement in `rewrites`    its PostgreSQL form (a store's own table of them: t
                              store's head is an INSERT there, see `_audit.pg_schema`)
 ===========================  =============================================================
 
-Errors from the server are raised as `PgError`; `DB_ERRORS` catches both kinds. psycopg is
+Errors from the server are raised as `PgError` (a `StoreError` naming the URL, password
+removed); `DB_ERRORS` catches them and sqlite3's. psycopg is
 an optional extra (``pip install 'dunning[postgres]'``), imported only when a URL is opened.
 """
 
@@ -38,7 +39,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import InputError
+from .errors import InputError, StoreError
 
 __all__ = [
     "DB_ERRORS",
@@ -54,8 +55,9 @@ _SCHEMES = ("postgresql://", "postgres://")
 INSTALL_HINT = "pip install 'dunning[postgres]' (psycopg 3 and psycopg_pool)"
 
 
-class PgError(Exception):
-    """A PostgreSQL server error, as the stores see it (the psycopg error is its cause)."""
+class PgError(StoreError):
+    """A PostgreSQL server error, naming the store's server (the URL without its password);
+    `sqlstate` is the server's error code. A StoreError, so callers see a DunningError."""
 
     def __init__(self, message: str, *, sqlstate: str | None = None) -> None:
         super().__init__(message)
@@ -189,7 +191,7 @@ class PgConnection:
     def _error(self, exc: Exception) -> PgError:
         sqlstate = getattr(exc, "sqlstate", None)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return PgError(text, sqlstate=sqlstate)
+        return PgError(f"{self.where}: {text}", sqlstate=sqlstate)
 
     def _statements(self, sql: str) -> list[str]:
         head = sql.strip().upper()
