@@ -219,3 +219,15 @@ def test_the_nightly_batch_keeps_inputs_in_a_store_that_keeps_them(tmp_path: Pat
               as_of="2025-06-30T10:00:00+08:00", out=None, audit=audit, batch_id="n1")  # fmt: skip
     report = audit.replay_all()
     assert report.ok and report.checked == len(audit) == 9
+
+
+def test_checkpoints_and_proofs_have_readable_reprs(
+    evenings: tuple[AuditStore, list[Checkpoint]],
+) -> None:
+    store, cps = evenings
+    assert repr(cps[3]).startswith(
+        f"<Checkpoint size=3 root={cps[3].root_hash[:12]}... at 2025-03-04"
+    )
+    first = next(iter(store.records()))
+    assert repr(store.prove(first.decision_id, size=5)) == "<InclusionProof leaf 0 of 5, 3 hashes>"
+    assert repr(store.consistency(2, 5)).startswith("<ConsistencyProof 2 -> 5, ")

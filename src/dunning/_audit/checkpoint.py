@@ -200,6 +200,12 @@ class Checkpoint:
         if not isinstance(self.signature, str):
             raise FormatError("signature must be a base64 string")
 
+    def __repr__(self) -> str:
+        return (
+            f"<Checkpoint size={self.size} root={self.root_hash[:12]}... at {self.timestamp}"
+            f" key={self.key_id[:12]}...>"
+        )
+
     def signed_message(self) -> bytes:
         return _message(
             self.size, self.root_hash, self.timestamp, self.registry_digest, self.key_id
@@ -288,6 +294,11 @@ class InclusionProof:
         _require_int("tree_size", self.tree_size)
         object.__setattr__(self, "path", _hex_path(self.path))
 
+    def __repr__(self) -> str:
+        return (
+            f"<InclusionProof leaf {self.leaf_index} of {self.tree_size}, {len(self.path)} hashes>"
+        )
+
     @classmethod
     def from_hashes(cls, leaf_index: int, tree_size: int, path: Sequence[bytes]) -> InclusionProof:
         return cls(leaf_index, tree_size, tuple(h.hex() for h in path))
@@ -316,6 +327,9 @@ class ConsistencyProof:
         _require_int("old_size", self.old_size)
         _require_int("new_size", self.new_size)
         object.__setattr__(self, "path", _hex_path(self.path))
+
+    def __repr__(self) -> str:
+        return f"<ConsistencyProof {self.old_size} -> {self.new_size}, {len(self.path)} hashes>"
 
     @classmethod
     def from_hashes(cls, old_size: int, new_size: int, path: Sequence[bytes]) -> ConsistencyProof:
