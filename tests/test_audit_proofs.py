@@ -30,6 +30,7 @@ from dunning import (
     verify_consistency,
     verify_inclusion,
 )
+from dunning._portfolio.batch import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))
@@ -207,3 +208,26 @@ def test_a_version_1_store_is_refused_with_the_way_out(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match=r"format version 1 .*import the export"):
         AuditStore(path)
+
+
+def test_the_nightly_batch_keeps_inputs_in_a_store_that_keeps_them(tmp_path: Path) -> None:
+    """Night 1 appends each decision with the state it was made from; the audit store then
+    replays the whole night by itself."""
+    rules = load_rules(ROOT / CN_RULES_PATH)
+    audit = AuditStore(tmp_path / "audit.sqlite", keep_inputs=True)
+    run_batch(ROOT / "examples" / "portfolio.jsonl", store=tmp_path / "snap.db", rules=rules,
+              as_of="2025-06-30T10:00:00+08:00", out=None, audit=audit, batch_id="n1")  # fmt: skip
+    report = audit.replay_all()
+    assert report.ok and report.checked == len(audit) == 9
+
+
+def test_checkpoints_and_proofs_have_readable_reprs(
+    evenings: tuple[AuditStore, list[Checkpoint]],
+) -> None:
+    store, cps = evenings
+    assert repr(cps[3]).startswith(
+        f"<Checkpoint size=3 root={cps[3].root_hash[:12]}... at 2025-03-04"
+    )
+    first = next(iter(store.records()))
+    assert repr(store.prove(first.decision_id, size=5)) == "<InclusionProof leaf 0 of 5, 3 hashes>"
+    assert repr(store.consistency(2, 5)).startswith("<ConsistencyProof 2 -> 5, ")

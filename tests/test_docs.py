@@ -93,3 +93,19 @@ def test_command_line_walkthrough_runs(page: Path, tmp_path: Path) -> None:
         )
         got = "".join(line.rstrip() + "\n" for line in (run.stdout + run.stderr).splitlines())
         assert output_pattern(expected).fullmatch(got), f"$ {command}\n{got}"
+
+
+def test_the_audit_verifier_is_30_lines_of_hashlib_and_json() -> None:
+    """docs/audit.md's stdlib verifier: at most 30 lines, importing hashlib and json only."""
+    import ast
+
+    text = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
+    verifier = "# verify_export.py" + text.split("# verify_export.py")[1].split("```")[0]
+    assert len(verifier.rstrip("\n").split("\n")) <= 30
+    imported = set()
+    for node in ast.walk(ast.parse(verifier)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(str(node.module))
+    assert {"hashlib", "json"} == imported

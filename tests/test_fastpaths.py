@@ -165,3 +165,17 @@ def test_latest_local_date_when_the_clock_falls_back_over_midnight() -> None:
     before = datetime(1990, 10, 28, 3, 0, tzinfo=UTC)  # 00:00 on the 28th, local
     after = datetime(1990, 10, 28, 3, 1, tzinfo=UTC)  # 23:01 on the 27th, local
     assert date(1990, 10, 28) == _latest_local_date([before, after], "America/Goose_Bay")
+
+
+def test_astral_keys_anywhere_take_the_jcs_order() -> None:
+    """A step label or a reason keyed by a non-BMP string, with or without matches."""
+    base = Decision.from_json(next_decision_text())
+    labels = {"\ue000": "a", "\U0001f600": "b"}
+    for d in (
+        base.model_copy(update={"step_label": labels}),
+        base.model_copy(update={"step_label": labels, "matched": ()}),
+        base.model_copy(
+            update={"matched": (base.matched[0].model_copy(update={"reason": labels}),)}
+        ),
+    ):
+        assert rfc8785.dumps(d._payload()) == canonical_bytes(d)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from dunning import InputError
 from dunning._audit import checkpoint as cpmod
 from dunning._audit import merkle
 from dunning._audit.checkpoint import Checkpoint, ConsistencyProof, FormatError, InclusionProof
@@ -197,12 +198,12 @@ def test_load_rejects_other_key_types() -> None:
     from cryptography.hazmat.primitives import serialization as ser
 
     pem = other.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
-    with pytest.raises(FormatError, match="Ed25519"):
+    with pytest.raises(InputError, match="Ed25519"):
         cpmod.load_private_key_pem(pem)
     pub_pem = other.public_key().public_bytes(
         ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo
     )
-    with pytest.raises(FormatError, match="Ed25519"):
+    with pytest.raises(InputError, match="Ed25519"):
         cpmod.load_public_key_pem(pub_pem)
 
 

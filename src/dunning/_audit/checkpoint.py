@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -27,14 +26,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .._base.canonical import canonical_bytes
 from .._base.errors import InputError
 from .._decide.decision import Decision
 from . import merkle
+from .keys import generate_key as generate_key
+from .keys import key_id as key_id
+from .keys import load_private_key_pem as load_private_key_pem
+from .keys import load_public_key_pem as load_public_key_pem
+from .keys import private_key_from_raw as private_key_from_raw
+from .keys import private_key_to_pem as private_key_to_pem
 from .keys import public_key as _public_key
+from .keys import public_key_bytes as public_key_bytes
+from .keys import public_key_from_raw as public_key_from_raw
+from .keys import public_key_to_pem as public_key_to_pem
 
 DOMAIN = b"dunning-checkpoint-v1\n"
 
@@ -43,62 +50,6 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 class FormatError(InputError):
     """A checkpoint or proof does not have the expected shape."""
-
-
-# --------------------------------------------------------------------------
-# Keys
-# --------------------------------------------------------------------------
-
-
-def generate_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-def public_key_bytes(public_key: Ed25519PublicKey) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """SHA-256 hex of the raw 32-byte public key: lets a verifier pick the
-    right key from a keyring and detect being handed the wrong one."""
-    return hashlib.sha256(public_key_bytes(public_key)).hexdigest()
-
-
-def private_key_from_raw(raw: bytes) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(raw)
-
-
-def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(raw)
-
-
-def private_key_to_pem(key: Ed25519PrivateKey, password: bytes | None = None) -> bytes:
-    enc: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password)
-        if password
-        else serialization.NoEncryption()
-    )
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
-
-
-def public_key_to_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def load_private_key_pem(data: bytes, password: bytes | None = None) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(data, password=password)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise FormatError(f"expected an Ed25519 private key, got {type(key).__name__}")
-    return key
-
-
-def load_public_key_pem(data: bytes) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(data)
-    if not isinstance(key, Ed25519PublicKey):
-        raise FormatError(f"expected an Ed25519 public key, got {type(key).__name__}")
-    return key
 
 
 # --------------------------------------------------------------------------
@@ -200,6 +151,12 @@ class Checkpoint:
         if not isinstance(self.signature, str):
             raise FormatError("signature must be a base64 string")
 
+    def __repr__(self) -> str:
+        return (
+            f"<Checkpoint size={self.size} root={self.root_hash[:12]}... at {self.timestamp}"
+            f" key={self.key_id[:12]}...>"
+        )
+
     def signed_message(self) -> bytes:
         return _message(
             self.size, self.root_hash, self.timestamp, self.registry_digest, self.key_id
@@ -288,6 +245,11 @@ class InclusionProof:
         _require_int("tree_size", self.tree_size)
         object.__setattr__(self, "path", _hex_path(self.path))
 
+    def __repr__(self) -> str:
+        return (
+            f"<InclusionProof leaf {self.leaf_index} of {self.tree_size}, {len(self.path)} hashes>"
+        )
+
     @classmethod
     def from_hashes(cls, leaf_index: int, tree_size: int, path: Sequence[bytes]) -> InclusionProof:
         return cls(leaf_index, tree_size, tuple(h.hex() for h in path))
@@ -316,6 +278,9 @@ class ConsistencyProof:
         _require_int("old_size", self.old_size)
         _require_int("new_size", self.new_size)
         object.__setattr__(self, "path", _hex_path(self.path))
+
+    def __repr__(self) -> str:
+        return f"<ConsistencyProof {self.old_size} -> {self.new_size}, {len(self.path)} hashes>"
 
     @classmethod
     def from_hashes(cls, old_size: int, new_size: int, path: Sequence[bytes]) -> ConsistencyProof:

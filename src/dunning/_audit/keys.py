@@ -7,6 +7,7 @@ signature. Public keys may be given as an `Ed25519PublicKey`, PEM text or bytes,
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from .._base.errors import InputError
 
-__all__ = ["private_key", "public_key", "read_key_file"]
+__all__ = [
+    "generate_key",
+    "key_id",
+    "private_key",
+    "public_key",
+    "read_key_file",
+]
 
 
 def public_key(key: Any) -> Ed25519PublicKey:
@@ -74,3 +81,59 @@ def read_key_file(path: str | Path, what: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"{what} {path}: cannot read it ({exc.strerror})") from None
+
+
+# --------------------------------------------------------------------------
+# Keys
+# --------------------------------------------------------------------------
+
+
+def generate_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def public_key_bytes(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """SHA-256 hex of the raw 32-byte public key: lets a verifier pick the
+    right key from a keyring and detect being handed the wrong one."""
+    return hashlib.sha256(public_key_bytes(public_key)).hexdigest()
+
+
+def private_key_from_raw(raw: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def private_key_to_pem(key: Ed25519PrivateKey, password: bytes | None = None) -> bytes:
+    enc: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+def public_key_to_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_private_key_pem(data: bytes, password: bytes | None = None) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(data, password=password)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"expected an Ed25519 private key, got {type(key).__name__}")
+    return key
+
+
+def load_public_key_pem(data: bytes) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(data)
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError(f"expected an Ed25519 public key, got {type(key).__name__}")
+    return key

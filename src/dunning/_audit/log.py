@@ -121,11 +121,13 @@ class MerkleLog:
         return merkle.subtree_hash(0, size, self.node_at)
 
     def checkpoint(
-        self, signer: Ed25519PrivateKey, timestamp: datetime | str, rule_sets: str
+        self, signer: Ed25519PrivateKey, timestamp: datetime | str, rule_sets: Iterable[str]
     ) -> Checkpoint:
-        """A signed tree head for the current size (`rule_sets`: the `registry_digest`)."""
+        """A signed tree head for the current size; `rule_sets` are the sha256s of the rule
+        sets the records use (the checkpoint signs their `registry_digest`)."""
+        digest = registry_digest(rule_sets)
         return sign_checkpoint(
-            self.size, self.frontier.root(), timestamp_text(timestamp), rule_sets, signer
+            self.size, self.frontier.root(), timestamp_text(timestamp), digest, signer
         )
 
     def prove(self, index: int, size: int | None = None) -> InclusionProof:

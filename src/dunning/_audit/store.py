@@ -40,7 +40,7 @@ from .format import (
 )
 from .inputs import events_from_wires, seen_events
 from .keys import private_key
-from .log import MerkleLog, Receipt, StoredRecord, VerifyReport, as_of_key, registry_digest
+from .log import MerkleLog, Receipt, StoredRecord, VerifyReport, as_of_key
 from .registry import RuleSetLike, check_digest, check_sha256, rule_set_text
 from .replay import replay_records
 from .sqlite_base import SqliteBase
@@ -200,7 +200,7 @@ class AuditStore(SqliteBase):
             self._usable("checkpoint")
             log = self._tree()
             shas = [str(r[0]) for r in self._conn.execute("SELECT sha256 FROM rule_sets")]
-            return log.checkpoint(key, timestamp, registry_digest(shas))
+            return log.checkpoint(key, timestamp, shas)
 
     def prove(self, decision_id: str, *, size: int | None = None) -> InclusionProof:
         """The inclusion proof of the first record of `decision_id`, in the tree of `size`

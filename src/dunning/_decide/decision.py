@@ -255,7 +255,7 @@ def _shape(d: Decision) -> dict[str, Any] | None:
                 return None
             if not k.isascii() and max(k) > "\uffff":
                 return None
-        for k in (*m.reason, *d.step_label):
+        for k in m.reason:
             if not k.isascii() and max(k) > "\uffff":
                 return None
         matched.append(
@@ -269,6 +269,9 @@ def _shape(d: Decision) -> dict[str, Any] | None:
                 "step": m.step,
             }
         )
+    for k in d.step_label:
+        if not k.isascii() and max(k) > "\uffff":
+            return None
     ref = d.rule_set
     return {
         "as_of": iso_utc(d.as_of),

@@ -232,9 +232,9 @@ class _Job:
     def _pending(self, after: str, chunk: int) -> list[tuple[str, str]]:
         return self.spill.pending(self.batch_id, after, chunk)
 
-    def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any]]:
+    def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any, AccountState]]:
         """Decide `loans` and commit snapshots + progress rows together."""
-        decided: list[tuple[str, Any]] = []
+        decided: list[tuple[str, Any, AccountState]] = []
         with self.db.transaction():
             for loan_id, borrower_id in loans:
                 bodies = self.spill.new_events(loan_id, borrower_id)
@@ -246,7 +246,7 @@ class _Job:
                     self.db.put(state)
                 self.db.record_decision(self.batch_id, loan_id, decision.to_json())
                 self.statuses[decision.status] += 1
-                decided.append((loan_id, decision))
+                decided.append((loan_id, decision, state))
         return decided
 
 
@@ -267,11 +267,19 @@ def _open_audit(audit: Any) -> Any:
 
 
 def _audit_chunk(
-    db: SnapshotStore, batch_id: str, auditor: Any, rules: Any, decided: list[tuple[str, Any]]
+    db: SnapshotStore, batch_id: str, auditor: Any, rules: Any, decided: list[Any]
 ) -> None:
-    for _loan, decision in decided:
+    for _loan, decision, state in decided:
+        _append(auditor, decision, rules, state)
+    db.mark_audited(batch_id, [row[0] for row in decided])
+
+
+def _append(auditor: Any, decision: Any, rules: Any, state: Any) -> None:
+    """Append to the audit store, with the state decided from when it keeps inputs."""
+    if getattr(auditor, "keep_inputs", False):
+        auditor.append(decision, rules, inputs=state)
+    else:
         auditor.append(decision, rules)
-    db.mark_audited(batch_id, [loan for loan, _d in decided])
 
 
 def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -> None:
@@ -288,7 +296,9 @@ def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -
         for loan_id, text in rows:
             decision = Decision.from_json(text)
             if not _audited(auditor, loan_id, decision.as_of, json.loads(text)["id"]):
-                auditor.append(decision, rules)
+                # The snapshot was written with the decision, in one transaction: it is the
+                # state the decision was made from.
+                _append(auditor, decision, rules, db.get(loan_id))
         db.mark_audited(batch_id, [loan for loan, _t in rows])
 
 
