@@ -46,6 +46,10 @@ def test_exit_codes(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert 2 == main(["audit", "verify", str(store), "--checkpoint", str(tmp_path / "cp.json")])
     assert 2 == main(["audit", "verify", str(tmp_path / "missing.sqlite")])
     assert 2 == main(["audit", "explain", str(store), "abc"])  # prefix too short
+    capsys.readouterr()
+    assert 0 == main(["audit", "explain", str(store), "2"])  # the seq `show` prints
+    assert capsys.readouterr().out.startswith("record 2, decision ")
+    assert 2 == main(["audit", "prove", str(store), "99"])  # no record 99
     assert 2 == main(["audit", "show", str(store), "L9"])  # no such loan
     conn = sqlite3.connect(store)
     conn.execute("DELETE FROM records WHERE seq = 6")

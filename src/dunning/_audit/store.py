@@ -172,15 +172,19 @@ class AuditStore(SqliteBase):
                 return
             last = rows[-1][0]
 
-    def get(self, decision_id: str) -> StoredRecord:
-        """The first record of `decision_id` (checked); StoreError when there is none."""
+    def get(self, decision_id: str | int) -> StoredRecord:
+        """The first record of `decision_id`, or record number `decision_id` when it is an
+        int (checked); StoreError when there is none."""
+        by_seq = isinstance(decision_id, int) and not isinstance(decision_id, bool)
+        where = "r.seq = ?" if by_seq else "r.decision_id = ?"
         with self._sql("get"):
             self._usable("get")
             row = self._conn.execute(
-                f"{_WITH_LEAF} WHERE r.decision_id = ? ORDER BY r.seq LIMIT 1", (decision_id,)
+                f"{_WITH_LEAF} WHERE {where} ORDER BY r.seq LIMIT 1", (decision_id,)
             ).fetchone()
         if row is None:
-            raise StoreError(f"audit store {self.path}: no record of decision {decision_id!r}")
+            what = "record" if by_seq else "record of decision"
+            raise StoreError(f"audit store {self.path}: no {what} {decision_id!r}")
         return checked_record(row, f"audit store {self.path}")
 
     def inputs(self, record: StoredRecord) -> list[Any] | None:

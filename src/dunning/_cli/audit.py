@@ -9,15 +9,18 @@ command                     prints                                              
 verify STORE                ok and the record count, or every problem            any problem
   [--checkpoint F --public-key F]   ... and that no record under F changed
 show STORE LOAN_ID          the loan's decisions as a table                      -
-explain STORE DECISION_ID   the decision in plain language (--lang en|zh)        -
+explain STORE DECISION     the decision in plain language (--lang en|zh)        -
 export STORE [OUT]          JSON Lines (stdout when OUT is - or absent)          -
 import EXPORT NEW_STORE     the record count and root of the new store, verified  it does
   [--checkpoint F --public-key F]   ... against a checkpoint signed on the old store  not verify
 keygen --out KEY.pem        writes KEY.pem (0600) and KEY.pub.pem                -
 checkpoint STORE --key F    the signed checkpoint as JSON (--timestamp, or now)  -
-prove STORE DECISION_ID     the inclusion proof as JSON (--size N)               -
+prove STORE DECISION       the inclusion proof as JSON (--size N)               -
 replay STORE [--events F]   how many records re-decided, and each difference     a difference
 ==========================  ===================================================  ==========
+
+DECISION is the record number `show` prints (seq), a decision id, or a unique id prefix of
+8 or more hex digits.
 
 STORE is a SQLite file or a ``postgresql://`` URL, so ``dunning audit export OLD | dunning audit
 import - NEW`` moves a store between SQLite and PostgreSQL, checked on both sides: export
@@ -111,10 +114,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _record_by_prefix(store: AuditStore, decision_id: str) -> Any:
+    """A record by decision id, a unique id prefix of 8+ hex digits, or its seq (`show`)."""
+    if decision_id.isdigit() and len(decision_id) < 8:
+        return store.get(int(decision_id))
     if len(decision_id) == 64:
         return store.get(decision_id)
     if len(decision_id) < 8:
-        raise InputError(f"decision id {decision_id!r}: expected 64 hex digits or a prefix of 8+")
+        raise InputError(
+            f"decision {decision_id!r}: expected a record number (the seq `show` prints),"
+            " 64 hex digits, or a unique prefix of 8 or more"
+        )
     hits = [r for r in store.records() if r.decision_id.startswith(decision_id)]
     if len({r.decision_id for r in hits}) != 1:
         what = "no decision" if not hits else "several decisions"
@@ -231,7 +240,7 @@ def add_audit_command(sub: Any) -> None:
 
     s = cmds.add_parser("explain", help="one stored decision in plain language")
     s.add_argument("store")
-    s.add_argument("decision_id", help="64 hex digits, or a unique prefix of 8 or more")
+    s.add_argument("decision_id", metavar="DECISION", help="seq, decision id, or id prefix")
     s.add_argument("--lang", choices=("en", "zh"), default="en")
     s.set_defaults(func=cmd_explain)
 
@@ -259,7 +268,7 @@ def add_audit_command(sub: Any) -> None:
 
     s = cmds.add_parser("prove", help="the inclusion proof of one decision")
     s.add_argument("store")
-    s.add_argument("decision_id", help="64 hex digits, or a unique prefix of 8 or more")
+    s.add_argument("decision_id", metavar="DECISION", help="seq, decision id, or id prefix")
     s.add_argument("--size", type=int, help="prove inside the tree of this many records")
     s.set_defaults(func=cmd_prove)
 

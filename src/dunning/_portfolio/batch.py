@@ -232,9 +232,13 @@ class _Job:
     def _pending(self, after: str, chunk: int) -> list[tuple[str, str]]:
         return self.spill.pending(self.batch_id, after, chunk)
 
-    def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any, AccountState]]:
+    @property
+    def keeps_inputs(self) -> bool:
+        return bool(getattr(self.auditor, "keep_inputs", False))
+
+    def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any, AccountState | None]]:
         """Decide `loans` and commit snapshots + progress rows together."""
-        decided: list[tuple[str, Any, AccountState]] = []
+        decided: list[tuple[str, Any, AccountState | None]] = []
         with self.db.transaction():
             for loan_id, borrower_id in loans:
                 bodies = self.spill.new_events(loan_id, borrower_id)
@@ -246,7 +250,9 @@ class _Job:
                     self.db.put(state)
                 self.db.record_decision(self.batch_id, loan_id, decision.to_json())
                 self.statuses[decision.status] += 1
-                decided.append((loan_id, decision, state))
+                # The state only when the audit store keeps inputs: 500 states held per chunk
+                # would be garbage-collector work for nothing.
+                decided.append((loan_id, decision, state if self.keeps_inputs else None))
         return decided
 
 
