@@ -25,6 +25,7 @@ EXPECTED = [
     "RuleFileError",
     "RuleSet",
     "SequenceError",
+    "Split",
     "StoreError",
     "VerifyReport",
     "__version__",

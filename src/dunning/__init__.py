@@ -29,6 +29,7 @@ from ._base.errors import (
 from ._base.version import __version__
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
+from ._decide.split import Split
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
 from ._rules.ruleset import RuleSet
@@ -57,6 +58,7 @@ __all__ = [
     "RuleFileError",
     "RuleSet",
     "SequenceError",
+    "Split",
     "StoreError",
     "VerifyReport",
     "__version__",

@@ -11,7 +11,6 @@ Both arms simulate the same generated portfolio with the same per-loan behaviour
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._base.errors import InputError
+from .._decide.split import arm_of
 from .._rules.loader import load_rules
 from .metrics import ARMS, BUCKETS, ArmMetrics
 from .simulate import SimConfig, simulate
@@ -32,15 +32,6 @@ __all__ = [
     "render_table",
     "roll_rates",
 ]
-
-
-def arm_of(loan_id: str, share: float | Decimal | str, salt: str = "") -> str:
-    """'challenger' for a `share` (0..1) of loan ids chosen by hash, else 'champion'."""
-    fraction = Decimal(str(share))
-    if not Decimal(0) <= fraction <= Decimal(1):
-        raise InputError(f"challenger share: expected a number from 0 to 1, found {share!r}")
-    digest = hashlib.sha256(f"{salt}:{loan_id}".encode()).digest()
-    return "challenger" if int.from_bytes(digest[:8], "big") < fraction * 2**64 else "champion"
 
 
 @dataclass(frozen=True)
