@@ -1,0 +1,22 @@
+"""Public: strategy analytics on real decisions (the `analytics` extra brings scipy).
+
+`outcomes` reads decisions (an AuditStore, a decisions JSON Lines file or Decision objects)
+and the events that followed, and reports per arm of a `dunning.Split` and per segment: cure
+rates per window, roll-rate matrices, amount recovered, promise-kept rate, contacts per cure,
+complaints and disputes per 1,000 accounts, each rate with a Wilson interval and each arm
+difference with a test. See docs/portfolio.md.
+"""
+
+from ._portfolio.outcome_report import GroupFigures, OutcomeReport
+from ._portfolio.outcomes import LoanOutcome, outcomes, read_decisions
+from ._portfolio.stats import Diff, Rate
+
+__all__ = [
+    "Diff",
+    "GroupFigures",
+    "LoanOutcome",
+    "OutcomeReport",
+    "Rate",
+    "outcomes",
+    "read_decisions",
+]
