@@ -4,19 +4,24 @@
 and the events that followed, and reports per arm of a `dunning.Split` and per segment: cure
 rates per window, roll-rate matrices, amount recovered, promise-kept rate, contacts per cure,
 complaints and disputes per 1,000 accounts, each rate with a Wilson interval and each arm
-difference with a test. See docs/portfolio.md.
+difference with a test. `diff` decides every loan with an old and a new rule set and lists
+the loans whose decision changes, with the rules and limits responsible. See docs/portfolio.md.
 """
 
 from ._portfolio.outcome_report import GroupFigures, OutcomeReport
 from ._portfolio.outcomes import LoanOutcome, outcomes, read_decisions
+from ._portfolio.rule_diff import Change, DiffReport, diff
 from ._portfolio.stats import Diff, Rate
 
 __all__ = [
+    "Change",
     "Diff",
+    "DiffReport",
     "GroupFigures",
     "LoanOutcome",
     "OutcomeReport",
     "Rate",
+    "diff",
     "outcomes",
     "read_decisions",
 ]
