@@ -162,3 +162,22 @@ def test_without_scipy_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "scipy", None)
     with pytest.raises(InputError, match=r"pip install 'dunning\[analytics\]'"):
         stats.proportion(3, 10, 30)
+
+
+def test_the_simulators_compare_reports_outcomes_in_the_real_shape(
+    ab: tuple[list[Any], list[Any]],
+) -> None:
+    """compare() sends its simulated decisions and events through the same `outcomes`: the
+    report has the same keys, figure for figure, with arms champion and challenger."""
+    from dunning.simulation import SimConfig, compare
+
+    report = compare(PACK, challenger_pack(), SimConfig(accounts=60, days=35), share="0.5")
+    assert report.outcomes is not None
+    sim, real = report.outcomes.to_dict(), outcomes(*ab).to_dict()
+    assert sim.keys() == real.keys()
+    assert (sim["arms"], sim["windows"]) == (["champion", "challenger"], [30])
+    g = sim["groups"]["all"]["champion"]
+    assert g.keys() == real["groups"]["all"]["A"].keys()
+    assert g["accounts"] == report.arms["champion"].accounts
+    assert {d["metric"] for d in sim["diffs"]} >= {"cure_rate@30", "promise_kept"}
+    assert report.to_dict()["outcomes"] == sim
