@@ -69,7 +69,7 @@ def test_diff_command_single_instant_and_range(
 ) -> None:
     from test_rule_diff import NEW_WHEN, OLD_WHEN, expected_changes
 
-    events = [e for s in generate_portfolio(SimConfig(accounts=150, seed=5)) for e in s.history]
+    events = [e for s in generate_portfolio(SimConfig(accounts=100, seed=5)) for e in s.history]
     feed = jsonl(tmp_path / "events.jsonl", events)
     new = tmp_path / "new.yaml"
     new.write_text(PACK.read_text(encoding="utf-8").replace(OLD_WHEN, NEW_WHEN), encoding="utf-8")

@@ -165,7 +165,7 @@ def test_the_diff_report_lists_every_change(browser: Any, tmp_path: Path) -> Non
 
 
 def test_the_compare_report_has_the_outcome_sections(browser: Any, tmp_path: Path) -> None:
-    result = compare(PACK, challenger_pack(), SimConfig(accounts=60, days=35), share="0.5")
+    result = compare(PACK, challenger_pack(), SimConfig(accounts=30, days=31), share="0.5")
     page = Opened(browser, write_html(result, tmp_path / "compare.html"))
     try:
         assert page.page.locator("#summary tbody tr").count() >= 5

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +30,17 @@ def aa() -> tuple[list[Any], list[Any]]:
     return planted(split, ACCOUNTS)
 
 
-def test_the_planted_cure_effect_in_bucket_31_60_is_found_and_significant(
-    ab: tuple[list[Any], list[Any]],
-) -> None:
+@pytest.fixture(scope="module")
+def ab_report(ab: tuple[list[Any], list[Any]]) -> Any:
+    """The A/B report, segmented by product, bucket at entry and decision status."""
+    return outcomes(*ab, windows=(30, 60, 90), by=("product", "bucket", "status"))
+
+
+def test_the_planted_cure_effect_in_bucket_31_60_is_found_and_significant(ab_report: Any) -> None:
     """Bucket M2: B's 30-day cure rate is about 10 points above A's, Fisher's exact test
     rejects equality at 1%, and the intervals do not overlap much; the other buckets, where
     nothing was planted, show no significant cure difference."""
-    t0 = time.perf_counter()
-    report = outcomes(*ab, windows=(30, 60, 90))
-    took = time.perf_counter() - t0
+    report = ab_report
     m2 = report.groups["bucket=M2"]
     a, b = m2["A"].cure[30], m2["B"].cure[30]
     assert a.n > 250 and b.n > 250, (a, b)
@@ -52,7 +53,6 @@ def test_the_planted_cure_effect_in_bucket_31_60_is_found_and_significant(
     # a cured loan stays current (no new dues), so the later windows agree
     assert m2["B"].cure[90].k == b.k
     assert a.low is not None and a.high is not None and a.low < a.value < a.high  # type: ignore[operator]
-    assert took < 120  # not a speed claim: a hang guard
 
 
 def test_an_a_a_split_finds_no_difference(aa: tuple[list[Any], list[Any]]) -> None:
@@ -67,11 +67,10 @@ def test_an_a_a_split_finds_no_difference(aa: tuple[list[Any], list[Any]]) -> No
     assert len(report.significant()) <= 0.1 * len(report.diffs), report.significant()
 
 
-def test_every_figure_is_there_with_its_interval(ab: tuple[list[Any], list[Any]]) -> None:
+def test_every_figure_is_there_with_its_interval(ab_report: Any) -> None:
     """Cure rates per window, roll matrices, recovery share, promise-kept rate, contacts per
     cure, complaints and disputes per 1,000 — per arm, per segment, in JSON with no floats."""
-    report = outcomes(*ab, by=("product", "bucket", "status"))
-    data = json.loads(json.dumps(report.to_dict()))
+    data = json.loads(json.dumps(ab_report.to_dict()))
     assert set(data["groups"]) >= {"all", "product=personal_loan", "bucket=M1", "bucket=M2"}
     assert any(k.startswith("status=") for k in data["groups"])
     g = data["groups"]["all"]["A"]
@@ -104,7 +103,7 @@ def test_decisions_from_the_audit_store_and_from_jsonl_give_the_same_report(
     tmp_path: Path, ab: tuple[list[Any], list[Any]]
 ) -> None:
     decisions, events = ab
-    few = decisions[:300]
+    few = decisions[:120]
     path = tmp_path / "decisions.jsonl"
     path.write_text("".join(d.to_json() + "\n" for d in few), encoding="utf-8")
     split = Split(PACK, {"B": challenger_pack()}, share="0.5", salt="ab", experiment="ab-1")
@@ -164,16 +163,14 @@ def test_without_scipy_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch
         stats.proportion(3, 10, 30)
 
 
-def test_the_simulators_compare_reports_outcomes_in_the_real_shape(
-    ab: tuple[list[Any], list[Any]],
-) -> None:
+def test_the_simulators_compare_reports_outcomes_in_the_real_shape(ab_report: Any) -> None:
     """compare() sends its simulated decisions and events through the same `outcomes`: the
     report has the same keys, figure for figure, with arms champion and challenger."""
     from dunning.simulation import SimConfig, compare
 
-    report = compare(PACK, challenger_pack(), SimConfig(accounts=60, days=35), share="0.5")
+    report = compare(PACK, challenger_pack(), SimConfig(accounts=30, days=31), share="0.5")
     assert report.outcomes is not None
-    sim, real = report.outcomes.to_dict(), outcomes(*ab).to_dict()
+    sim, real = report.outcomes.to_dict(), ab_report.to_dict()
     assert sim.keys() == real.keys()
     assert (sim["arms"], sim["windows"]) == (["champion", "challenger"], [30])
     g = sim["groups"]["all"]["champion"]

@@ -66,10 +66,11 @@ def test_the_exact_loans_that_change_and_why(events: list[Any]) -> None:
 
 
 def test_a_date_range_reports_the_changes_of_each_day(events: list[Any]) -> None:
-    """Over a week, each day's changes are that day's single-instant diff."""
+    """Over four days, each day's changes are that day's single-instant diff."""
     new = moved_threshold()
-    report = diff(PACK, new, events, start=AS_OF, end="2025-03-07T10:00:00+08:00")
-    assert len(report.instants) == 7
+    events = [e for e in events if e.loan_id <= "SIM000150"]  # the first 150 loans
+    report = diff(PACK, new, events, start=AS_OF, end="2025-03-04T10:00:00+08:00")
+    assert len(report.instants) == 4
     for day, count in report.per_day.items():
         assert count == len(expected_changes(events, day)), day
     assert sum(report.per_day.values()) == len(report.changes)
