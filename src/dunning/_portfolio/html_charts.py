@@ -11,6 +11,7 @@ import io
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .._base.errors import InputError
@@ -30,7 +31,27 @@ def _pyplot() -> Any:
         raise InputError(
             "HTML reports draw their charts with matplotlib: pip install 'dunning[analytics]'"
         ) from None
+    _add_cjk_font()
     return plt
+
+
+_CJK = "WenQuanYi Micro Hei"
+_cjk_checked: list[bool] = []
+
+
+def _add_cjk_font() -> None:
+    """Register the CJK font file with matplotlib if its font cache predates the font's
+    installation (the cache is built once and does not notice fonts installed later)."""
+    if _cjk_checked:
+        return
+    _cjk_checked.append(True)
+    from matplotlib import font_manager
+
+    if any(f.name == _CJK for f in font_manager.fontManager.ttflist):
+        return
+    for path in font_manager.findSystemFonts():
+        if "wqy-microhei" in Path(path).name.lower():
+            font_manager.fontManager.addfont(path)
 
 
 def bar_chart_svg(
@@ -46,7 +67,7 @@ def bar_chart_svg(
     style = {
         "svg.hashsalt": "dunning",
         "svg.fonttype": "path",
-        "font.family": ["DejaVu Sans", "WenQuanYi Micro Hei"],
+        "font.family": ["DejaVu Sans", _CJK],
         "font.size": 9,
     }
     with plt.rc_context(style), warnings.catch_warnings():
