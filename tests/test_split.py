@@ -113,7 +113,10 @@ def test_the_audit_store_keeps_the_arm(
             store.append(d, split.rules_for(d))
         stored = [json.loads(r.decision_json) for r in store.records()]
         assert store.verify().ok
+        in_b = [r.loan_id for r in store.records(experiment="e1", arm="B")]
+        assert list(store.records(experiment="other")) == []
     assert [(s["experiment"], s["arm"]) for s in stored] == [("e1", d.arm) for d in made]
+    assert in_b == [d.loan_id for d in made if d.arm == "B"] != []
 
 
 def test_rules_for_refuses_a_decision_of_another_experiment(

@@ -51,10 +51,12 @@ __all__ = ["GroupFigures", "LoanOutcome", "OutcomeReport", "outcomes", "read_dec
 DecisionSource = str | Path | Iterable[Decision | str | Mapping[str, Any]] | Any
 
 
-def read_decisions(source: DecisionSource) -> Iterator[Decision]:
-    """Decisions from an AuditStore, a JSON Lines path, or an iterable of decisions/JSON."""
+def read_decisions(source: DecisionSource, experiment: str | None = None) -> Iterator[Decision]:
+    """Decisions from an AuditStore, a JSON Lines path, or an iterable of decisions/JSON
+    (from an audit store, only those of `experiment` when given)."""
     if hasattr(source, "records") and hasattr(source, "verify"):
-        for record in source.records():
+        records = source.records() if experiment is None else source.records(experiment=experiment)
+        for record in records:
             yield Decision.from_json(record.decision_json)
         return
     if isinstance(source, str | Path):
@@ -94,7 +96,7 @@ def outcomes(
     """
     wins = _windows(windows)
     entries: dict[str, Decision] = {}
-    for d in read_decisions(decisions):
+    for d in read_decisions(decisions, experiment):
         if experiment is not None and d.experiment != experiment:
             continue
         seen = entries.get(d.loan_id)
