@@ -132,12 +132,15 @@ def _show_outcomes(report: Any) -> None:
             table.add_row(seg, arm, str(g.accounts), *(g.cure[w].text() for w in report.windows))
     out.print(table)
     tests = Table(title=f"Arm differences against {report.champion} (5% level)")
-    for col in ("metric", "segment", "arm", "difference", "test", "p", "significant"):
+    for col in ("metric", "segment", "arm", "difference", "test", "p", "significant",
+                "p adjusted (BH)", "significant adjusted"):  # fmt: skip
         tests.add_column(col)
     for d in report.diffs:
         tests.add_row(d.metric, d.segment, d.arm, "–" if d.delta is None else f"{d.delta:+.4g}",
                       d.test, "–" if d.p_value is None else f"{d.p_value:.3g}",
-                      "yes" if d.significant else "no")  # fmt: skip
+                      "yes" if d.significant else "no",
+                      "–" if d.p_adjusted is None else f"{d.p_adjusted:.3g}",
+                      "yes" if d.significant_adjusted else "no")  # fmt: skip
     if report.diffs:
         out.print(tests)
     for w in report.warnings:

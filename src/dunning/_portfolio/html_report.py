@@ -54,6 +54,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "test": ("Test", "检验"),
     "p": ("p-value", "p 值"),
     "significant": ("Significant (5%)", "显著（5%）"),
+    "p_adj": ("p adjusted (BH)", "校正 p 值（BH）"),
+    "significant_adj": ("Significant after adjustment", "校正后显著"),
     "yes": ("yes", "是"),
     "no": ("no", "否"),
     "roll": ("Roll rates: bucket at entry → bucket after", "迁徙率：入组账龄 → 之后账龄"),
@@ -176,11 +178,13 @@ def outcomes_sections(report: Any, lang: str) -> list[str]:
     ]  # fmt: skip
     body.append(f"<h2>{_e(t('figures'))}</h2>" + _table("figures", head, rows))
     head = [t("metric"), t("segment"), t("arm"), t("value"), t("delta"), t("test"), t("p"),
-            t("significant")]  # fmt: skip
+            t("significant"), t("p_adj"), t("significant_adj")]  # fmt: skip
     rows = [
         [d.metric, d.segment, d.arm, d.value, "–" if d.delta is None else f"{d.delta:+.4g}",
          d.test, "–" if d.p_value is None else f"{d.p_value:.3g}",
-         (t("yes"), "sig") if d.significant else t("no")]
+         (t("yes"), "sig") if d.significant else t("no"),
+         "–" if d.p_adjusted is None else f"{d.p_adjusted:.3g}",
+         (t("yes"), "sig") if d.significant_adjusted else t("no")]
         for d in report.diffs
     ]  # fmt: skip
     if rows:

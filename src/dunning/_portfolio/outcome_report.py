@@ -16,6 +16,7 @@ from .metrics import BUCKETS
 from .stats import (
     Diff,
     Rate,
+    adjust,
     amounts_test,
     compare_counts,
     compare_proportions,
@@ -277,6 +278,7 @@ def build_report(
             f"window(s) {', '.join(map(str, unobserved))} days: no account observed that"
             " long after its decision (the events end too early)"
         )
+    diffs = adjust(diffs)
     refs = {
         arm: [{"id": i, "version": v, "sha256": s} for i, v, s in sorted(found)]
         for arm, found in sorted(rule_sets.items())

@@ -9,17 +9,30 @@ has one interval and one test, chosen here once for all reports (table):
     amounts     recovered / overdue          —                              Mann-Whitney U
 
 A figure whose denominator is under `min_sample` is marked `small` and named in the report's
-warnings: its interval is wide and a test on it says little.
+warnings: its interval is wide and a test on it says little. A report runs many tests (each
+figure, window and segment), so besides each test's own p-value it gives the p-values
+adjusted for the false discovery rate over all of them (Benjamini-Hochberg,
+`scipy.stats.false_discovery_control`): `significant` reads the test alone, `significant_adjusted`
+the whole report (in an A/A split about one test in twenty is "significant" alone by chance).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .._base.errors import InputError
 
-__all__ = ["CONFIDENCE", "Diff", "Rate", "amounts_test", "count_rate", "proportion", "stats"]
+__all__ = [
+    "CONFIDENCE",
+    "Diff",
+    "Rate",
+    "adjust",
+    "amounts_test",
+    "count_rate",
+    "proportion",
+    "stats",
+]
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
@@ -86,10 +99,15 @@ class Diff:
     test: str
     p_value: float | None
     small: bool
+    p_adjusted: float | None = None  # Benjamini-Hochberg over all the report's tests
 
     @property
     def significant(self) -> bool:
         return self.p_value is not None and self.p_value < ALPHA and not self.small
+
+    @property
+    def significant_adjusted(self) -> bool:
+        return self.p_adjusted is not None and self.p_adjusted < ALPHA and not self.small
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,7 +119,9 @@ class Diff:
             "delta": _fmt(self.delta),
             "test": self.test,
             "p_value": _fmt(self.p_value),
+            "p_adjusted": _fmt(self.p_adjusted),
             "significant": self.significant,
+            "significant_adjusted": self.significant_adjusted,
             "small": self.small,
         }
 
@@ -144,6 +164,19 @@ def compare_counts(a: Rate, b: Rate) -> tuple[float | None, str, float | None]:
         return None, "poisson_means_test", None
     p = float(stats().poisson_means_test(b.k, b.n, a.k, a.n).pvalue)
     return a.per * (b.k / b.n - a.k / a.n), "poisson_means_test", p
+
+
+def adjust(diffs: list[Diff]) -> list[Diff]:
+    """`diffs` with `p_adjusted` set: Benjamini-Hochberg over those that have a p-value."""
+    tested = [i for i, d in enumerate(diffs) if d.p_value is not None]
+    if not tested:
+        return diffs
+    ps = [diffs[i].p_value for i in tested]
+    adjusted = stats().false_discovery_control(ps, method="bh")
+    out = list(diffs)
+    for i, q in zip(tested, adjusted, strict=True):
+        out[i] = replace(diffs[i], p_adjusted=float(q))
+    return out
 
 
 def amounts_test(a: list[float], b: list[float]) -> tuple[float | None, str, float | None]:
