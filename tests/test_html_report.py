@@ -19,7 +19,7 @@ import pytest
 from analytics_support import PACK, challenger_pack, planted
 from dunning import Split
 from dunning.analytics import diff, outcomes, to_html, write_html
-from dunning.simulation import SimConfig, compare
+from dunning.simulation import SimConfig, compare, generate_portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
@@ -146,8 +146,7 @@ def test_the_chinese_page(browser: Any, report: Any, tmp_path: Path) -> None:
 def test_the_diff_report_lists_every_change(browser: Any, tmp_path: Path) -> None:
     from test_rule_diff import moved_threshold
 
-    events = [e for s in __import__("dunning.simulation").simulation.generate_portfolio(
-        SimConfig(accounts=120, seed=5)) for e in s.history]  # fmt: skip
+    events = [e for s in generate_portfolio(SimConfig(accounts=120, seed=5)) for e in s.history]
     result = diff(PACK, moved_threshold(), events, start="2025-03-01T10:00:00+08:00",
                   end="2025-03-05T10:00:00+08:00")  # fmt: skip
     assert result.changes
