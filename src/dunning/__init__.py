@@ -29,6 +29,7 @@ from ._base.errors import (
 from ._base.version import __version__
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
+from ._decide.split import Split
 from ._portfolio.feeds import group_by_loan
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
@@ -58,6 +59,7 @@ __all__ = [
     "RuleFileError",
     "RuleSet",
     "SequenceError",
+    "Split",
     "StoreError",
     "VerifyReport",
     "__version__",

@@ -20,9 +20,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -75,6 +77,10 @@ class Decision(BaseModel):
     `status` is one of: ``act`` (take `step` now), ``defer`` (take `step` at `not_before`),
     ``blocked`` (rules proposed steps but limits hold all of them with no known end),
     ``none`` (no rule proposed anything).
+
+    `experiment` and `arm` are set when a `Split` (champion/challenger) made the decision:
+    the experiment's id and the arm the loan was assigned to. They are left out of the
+    canonical JSON when absent, so decisions made without a split keep their bytes and ids.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -97,6 +103,8 @@ class Decision(BaseModel):
     engine_version: str
     backend: Literal["python", "durable"] = Field(default="python", exclude=True)
     input_digest: str
+    experiment: str | None = None
+    arm: str | None = None
 
     @field_validator("as_of", "not_before", mode="before")
     @classmethod
@@ -123,6 +131,15 @@ class Decision(BaseModel):
             )
         object.__setattr__(self, "id", computed)
         return self
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The split's fields appear only when set (see the class doc and `_OPTIONAL`).
+        data: dict[str, Any] = handler(self)
+        for key in _OPTIONAL:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @field_serializer("as_of", "not_before")
     def _ser(self, v: datetime | None) -> str | None:
@@ -227,6 +244,9 @@ def content_id(payload: dict[str, Any]) -> str:
 # `model_construct`) takes the reference path, which keeps its float refusal.
 
 _PLAIN = frozenset({str, int, bool, type(None)})
+# Fields written only when set (a Split's experiment and arm): absent, the canonical JSON is
+# byte for byte what it was before these fields existed.
+_OPTIONAL = ("arm", "experiment")
 
 
 def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
@@ -280,7 +300,7 @@ def _shape(d: Decision) -> dict[str, Any] | None:
             }
         )
     ref = d.rule_set
-    return {
+    shape = {
         "as_of": iso_utc(d.as_of),
         "blocked": [
             {
@@ -311,3 +331,7 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "step_label": dict(sorted(d.step_label.items())),
         "timezone": d.timezone,
     }
+    extra = {k: v for k in _OPTIONAL if (v := d.__dict__.get(k)) is not None}
+    if extra:
+        shape = dict(sorted({**shape, **extra}.items()))
+    return shape

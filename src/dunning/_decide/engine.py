@@ -171,6 +171,8 @@ class Engine:
                 "engine_version": __version__,
                 "backend": self.backend,
                 "input_digest": state_digest(state, as_of),
+                "experiment": None,
+                "arm": None,
             },
         )
         object.__setattr__(decision, "id", decision_id(decision))
