@@ -23,6 +23,7 @@ EXPECTED = [
     "Match",
     "ReplayMismatch",
     "RuleFileError",
+    "RuleSetNotInForce",
     "RuleSet",
     "SequenceError",
     "StoreError",

@@ -23,6 +23,7 @@ from ._base.errors import (
     InvalidEventError,
     ReplayMismatch,
     RuleFileError,
+    RuleSetNotInForce,
     SequenceError,
     StoreError,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Match",
     "ReplayMismatch",
     "RuleFileError",
+    "RuleSetNotInForce",
     "RuleSet",
     "SequenceError",
     "StoreError",

@@ -45,6 +45,7 @@ from .._base.time import local_date, parse_duration, to_utc
 from .._rules.schema import Flag
 from .limits import LimitChecker, RulesLike, StateLike, Verdict, applies, checker
 from .outcome import Block, FlagNote
+from .wording import duration_text
 
 Status = Literal["act", "defer", "blocked", "none"]
 
@@ -101,6 +102,9 @@ class _Check:
     kind: str
     citation: str
     ask: LimitChecker
+    citation_zh: str | None = None
+    url: str | None = None
+    grade: str | None = None
 
 
 class _Plan:
@@ -113,7 +117,15 @@ class _Plan:
         limits = [(lim, checker(rules, lim)) for lim in rules.document.limits if lim.enabled]
         for step in rules.steps.values():
             found = [
-                _Check(lim.id, lim.kind, lim.source, ask)
+                _Check(
+                    lim.id,
+                    lim.kind,
+                    lim.source.get("en"),
+                    ask,
+                    lim.source.zh if lim.source.zh != lim.source.en else None,
+                    lim.url,
+                    lim.grade,
+                )
                 for lim, ask in limits
                 if applies(lim.applies_to, step)
             ]
@@ -146,11 +158,15 @@ class _Plan:
         hit = self.notes.get(flag_id)
         if hit is None:
             text = spec.text.get("en") if spec else flag_id
+            src = spec.source if spec else None
             hit = FlagNote(
                 id=flag_id,
                 text=text,
-                source=spec.source if spec else None,
+                source=src.get("en") if src else None,
                 text_zh=spec.text.zh if spec else None,
+                source_zh=src.zh if src and src.zh != src.en else None,
+                url=spec.url if spec else None,
+                grade=spec.grade if spec else None,
             )
             self.notes[flag_id] = hit
         return hit
@@ -177,7 +193,8 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
 
 def _construct_matches() -> bool:
     values: dict[str, Any] = {"step": "s", "limit_id": "l", "kind": "k", "reason": "r",
-                              "citation": "c", "until": None}  # fmt: skip
+                              "citation": "c", "until": None, "reason_zh": None,
+                              "citation_zh": None, "url": None, "grade": None}  # fmt: skip
     fast = Block.__new__(Block)
     for name, v in (("__dict__", dict(values)), ("__pydantic_fields_set__", set(values)),
                     ("__pydantic_extra__", None), ("__pydantic_private__", None)):  # fmt: skip
@@ -275,7 +292,12 @@ def _cooldown_checker(step: str, cooldown: str) -> LimitChecker:
         end = span.add_to(max(taken), state.timezone)
         if t >= end:
             return allow
-        return Verdict(False, end, f"{step} was taken less than its cooldown {cooldown} ago")
+        return Verdict(
+            False,
+            end,
+            f"{step} was taken less than its cooldown of {duration_text(cooldown, 'en')} ago",
+            f"{step} 距上次执行未满冷却期{duration_text(cooldown, 'zh')}",
+        )
 
     return ask
 
@@ -303,6 +325,10 @@ def _blocks_at(ask: _Asker, step: str, checks: Sequence[_Check], at: datetime) -
                         "reason": v.reason,
                         "citation": chk.citation,
                         "until": until,
+                        "reason_zh": v.reason_zh or None,
+                        "citation_zh": chk.citation_zh,
+                        "url": chk.url,
+                        "grade": chk.grade,
                     },
                 )
             )
@@ -345,6 +371,9 @@ def _flags(
     plan: _Plan, facts: Mapping[str, object], as_of: datetime, tz: str
 ) -> tuple[tuple[str, ...], tuple[FlagNote, ...]]:
     notes: dict[str, FlagNote] = {}
+    outside = _not_in_force(plan.rules, as_of, tz)
+    if outside is not None:
+        notes[outside.id] = outside
     for fact, note in _BUILTIN_NOTES.items():
         if facts.get(fact) is True:
             notes[fact] = note
@@ -356,6 +385,30 @@ def _flags(
             notes[flag_id] = plan.note(flag_id, spec)
     ids = tuple(sorted(notes))
     return ids, tuple(notes[i] for i in ids)
+
+
+NOT_IN_FORCE = "rule_set_not_in_force"
+
+
+def _not_in_force(rules: RulesLike, as_of: datetime, tz: str) -> FlagNote | None:
+    """The flag of a decision dated outside the rule set's `effective` window (local date)."""
+    eff = rules.document.effective
+    day = local_date(as_of, tz)
+    if (eff.from_ is None or eff.from_ <= day) and (eff.until is None or day <= eff.until):
+        return None
+    doc = rules.document
+    start_en = f"from {eff.from_}" if eff.from_ else ""
+    end_en = f" until {eff.until}" if eff.until else ""
+    start_zh = f"自{eff.from_}起" if eff.from_ else ""
+    end_zh = f"至{eff.until}止" if eff.until else ""
+    return FlagNote(
+        id=NOT_IN_FORCE,
+        text=f"Rule set {doc.id} version {doc.version} is in force {start_en}{end_en}; this"
+        f" decision is dated {day}, outside that window: check it against the rules that"
+        " applied on that date.",
+        text_zh=f"规则集 {doc.id}（版本 {doc.version}）{start_zh}{end_zh}适用；本决定日期为"
+        f"{day}，不在适用期内，请按当日适用的规定复核。",
+    )
 
 
 def _time_bar_note(
@@ -372,5 +425,9 @@ def _time_bar_note(
     return FlagNote(
         id="time_bar_near",
         text=f"The claim becomes time-barred in {days} days: legal steps must start before then.",
-        source=lim.source,
+        text_zh=f"诉讼时效将在 {days} 天后届满：法律措施须在此之前启动。",
+        source=lim.source.get("en") if lim.source else None,
+        source_zh=lim.source.zh if lim.source and lim.source.zh != lim.source.en else None,
+        url=lim.url,
+        grade=lim.grade,
     )

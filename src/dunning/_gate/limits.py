@@ -22,7 +22,13 @@ prerequisite      `requires` not taken at least `min_gap` before     its due dat
 amount_threshold  facts[fact] below the minimum for the currency      None
 limitation        facts["time_barred"], or `at` is on/after local day  None
                   as_of + days_to_time_bar (a deferral past the bar)
+application_      `at` is on/after the end of `period` after the      None
+window            last `after_steps` step (restarted by `restart_on`
+                  acts while it ran); or none of them was taken
 ================  ==================================================  =========================
+
+Every reason is written in English and Chinese (`Verdict.reason` / `reason_zh`), from the
+word tables of `_wording`, so an explanation in either language reads in that language.
 
 Counting contacts (frequency caps, conversation quiet periods), decided here once:
 
@@ -51,7 +57,9 @@ from .._base.errors import EngineError
 from .._base.time import Duration, local_date, local_midnight, parse_duration, to_utc, zone
 from .._rules.limit_checks import LimitProblem, validate
 from .._rules.schema import (
+    WEEKDAYS,
     AmountThreshold,
+    ApplicationWindow,
     BlockWhile,
     ContactWindow,
     FrequencyCap,
@@ -67,7 +75,8 @@ from .verdict import ContactLike as ContactLike
 from .verdict import RulesLike as RulesLike
 from .verdict import StateLike as StateLike
 from .verdict import Verdict as Verdict
-from .windows import inside, next_opening
+from .windows import entries_for, inside, next_opening
+from .wording import duration_text, weekday_text
 
 __all__ = [
     "LimitChecker",
@@ -89,8 +98,9 @@ def applies(selector: Selector, step: Step) -> bool:
         selector.all
         or step.id in selector.steps
         or step.channel in selector.channels
-        or ("any" in selector.channels and contact)
+            or ("any" in selector.channels and contact)
         or step.kind in selector.kinds
+        or (selector.threatening and step.threatens_proceedings)
     )
 
 
@@ -135,19 +145,45 @@ def checker(rules: RulesLike, limit: Limit) -> LimitChecker:
         )
     if isinstance(limit, BlockWhile):
         holds = _condition(rules, limit.id)
-        held = Verdict(False, None, f"blocked while: {limit.when}")
+        held = Verdict(False, None, *_said(limit, f"blocked while: {limit.when}",
+                                           f"以下条件成立期间暂停：{limit.when}"))  # fmt: skip
         return lambda state, facts, at, as_of: held if holds(facts) else _ALLOW
     if isinstance(limit, Prerequisite):
         gap = parse_duration(limit.min_gap)
         age = parse_duration(limit.max_age) if limit.max_age else None
-        return lambda state, facts, at, as_of: _prerequisite(limit, gap, age, state, to_utc(at))
+        label = _label(rules, limit.requires)
+        return lambda state, facts, at, as_of: _prerequisite(
+            limit, gap, age, label, state, to_utc(at)
+        )
     if isinstance(limit, AmountThreshold):
         return lambda state, facts, at, as_of: _amount_threshold(limit, state, facts)
     if isinstance(limit, LimitationBar):
         return lambda state, facts, at, as_of: _limitation(
             facts, to_utc(at), to_utc(as_of), state.timezone
         )
+    if isinstance(limit, ApplicationWindow):
+        labels = [_label(rules, s) for s in limit.after_steps]
+        written = {sid for sid, st in rules.steps.items() if st.written_demand}
+        return lambda state, facts, at, as_of: _application_window(
+            limit, labels, written, state, to_utc(at)
+        )
     raise EngineError(f"limit {limit.id!r}: unknown kind {limit.kind!r}")  # pragma: no cover
+
+
+def _said(limit: Limit, en: str, zh: str) -> tuple[str, str]:
+    """The limit's own description (en, zh) when it has one, else the generic reason."""
+    d = limit.description
+    if d is None:
+        return en, zh
+    return (d.en or en), (d.zh or zh)
+
+
+def _label(rules: RulesLike, step_id: str) -> tuple[str, str]:
+    """A step's label (en, zh) for a reason; the id when the step is unknown."""
+    st = rules.steps.get(step_id)
+    if st is None:
+        return step_id, step_id
+    return st.label.get("en"), st.label.get("zh")
 
 
 def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object]], bool]:
@@ -175,10 +211,18 @@ def _contact_window(
         return _ALLOW
     local = at.astimezone(zone(tz))
     day = local.date()
-    what = "a public holiday" if cal.is_holiday(day) else local.strftime("%a").lower()
+    what = "holiday" if cal.is_holiday(day) else WEEKDAYS[day.weekday()]
+    spans = ", ".join(f"{h.from_}-{h.to}" for h in entries_for(limit, cal, day))
     until = next_opening(limit, cal, at, tz)
+    en_hours = f"contact hours that day: {spans}" if spans else "no contact hours that day"
+    zh_hours = f"当日允许联系的时段：{spans}" if spans else "当日不允许联系"
     return Verdict(
-        False, until, f"{local:%H:%M} local time ({tz}, {what}) is outside the contact window"
+        False,
+        until,
+        f"{local:%H:%M} local time ({tz}, {weekday_text(what, 'en')}) is outside the contact"
+        f" window ({en_hours})",
+        f"当地时间 {local:%H:%M}（{tz}，{weekday_text(what, 'zh')}）不在允许联系的时段内"
+        f"（{zh_hours}）",
     )
 
 
@@ -240,12 +284,24 @@ def _frequency_cap(
     until = None if any(u is None for u in untils) else max(u for u in untils if u)
     what = "conversations" if limit.count == "conversations" else "attempts"
     chan = "" if limit.channel == "any" else f" {limit.channel}"
+    what_zh = "接通" if limit.count == "conversations" else "联系尝试"
+    chan_zh = "" if limit.channel == "any" else _CHANNEL_ZH.get(limit.channel, limit.channel)
     return Verdict(
         False,
         until,
-        f"{worst} counted{chan} {what} in the rolling {limit.window} window"
-        f" (scope {limit.scope}); the cap is {limit.max}",
+        f"{worst} counted{chan} {what} in the rolling {duration_text(limit.window, 'en')}"
+        f" window (counted per {_SCOPE['en'][limit.scope]}); the cap is {limit.max}",
+        f"滚动{duration_text(limit.window, 'zh')}内已计{chan_zh}{what_zh} {worst} 次"
+        f"（按{_SCOPE['zh'][limit.scope]}计），上限为 {limit.max} 次",
     )
+
+
+_CHANNEL_ZH = {"phone": "电话", "sms": "短信", "email": "电子邮件", "letter": "信函",
+               "app": "应用消息", "visit": "上门"}  # fmt: skip
+_SCOPE = {
+    "en": {"debt": "debt", "borrower": "borrower", "contact_point": "contact point"},
+    "zh": {"debt": "笔债务", "borrower": "借款人", "contact_point": "联系方式"},
+}
 
 
 # -- quiet period -----------------------------------------------------------------------------
@@ -303,7 +359,23 @@ def _quiet_period(
         return _ALLOW
     what = limit.after_step if limit.after == "step" and limit.after_step else limit.after
     cond = f" while {limit.while_}" if limit.while_ else ""
-    return Verdict(False, end, f"quiet period of {limit.duration} after the last {what}{cond}")
+    cond_zh = f"（条件：{limit.while_}）" if limit.while_ else ""
+    en, zh = _said(
+        limit,
+        f"quiet period of {duration_text(limit.duration, 'en')} after the last"
+        f" {_AFTER['en'].get(what, what)}{cond}",
+        f"上次{_AFTER['zh'].get(what, what)}后的{duration_text(limit.duration, 'zh')}静默期内"
+        f"{cond_zh}",
+    )
+    return Verdict(False, end, en, zh)
+
+
+_AFTER = {
+    "en": {"conversation": "conversation", "plan_agreed": "repayment plan agreed",
+           "promise": "promise to pay", "payment": "payment", "step": "step"},
+    "zh": {"conversation": "通话", "plan_agreed": "还款计划达成", "promise": "还款承诺",
+           "payment": "还款", "step": "步骤"},
+}  # fmt: skip
 
 
 def _limitation(facts: Mapping[str, object], at: datetime, as_of: datetime, tz: str) -> Verdict:
@@ -314,35 +386,112 @@ def _limitation(facts: Mapping[str, object], at: datetime, as_of: datetime, tz: 
         # step deferred past that day is barred too.
         barred = at >= local_midnight(local_date(as_of, tz) + timedelta(days=days), tz)
     if barred:
-        return Verdict(False, None, "the claim is time-barred (the limitation period has run out)")
+        bar = facts.get("time_bar_date")
+        on, on_zh = (f" on {bar}", f"（{bar}届满）") if bar is not None else ("", "")
+        return Verdict(
+            False,
+            None,
+            f"the claim is time-barred (the limitation period ran out{on}): no proceedings"
+            " and nothing that announces or threatens them",
+            f"诉讼时效已届满{on_zh}：不得提起诉讼，也不得发出宣称或威胁诉讼的函件",
+        )
     return _ALLOW
+
+
+def _application_window(
+    limit: ApplicationWindow,
+    labels: list[tuple[str, str]],
+    written: set[str],
+    state: StateLike,
+    at: datetime,
+) -> Verdict:
+    tz = state.timezone
+    taken = [to_utc(s.at) for s in state.steps_taken if s.step in limit.after_steps]
+    taken = [t for t in taken if t <= at]
+    names_en = " or ".join(en for en, _ in labels)
+    names_zh = "或".join(zh for _, zh in labels)
+    if not taken:
+        return Verdict(False, None, f"requires {names_en} first", f"须先有{names_zh}")
+    start = local_date(max(taken), tz)
+    acts: list[datetime] = []
+    on = set(limit.restart_on)
+    if "payment" in on:
+        acts += [to_utc(p.at) for p in state.payments if not p.reversed]
+    if "promise" in on:
+        acts += [to_utc(p.at) for p in state.promises]
+    if "written_demand" in on:
+        acts += [to_utc(s.at) for s in state.steps_taken if s.step in written]
+    if on & {"acknowledgement", "written_acknowledgement"}:
+        acts += [
+            to_utc(e.at)
+            for e in getattr(state, "events", ())
+            if e.type == "debt_acknowledged"
+            and ("acknowledgement" in on or getattr(e, "written", False))
+        ]
+    span = parse_duration(limit.period)
+    end = span.add_to_date(start)
+    for day in sorted(local_date(t, tz) for t in acts if t <= at):
+        if start <= day < end:  # only while the window runs
+            end = max(end, span.add_to_date(day))
+    closes = local_midnight(end, tz)
+    if at < closes:
+        return _ALLOW
+    return Verdict(
+        False,
+        None,
+        f"the {duration_text(limit.period, 'en')} to apply after the {names_en} ran out on {end}",
+        f"{names_zh}后申请的{duration_text(limit.period, 'zh')}期限已于{end}届满",
+    )
 
 
 # -- prerequisite, amount -----------------------------------------------------------------------
 
 
 def _prerequisite(
-    limit: Prerequisite, gap: Duration, age: Duration | None, state: StateLike, at: datetime
+    limit: Prerequisite,
+    gap: Duration,
+    age: Duration | None,
+    label: tuple[str, str],
+    state: StateLike,
+    at: datetime,
 ) -> Verdict:
     tz = state.timezone
     pending: list[datetime] = []
+    bounced = (
+        [to_utc(c.at) for c in state.contacts
+         if c.outcome == "bounced" and c.channel in ("letter", "email") and to_utc(c.at) <= at]
+        if limit.undelivered_voids else []
+    )  # fmt: skip
     for s in state.steps_taken:
         taken = to_utc(s.at)
         if s.step != limit.requires or taken > at:
             continue
+        if any(b >= taken for b in bounced):
+            continue  # the notice came back undeliverable: it does not count
         due = gap.add_to(taken, tz)
         if age is not None and age.add_to(taken, tz) <= max(at, due):
             continue  # too old by the time it would count
         if due <= at:
             return _ALLOW
         pending.append(due)
+    en, zh = label
+    gap_en, gap_zh = duration_text(limit.min_gap, "en"), duration_text(limit.min_gap, "zh")
     if pending:
         return Verdict(
-            False, min(pending), f"{limit.requires} was taken less than {limit.min_gap} ago"
+            False,
+            min(pending),
+            f"the {en} was taken less than {gap_en} ago",
+            f"{zh}距今未满{gap_zh}",
         )
-    stale = f" within {limit.max_age}" if limit.max_age else ""
+    stale = f" within {duration_text(limit.max_age, 'en')}" if limit.max_age else ""
+    stale_zh = f"（{duration_text(limit.max_age, 'zh')}内有效）" if limit.max_age else ""
+    void = " (a returned, undeliverable notice does not count)" if bounced else ""
+    void_zh = "（被退回、无法送达的通知不计）" if bounced else ""
     return Verdict(
-        False, None, f"requires {limit.requires} taken{stale} at least {limit.min_gap} before"
+        False,
+        None,
+        f"requires the {en} taken{stale} at least {gap_en} before{void}",
+        f"须先执行{zh}{stale_zh}，且至少间隔{gap_zh}{void_zh}",
     )
 
 
@@ -353,12 +502,21 @@ def _amount_threshold(
     if cur not in limit.min:
         listed = ", ".join(sorted(limit.min))
         return Verdict(
-            False, None, f"no minimum {limit.fact} for currency {cur} (listed: {listed})"
+            False,
+            None,
+            f"no minimum {limit.fact} for currency {cur} (listed: {listed})",
+            f"未设定币种 {cur} 的最低{_AMOUNT_ZH[limit.fact]}（已列：{listed}）",
         )
     minimum = Decimal(limit.min[cur])
     value = facts.get(limit.fact)
     if not isinstance(value, Decimal) or value < minimum:
         return Verdict(
-            False, None, f"{limit.fact} {value} {cur} is below the minimum {minimum} {cur}"
+            False,
+            None,
+            f"{limit.fact} {value} {cur} is below the minimum {minimum} {cur}",
+            f"{_AMOUNT_ZH[limit.fact]} {value} {cur} 低于最低金额 {minimum} {cur}",
         )
     return _ALLOW
+
+
+_AMOUNT_ZH = {"overdue_amount": "逾期金额", "outstanding_amount": "未偿余额"}
