@@ -121,7 +121,7 @@ def context_for(rules: Any) -> FactContext:
             starts_from=lim.starts_from,
             restart_on=tuple(lim.restart_on),
             warn_before=lim.warn_before,
-            revive_on=tuple(lim.revive_on),
+            revive_on=tuple(getattr(lim, "revive_on", ())),
         ),
         steps=MappingProxyType(
             {
@@ -129,17 +129,23 @@ def context_for(rules: Any) -> FactContext:
                     level=s.level,
                     kind=s.kind,
                     written_demand=s.written_demand,
-                    threatens_proceedings=s.threatens_proceedings,
+                    threatens_proceedings=getattr(s, "threatens_proceedings", False),
                 )
                 for sid, s in rules.steps.items()
             }
         ),
         names=frozenset(rules.fact_names),
-        moratorium=MoratoriumTerms(
-            standard=rules.document.breathing_space.standard,
-            after_crisis_treatment=rules.document.breathing_space.after_crisis_treatment,
-            standard_once_per=rules.document.breathing_space.standard_once_per,
-        ),
+        moratorium=_moratorium(getattr(rules.document, "breathing_space", None)),
+    )
+
+
+def _moratorium(terms: Any) -> MoratoriumTerms:
+    if terms is None:
+        return MoratoriumTerms()
+    return MoratoriumTerms(
+        standard=terms.standard,
+        after_crisis_treatment=terms.after_crisis_treatment,
+        standard_once_per=terms.standard_once_per,
     )
 
 
