@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning._base.time import local_date
 from dunning._decide.decision import Decision, FlagNote, Match, _reference_bytes, canonical_bytes
 from dunning._decide.digest import decision_id
 from test_decision import _ids, decisions
@@ -99,5 +96,3 @@ _ZONES = (
     "America/New_York",
     "UTC",
 )
-
-

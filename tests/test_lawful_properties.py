@@ -13,13 +13,16 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lawful_support import PACKS, rules
 
 import dunning
 from dunning._state.limitation import limitation_clock
 from dunning.testing import loan_histories
+from lawful_support import PACKS, rules
 
 _MARKETS = ("CN", "UK", "US")
+_EXTRA = ("hardship_declared", "repayment_plan_refused", "debt_acknowledged", "step_taken",
+          "hardship_ended")  # fmt: skip
+_STEPS = ("lawyer_letter", "overdue_letter", "payment_order", "default_notice")
 
 
 @st.composite
@@ -38,12 +41,10 @@ def _cases(draw: st.DrawFn) -> tuple[str, list[object], str]:
         extra.append({"type": type_, "event_id": f"x{n}", "loan_id": "L1", "at": at, **fields})
 
     for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["hardship_declared", "repayment_plan_refused",
-                                     "debt_acknowledged", "step_taken", "hardship_ended"]))  # fmt: skip
+        kind = draw(st.sampled_from(_EXTRA))
         days = draw(st.integers(1, 3000))
         if kind == "step_taken":
-            add(kind, days, step=draw(st.sampled_from(
-                ["lawyer_letter", "overdue_letter", "payment_order", "default_notice"])))  # fmt: skip
+            add(kind, days, step=draw(st.sampled_from(_STEPS)))
         elif kind == "debt_acknowledged":
             add(kind, days, written=draw(st.booleans()))
         else:

@@ -22,12 +22,16 @@ def test_c7_a_credit_dispute_is_flagged_until_answered_within_20_days() -> None:
     d = s.decide(date(2026, 3, 30))
     assert "credit_dispute_check" in d.flags and "credit_dispute_overdue" not in d.flags
     note = next(n for n in d.flag_notes if n.id == "credit_dispute_check")
-    assert note.source == "Regulation on the Administration of the Credit Reporting Industry, Art. 25"
+    assert (
+        note.source == "Regulation on the Administration of the Credit Reporting Industry, Art. 25"
+    )
     assert note.grade == "verified"
     late = s.decide(date(2026, 3, 31))
     assert "credit_dispute_overdue" in late.flags and "credit_dispute_check" not in late.flags
     s.add("dispute_resolved", date(2026, 4, 2))
-    assert not {"credit_dispute_check", "credit_dispute_overdue"} & set(s.decide(date(2026, 4, 3)).flags)
+    assert not {"credit_dispute_check", "credit_dispute_overdue"} & set(
+        s.decide(date(2026, 4, 3)).flags
+    )
 
 
 def test_c7_a_negative_record_is_kept_five_years_after_the_default_ended() -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from lawful_support import Story, blocks
 
 import dunning
+from lawful_support import Story, blocks
 
 LEGAL_OR_THREAT = {"payment_order", "litigation", "arbitration", "enforcement", "lawyer_letter"}
 
@@ -245,7 +245,16 @@ def test_every_limit_rule_and_flag_cites_for_a_regulator(market: str) -> None:
         assert item.source is not None, item.id
         assert item.grade in ("verified", "secondary", "unverified", "bank_policy"), item.id
         for text in (item.source.en or "", item.source.zh or ""):
-            for bad in ("UNVERIFIED", "REGULATIONS", "seeds", ".txt", "not in ", "status V", "status S", "status U"):
+            for bad in (
+                "UNVERIFIED",
+                "REGULATIONS",
+                "seeds",
+                ".txt",
+                "not in ",
+                "status V",
+                "status S",
+                "status U",
+            ):
                 assert bad not in text, (item.id, text)
     assert doc.limitation.grade is not None
 

@@ -117,9 +117,7 @@ def pack_markdown(rules: RuleSet, file_name: str) -> list[str]:
         )
         if sel.except_steps:
             scope += " except " + ", ".join(f"`{x}`" for x in sel.except_steps)
-        out.append(
-            f"| `{lim.id}` | {lim.kind} | {_cell(scope)} | {_cell(lim.source.get('en'))} |"
-        )
+        out.append(f"| `{lim.id}` | {lim.kind} | {_cell(scope)} | {_cell(lim.source.get('en'))} |")
     out += ["", "### Citations", "", *citation_table(rules)]
     if doc.metadata:
         out += ["", "### Metadata", "", "| key | value |", "|---|---|"]

@@ -322,8 +322,15 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "engine_version": d.engine_version,
         "flag_notes": [
             _lean(
-                {"grade": f.grade, "id": f.id, "source": f.source, "source_zh": f.source_zh,
-                 "text": f.text, "text_zh": f.text_zh, "url": f.url}  # fmt: skip
+                {
+                    "grade": f.grade,
+                    "id": f.id,
+                    "source": f.source,
+                    "source_zh": f.source_zh,
+                    "text": f.text,
+                    "text_zh": f.text_zh,
+                    "url": f.url,
+                }
             )
             for f in d.flag_notes
         ],

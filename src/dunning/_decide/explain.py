@@ -110,9 +110,7 @@ def explain(decision: Decision, lang: str = "en") -> str:
         reason = chosen.reason.get(lang) or chosen.reason.get("en") or chosen.reason.get("zh", "")
         cite = chosen.source_zh if lang == "zh" and chosen.source_zh else chosen.source
         lines.append(
-            t["why"].format(
-                rule=chosen.rule_id, priority=chosen.priority, reason=reason or cite
-            )
+            t["why"].format(rule=chosen.rule_id, priority=chosen.priority, reason=reason or cite)
         )
         if reason and cite:
             lines.append(t["cite"].format(citation=graded(cite, chosen.grade)))
@@ -136,8 +134,9 @@ def explain(decision: Decision, lang: str = "en") -> str:
                     kind=KIND_TEXT["zh"].get(b.kind, b.kind) if zh else b.kind,
                     reason=(b.reason_zh if zh and b.reason_zh else b.reason),
                     until=until,
-                    citation=graded((b.citation_zh if zh and b.citation_zh else b.citation),
-                                    b.grade),  # fmt: skip
+                    citation=graded(
+                        (b.citation_zh if zh and b.citation_zh else b.citation), b.grade
+                    ),
                 )
             )
     if decision.flags:

@@ -41,9 +41,11 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from .._backends.python import compile_expr
-from .._base.time import local_date, parse_duration, to_utc
+from .._base.time import parse_duration, to_utc
 from .._rules.schema import Flag
 from .limits import LimitChecker, RulesLike, StateLike, Verdict, applies, checker
+from .notes import NOT_IN_FORCE as NOT_IN_FORCE
+from .notes import not_in_force, time_bar_note
 from .outcome import Block, FlagNote
 from .wording import duration_text
 
@@ -134,8 +136,11 @@ class _Plan:
                     _Check(
                         f"cooldown:{step.id}",
                         "cooldown",
-                        f"step catalog: {step.id}.cooldown",
+                        "Bank collection policy (interval before a step is repeated)",
                         _cooldown_checker(step.id, step.cooldown),
+                        "本行催收政策（同一步骤的重复间隔）",
+                        None,
+                        "bank_policy",
                     )
                 )
             self.checks[step.id] = tuple(found)
@@ -371,13 +376,13 @@ def _flags(
     plan: _Plan, facts: Mapping[str, object], as_of: datetime, tz: str
 ) -> tuple[tuple[str, ...], tuple[FlagNote, ...]]:
     notes: dict[str, FlagNote] = {}
-    outside = _not_in_force(plan.rules, as_of, tz)
+    outside = not_in_force(plan.rules, as_of, tz)
     if outside is not None:
         notes[outside.id] = outside
     for fact, note in _BUILTIN_NOTES.items():
         if facts.get(fact) is True:
             notes[fact] = note
-    near = _time_bar_note(plan.rules, facts, as_of, tz)
+    near = time_bar_note(plan.rules, facts, as_of, tz)
     if near is not None:
         notes[near.id] = near
     for flag_id, holds, spec in plan.flags:
@@ -385,49 +390,3 @@ def _flags(
             notes[flag_id] = plan.note(flag_id, spec)
     ids = tuple(sorted(notes))
     return ids, tuple(notes[i] for i in ids)
-
-
-NOT_IN_FORCE = "rule_set_not_in_force"
-
-
-def _not_in_force(rules: RulesLike, as_of: datetime, tz: str) -> FlagNote | None:
-    """The flag of a decision dated outside the rule set's `effective` window (local date)."""
-    eff = rules.document.effective
-    day = local_date(as_of, tz)
-    if (eff.from_ is None or eff.from_ <= day) and (eff.until is None or day <= eff.until):
-        return None
-    doc = rules.document
-    start_en = f"from {eff.from_}" if eff.from_ else ""
-    end_en = f" until {eff.until}" if eff.until else ""
-    start_zh = f"自{eff.from_}起" if eff.from_ else ""
-    end_zh = f"至{eff.until}止" if eff.until else ""
-    return FlagNote(
-        id=NOT_IN_FORCE,
-        text=f"Rule set {doc.id} version {doc.version} is in force {start_en}{end_en}; this"
-        f" decision is dated {day}, outside that window: check it against the rules that"
-        " applied on that date.",
-        text_zh=f"规则集 {doc.id}（版本 {doc.version}）{start_zh}{end_zh}适用；本决定日期为"
-        f"{day}，不在适用期内，请按当日适用的规定复核。",
-    )
-
-
-def _time_bar_note(
-    rules: RulesLike, facts: Mapping[str, object], as_of: datetime, tz: str
-) -> FlagNote | None:
-    days = facts.get("days_to_time_bar")
-    if facts.get("time_barred") is True or not isinstance(days, int) or isinstance(days, bool):
-        return None
-    lim = rules.document.limitation
-    today = local_date(as_of, tz)
-    warn_days = (parse_duration(lim.warn_before).add_to_date(today) - today).days
-    if days > warn_days:
-        return None
-    return FlagNote(
-        id="time_bar_near",
-        text=f"The claim becomes time-barred in {days} days: legal steps must start before then.",
-        text_zh=f"诉讼时效将在 {days} 天后届满：法律措施须在此之前启动。",
-        source=lim.source.get("en") if lim.source else None,
-        source_zh=lim.source.zh if lim.source and lim.source.zh != lim.source.en else None,
-        url=lim.url,
-        grade=lim.grade,
-    )

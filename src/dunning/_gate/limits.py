@@ -48,8 +48,7 @@ Counting contacts (frequency caps, conversation quiet periods), decided here onc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 
 from .._backends.python import compile_expr
 from .._base.calendars import HolidayCalendar, calendar_for
@@ -70,6 +69,7 @@ from .._rules.schema import (
     Selector,
     Step,
 )
+from .limits_order import amount_threshold, application_window, limitation, prerequisite
 from .verdict import _ALLOW as _ALLOW  # the structural types live there
 from .verdict import ContactLike as ContactLike
 from .verdict import RulesLike as RulesLike
@@ -98,7 +98,7 @@ def applies(selector: Selector, step: Step) -> bool:
         selector.all
         or step.id in selector.steps
         or step.channel in selector.channels
-            or ("any" in selector.channels and contact)
+        or ("any" in selector.channels and contact)
         or step.kind in selector.kinds
         or (selector.threatening and step.threatens_proceedings)
     )
@@ -152,19 +152,19 @@ def checker(rules: RulesLike, limit: Limit) -> LimitChecker:
         gap = parse_duration(limit.min_gap)
         age = parse_duration(limit.max_age) if limit.max_age else None
         label = _label(rules, limit.requires)
-        return lambda state, facts, at, as_of: _prerequisite(
+        return lambda state, facts, at, as_of: prerequisite(
             limit, gap, age, label, state, to_utc(at)
         )
     if isinstance(limit, AmountThreshold):
-        return lambda state, facts, at, as_of: _amount_threshold(limit, state, facts)
+        return lambda state, facts, at, as_of: amount_threshold(limit, state, facts)
     if isinstance(limit, LimitationBar):
-        return lambda state, facts, at, as_of: _limitation(
+        return lambda state, facts, at, as_of: limitation(
             facts, to_utc(at), to_utc(as_of), state.timezone
         )
     if isinstance(limit, ApplicationWindow):
         labels = [_label(rules, s) for s in limit.after_steps]
         written = {sid for sid, st in rules.steps.items() if st.written_demand}
-        return lambda state, facts, at, as_of: _application_window(
+        return lambda state, facts, at, as_of: application_window(
             limit, labels, written, state, to_utc(at)
         )
     raise EngineError(f"limit {limit.id!r}: unknown kind {limit.kind!r}")  # pragma: no cover
@@ -376,147 +376,3 @@ _AFTER = {
     "zh": {"conversation": "通话", "plan_agreed": "还款计划达成", "promise": "还款承诺",
            "payment": "还款", "step": "步骤"},
 }  # fmt: skip
-
-
-def _limitation(facts: Mapping[str, object], at: datetime, as_of: datetime, tz: str) -> Verdict:
-    days = facts.get("days_to_time_bar")
-    barred = facts.get("time_barred") is True
-    if not barred and isinstance(days, int) and not isinstance(days, bool):
-        # The claim becomes barred at the start of local day as_of + days_to_time_bar, so a
-        # step deferred past that day is barred too.
-        barred = at >= local_midnight(local_date(as_of, tz) + timedelta(days=days), tz)
-    if barred:
-        bar = facts.get("time_bar_date")
-        on, on_zh = (f" on {bar}", f"（{bar}届满）") if bar is not None else ("", "")
-        return Verdict(
-            False,
-            None,
-            f"the claim is time-barred (the limitation period ran out{on}): no proceedings"
-            " and nothing that announces or threatens them",
-            f"诉讼时效已届满{on_zh}：不得提起诉讼，也不得发出宣称或威胁诉讼的函件",
-        )
-    return _ALLOW
-
-
-def _application_window(
-    limit: ApplicationWindow,
-    labels: list[tuple[str, str]],
-    written: set[str],
-    state: StateLike,
-    at: datetime,
-) -> Verdict:
-    tz = state.timezone
-    taken = [to_utc(s.at) for s in state.steps_taken if s.step in limit.after_steps]
-    taken = [t for t in taken if t <= at]
-    names_en = " or ".join(en for en, _ in labels)
-    names_zh = "或".join(zh for _, zh in labels)
-    if not taken:
-        return Verdict(False, None, f"requires {names_en} first", f"须先有{names_zh}")
-    start = local_date(max(taken), tz)
-    acts: list[datetime] = []
-    on = set(limit.restart_on)
-    if "payment" in on:
-        acts += [to_utc(p.at) for p in state.payments if not p.reversed]
-    if "promise" in on:
-        acts += [to_utc(p.at) for p in state.promises]
-    if "written_demand" in on:
-        acts += [to_utc(s.at) for s in state.steps_taken if s.step in written]
-    if on & {"acknowledgement", "written_acknowledgement"}:
-        acts += [
-            to_utc(e.at)
-            for e in getattr(state, "events", ())
-            if e.type == "debt_acknowledged"
-            and ("acknowledgement" in on or getattr(e, "written", False))
-        ]
-    span = parse_duration(limit.period)
-    end = span.add_to_date(start)
-    for day in sorted(local_date(t, tz) for t in acts if t <= at):
-        if start <= day < end:  # only while the window runs
-            end = max(end, span.add_to_date(day))
-    closes = local_midnight(end, tz)
-    if at < closes:
-        return _ALLOW
-    return Verdict(
-        False,
-        None,
-        f"the {duration_text(limit.period, 'en')} to apply after the {names_en} ran out on {end}",
-        f"{names_zh}后申请的{duration_text(limit.period, 'zh')}期限已于{end}届满",
-    )
-
-
-# -- prerequisite, amount -----------------------------------------------------------------------
-
-
-def _prerequisite(
-    limit: Prerequisite,
-    gap: Duration,
-    age: Duration | None,
-    label: tuple[str, str],
-    state: StateLike,
-    at: datetime,
-) -> Verdict:
-    tz = state.timezone
-    pending: list[datetime] = []
-    bounced = (
-        [to_utc(c.at) for c in state.contacts
-         if c.outcome == "bounced" and c.channel in ("letter", "email") and to_utc(c.at) <= at]
-        if limit.undelivered_voids else []
-    )  # fmt: skip
-    for s in state.steps_taken:
-        taken = to_utc(s.at)
-        if s.step != limit.requires or taken > at:
-            continue
-        if any(b >= taken for b in bounced):
-            continue  # the notice came back undeliverable: it does not count
-        due = gap.add_to(taken, tz)
-        if age is not None and age.add_to(taken, tz) <= max(at, due):
-            continue  # too old by the time it would count
-        if due <= at:
-            return _ALLOW
-        pending.append(due)
-    en, zh = label
-    gap_en, gap_zh = duration_text(limit.min_gap, "en"), duration_text(limit.min_gap, "zh")
-    if pending:
-        return Verdict(
-            False,
-            min(pending),
-            f"the {en} was taken less than {gap_en} ago",
-            f"{zh}距今未满{gap_zh}",
-        )
-    stale = f" within {duration_text(limit.max_age, 'en')}" if limit.max_age else ""
-    stale_zh = f"（{duration_text(limit.max_age, 'zh')}内有效）" if limit.max_age else ""
-    void = " (a returned, undeliverable notice does not count)" if bounced else ""
-    void_zh = "（被退回、无法送达的通知不计）" if bounced else ""
-    return Verdict(
-        False,
-        None,
-        f"requires the {en} taken{stale} at least {gap_en} before{void}",
-        f"须先执行{zh}{stale_zh}，且至少间隔{gap_zh}{void_zh}",
-    )
-
-
-def _amount_threshold(
-    limit: AmountThreshold, state: StateLike, facts: Mapping[str, object]
-) -> Verdict:
-    cur = state.currency
-    if cur not in limit.min:
-        listed = ", ".join(sorted(limit.min))
-        return Verdict(
-            False,
-            None,
-            f"no minimum {limit.fact} for currency {cur} (listed: {listed})",
-            f"未设定币种 {cur} 的最低{_AMOUNT_ZH[limit.fact]}（已列：{listed}）",
-        )
-    minimum = Decimal(limit.min[cur])
-    value = facts.get(limit.fact)
-    if not isinstance(value, Decimal) or value < minimum:
-        return Verdict(
-            False,
-            None,
-            f"{limit.fact} {value} {cur} is below the minimum {minimum} {cur}",
-            f"{_AMOUNT_ZH[limit.fact]} {value} {cur} 低于最低金额 {minimum} {cur}",
-        )
-    return _ALLOW
-
-
-_AMOUNT_ZH = {"overdue_amount": "逾期金额", "outstanding_amount": "未偿余额"}

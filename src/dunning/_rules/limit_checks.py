@@ -5,8 +5,8 @@ turns each `LimitProblem` into a located `RuleFileError`: `path` is the position
 document (e.g. ``("limits", 3, "applies_to", "steps", 1)``), so the loader can find its line
 in the YAML marks. Checked here:
 
-* `applies_to` (and `except_steps`, `requires`, `after_step`, `after_steps`) naming a step the file does not
-  declare — with a did-you-mean suggestion;
+* `applies_to` (and `except_steps`, `requires`, `after_step`, `after_steps`) naming a step
+  the file does not declare — with a did-you-mean suggestion;
 * a frequency-cap window or quiet-period duration of zero length;
 * `after: step` without `after_step`, or `after_step` with another `after`;
 * a prerequisite whose `max_age` is not longer than its `min_gap` (never satisfiable);

@@ -45,8 +45,8 @@ from .schema_limits import _Limit as _Limit
 from .schema_types import _HHMM as _HHMM
 from .schema_types import WEEKDAYS as WEEKDAYS
 from .schema_types import Channel as Channel
-from .schema_types import Grade as Grade
 from .schema_types import DurationStr as DurationStr
+from .schema_types import Grade as Grade
 from .schema_types import Id as Id
 from .schema_types import StepKind as StepKind
 from .schema_types import Text as Text
@@ -77,7 +77,11 @@ class Effective(_Model):
 
 
 RestartAct = Literal[
-    "payment", "acknowledgement", "written_acknowledgement", "promise", "written_demand",
+    "payment",
+    "acknowledgement",
+    "written_acknowledgement",
+    "promise",
+    "written_demand",
     "legal_action",
 ]
 
@@ -296,9 +300,9 @@ def unknown_keys(
 # -- reference documentation generated from the JSON Schema (docs/rule-files.md) ---------------
 
 _DOC_ORDER = (
-    "RuleFile", "Effective", "Limitation", "BreathingSpace", "Calendar", "Step", "Derived", "Rule", "Flag",
-    "Selector", "ContactWindow", "Hours", "FrequencyCap", "QuietPeriod", "BlockWhile",
-    "Prerequisite", "AmountThreshold", "LimitationBar", "ApplicationWindow", "Text",
+    "RuleFile", "Effective", "Limitation", "BreathingSpace", "Calendar", "Step", "Derived",
+    "Rule", "Flag", "Selector", "ContactWindow", "Hours", "FrequencyCap", "QuietPeriod",
+    "BlockWhile", "Prerequisite", "AmountThreshold", "LimitationBar", "ApplicationWindow", "Text",
 )  # fmt: skip
 
 

@@ -163,8 +163,10 @@ class ApplicationWindow(_Limit):
     after_steps: tuple[Id, ...] = Field(min_length=1)
     period: str
     restart_on: tuple[
-        Literal["payment", "acknowledgement", "written_acknowledgement", "promise",
-                "written_demand"], ...
+        Literal[
+            "payment", "acknowledgement", "written_acknowledgement", "promise", "written_demand"
+        ],
+        ...,
     ] = ()
 
     _p = field_validator("period")(lambda v: _check_positive_duration(v, "application window"))

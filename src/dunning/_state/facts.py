@@ -45,10 +45,11 @@ from typing import TYPE_CHECKING, Any
 
 from .._base.errors import InputError
 from .._base.money import ZERO, quantize
-from .._base.time import aware, local_date, parse_duration
+from .._base.time import aware, local_date
 from . import catalog as _catalog
 from .events import CONTACT_CHANNELS
-from .limitation import acts, limitation_clock, restarts
+from .limitation import limitation_clock as limitation_clock
+from .limitation import limitation_facts
 from .protection import MoratoriumTerms, protection_facts
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dic
     facts.update(_promise_facts(state, today))
     facts.update(_plan_facts(state, today))
     facts.update(_flag_facts(state, today, facts["outstanding_amount"]))
-    facts.update(_limitation_facts(state, today, ctx, overdue))
+    facts.update(limitation_facts(state, today, ctx, overdue))
     facts.update(protection_facts(state, today, ctx.moratorium))
     facts.update(_contact_facts(state, today, ctx))
     specs = _family_specs(ctx.names)
@@ -315,37 +316,6 @@ def _flag_facts(state: AccountState, today: date, outstanding: Decimal) -> dict[
         "closed": state.closed,
         "written_off": state.written_off,
         "settled": state.closed or (outstanding == 0 and charged_installment),
-    }
-
-
-def _limitation_facts(
-    state: AccountState, today: date, ctx: FactContext, overdue: list[tuple[date, Decimal, bool]]
-) -> dict[str, Any]:
-    if not overdue:
-        return {
-            "time_barred": False,
-            "days_to_time_bar": None,
-            "time_bar_date": None,
-            "ever_time_barred": False,
-        }
-    lim = ctx.limitation
-    # each_due: every item runs its own clock and the earliest bar is reported (conservative),
-    # which is the oldest item's; last_due: the newest overdue item's due date.
-    start = overdue[-1][0] if lim.starts_from == "last_due" else overdue[0][0]
-    tz = state.timezone
-    bar, ever = limitation_clock(
-        start,
-        [local_date(at, tz) for at in restarts(state, ctx)],
-        [local_date(at, tz) for at in acts(state, ctx, lim.revive_on)],
-        lim.period,
-        lim.long_stop,
-        today,
-    )
-    return {
-        "time_barred": today >= bar,
-        "days_to_time_bar": (bar - today).days,
-        "time_bar_date": bar,
-        "ever_time_barred": ever,
     }
 
 

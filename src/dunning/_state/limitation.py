@@ -20,15 +20,16 @@ when some day up to today was on or after the bar in force then.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from .._base.time import parse_duration
+from .._base.time import local_date, parse_duration
 
 if TYPE_CHECKING:
     from .account import AccountState
     from .facts import FactContext
 
-__all__ = ["acts", "limitation_clock", "restarts"]
+__all__ = ["acts", "limitation_clock", "limitation_facts", "restarts"]
 
 
 def acts(state: AccountState, ctx: FactContext, on: tuple[str, ...]) -> list[datetime]:
@@ -92,3 +93,34 @@ def limitation_clock(
             if revives:
                 bar = max(bar, min(span.add_to_date(day), cap))
     return bar, ever or today >= bar
+
+
+def limitation_facts(
+    state: AccountState, today: date, ctx: FactContext, overdue: list[tuple[date, Decimal, bool]]
+) -> dict[str, Any]:
+    if not overdue:
+        return {
+            "time_barred": False,
+            "days_to_time_bar": None,
+            "time_bar_date": None,
+            "ever_time_barred": False,
+        }
+    lim = ctx.limitation
+    # each_due: every item runs its own clock and the earliest bar is reported (conservative),
+    # which is the oldest item's; last_due: the newest overdue item's due date.
+    start = overdue[-1][0] if lim.starts_from == "last_due" else overdue[0][0]
+    tz = state.timezone
+    bar, ever = limitation_clock(
+        start,
+        [local_date(at, tz) for at in restarts(state, ctx)],
+        [local_date(at, tz) for at in acts(state, ctx, lim.revive_on)],
+        lim.period,
+        lim.long_stop,
+        today,
+    )
+    return {
+        "time_barred": today >= bar,
+        "days_to_time_bar": (bar - today).days,
+        "time_bar_date": bar,
+        "ever_time_barred": ever,
+    }

@@ -54,21 +54,67 @@ class MoratoriumTerms:
 
 
 def protection_facts(state: AccountState, today: date, terms: MoratoriumTerms) -> dict[str, Any]:
-    out = _breathing_space(state, today, terms)
-    out.update(_negotiation(state))
-    out["days_since_dispute"] = _days_since_dispute(state, today)
-    out["days_since_delinquency_ended"] = _delinquency(state, today)
+    scan = _scan(state)
+    out = _breathing_space(scan.spells, today, terms)
+    out.update(scan.negotiation)
+    raised = scan.dispute_raised
+    out["days_since_dispute"] = None if raised is None else (today - raised).days
+    out["days_since_delinquency_ended"] = _delinquency(scan, today)
     return out
 
 
-def _breathing_space(state: AccountState, today: date, terms: MoratoriumTerms) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Scan:
+    """What these facts read of the events, independent of `today`: one pass, cached on the
+    state (a snapshot never changes)."""
+
+    spells: tuple[tuple[str, date, date | None, date | None], ...]  # kind, start, ends_on, end
+    negotiation: dict[str, Any]
+    dispute_raised: date | None  # local date the open dispute was raised
+    due_days: list[date]
+    due_cum: list[Decimal]
+    pay_days: list[date]
+    pay_cum: list[Decimal]
+
+
+def _scan(state: AccountState) -> _Scan:
+    cache: dict[str, Any] | None = getattr(state, "_derived", None)
+    hit: _Scan | None = None if cache is None else cache.get("protection")
+    if hit is not None:
+        return hit
     tz = state.timezone
     spells: list[list[Any]] = []  # [kind, first day, ends_on, day ended]
+    raised = None
     for e in state.events:
         if e.type == "breathing_space_started":
             spells.append([e.kind, local_date(e.at, tz), e.ends_on, None])
         elif e.type == "breathing_space_ended" and spells and spells[-1][3] is None:
             spells[-1][3] = local_date(e.at, tz)
+        elif e.type == "dispute_raised" and raised is None:
+            raised = e.at
+        elif e.type == "dispute_resolved":
+            raised = None
+    items = sorted((b.item.due_date, b.item.total) for b in state.ledger.balances)
+    pays = sorted((local_date(p.at, tz), p.amount) for p in state.payments if not p.reversed)
+    hit = _Scan(
+        spells=tuple((k, s, e, n) for k, s, e, n in spells),
+        negotiation=_negotiation(state),
+        dispute_raised=None if raised is None else local_date(raised, tz),
+        due_days=[d for d, _ in items],
+        due_cum=list(accumulate((a for _, a in items), initial=Decimal(0))),
+        pay_days=[d for d, _ in pays],
+        pay_cum=list(accumulate((a for _, a in pays), initial=Decimal(0))),
+    )
+    if cache is not None:
+        cache["protection"] = hit
+    return hit
+
+
+def _breathing_space(
+    spells: tuple[tuple[str, date, date | None, date | None], ...],
+    today: date,
+    terms: MoratoriumTerms,
+) -> dict[str, Any]:
     off = {"breathing_space": False, "breathing_space_days_left": None,
            "breathing_space_repeat": False}  # fmt: skip
     if not spells:
@@ -116,24 +162,8 @@ def _negotiation(state: AccountState) -> dict[str, Any]:
     }
 
 
-def _days_since_dispute(state: AccountState, today: date) -> int | None:
-    raised = None
-    for e in state.events:
-        if e.type == "dispute_raised" and raised is None:
-            raised = e.at
-        elif e.type == "dispute_resolved":
-            raised = None
-    return None if raised is None else (today - local_date(raised, state.timezone)).days
-
-
-def _delinquency(state: AccountState, today: date) -> int | None:
-    tz = state.timezone
-    items = sorted((b.item.due_date, b.item.total) for b in state.ledger.balances)
-    pays = sorted((local_date(p.at, tz), p.amount) for p in state.payments if not p.reversed)
-    due_days = [d for d, _ in items]
-    due_cum = list(accumulate((a for _, a in items), initial=Decimal(0)))
-    pay_days = [d for d, _ in pays]
-    pay_cum = list(accumulate((a for _, a in pays), initial=Decimal(0)))
+def _delinquency(scan: _Scan, today: date) -> int | None:
+    due_days, due_cum, pay_days, pay_cum = scan.due_days, scan.due_cum, scan.pay_days, scan.pay_cum
 
     def past_due(d: date) -> bool:  # items due before d exceed payments made up to d
         return pay_cum[bisect_right(pay_days, d)] < due_cum[bisect_left(due_days, d)]
