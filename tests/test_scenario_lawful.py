@@ -272,3 +272,41 @@ def test_a_decision_outside_the_effective_window_says_so_first() -> None:
     inside = Story("CN").open(date(2026, 3, 1)).due(date(2026, 3, 20))
     assert "rule_set_not_in_force" not in inside.decide(date(2026, 4, 1)).flags
     assert inside.decide(date(2026, 4, 1), strict_effective=True).step is not None
+
+
+def test_cn_reasons_phrase_dpd_thresholds_as_thresholds() -> None:
+    """A rule proposing a step at `dpd >= N` says 逾期≥N天 (or N至M天), never 逾期N天 next to a
+    larger dpd read: the reason cannot contradict the facts shown beside it."""
+    import re
+
+    from lawful_support import rules
+
+    for rule in rules("CN").document.rules:
+        m = re.search(r"\bdpd >= (\d+)", rule.when)
+        if m is None or int(m.group(1)) <= 1:
+            continue
+        n = m.group(1)
+        zh, en = rule.reason.zh or "", rule.reason.en or ""
+        if re.search(r"逾期\d", zh):
+            assert f"≥{n}" in zh or f"{n}至" in zh, (rule.id, zh)
+        if re.search(r"\d+ days past due", en):
+            assert f"At least {n}" in en or f"{n} to" in en or f"least {n}" in en, (rule.id, en)
+
+
+_ENGLISH = ("blocked while", "local time", "outside the contact window", "was taken", "requires",
+            "counted", "quiet period", "time-barred", "Source:", "no end known", "Monday",
+            "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("day", "hh"), [(date(2026, 3, 3), 23), (date(2026, 5, 2), 10), (date(2026, 9, 9), 7)]
+)
+def test_a_chinese_explanation_of_the_cn_pack_is_chinese(day: date, hh: int) -> None:
+    """Chen's loan at several moments (night, weekend, months late, a dispute open): the
+    Chinese explanation holds none of the English phrases limits used to write."""
+    s = Story("CN").open(date(2026, 2, 1)).due(date(2026, 3, 1)).due(date(2026, 4, 1))
+    s.step(date(2026, 4, 5), "overdue_letter").add("dispute_raised", date(2026, 8, 1))
+    s.step(date(2026, 3, 2), "sms_reminder")
+    zh = s.decide(day, hh).explain("zh")
+    for phrase in _ENGLISH:
+        assert phrase not in zh, (phrase, zh)
