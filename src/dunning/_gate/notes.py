@@ -4,9 +4,9 @@ set's `effective` window, and the limitation warning (`time_bar_near`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from .._base.time import local_date, parse_duration
+from .._base.time import local_date, local_midnight, parse_duration
 from .outcome import FlagNote
 from .verdict import RulesLike
 
@@ -18,9 +18,12 @@ NOT_IN_FORCE = "rule_set_not_in_force"
 def not_in_force(rules: RulesLike, as_of: datetime, tz: str) -> FlagNote | None:
     """The flag of a decision dated outside the rule set's `effective` window (local date)."""
     eff = rules.document.effective
-    day = local_date(as_of, tz)
-    if (eff.from_ is None or eff.from_ <= day) and (eff.until is None or day <= eff.until):
+    # Compared as instants (local midnights are cached), so the common case converts nothing.
+    if (eff.from_ is None or local_midnight(eff.from_, tz) <= as_of) and (
+        eff.until is None or as_of < local_midnight(eff.until + timedelta(days=1), tz)
+    ):
         return None
+    day = local_date(as_of, tz)
     doc = rules.document
     start_en = f"from {eff.from_}" if eff.from_ else ""
     end_en = f" until {eff.until}" if eff.until else ""

@@ -168,7 +168,7 @@ def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dic
     facts.update(_plan_facts(state, today))
     facts.update(_flag_facts(state, today, facts["outstanding_amount"]))
     facts.update(limitation_facts(state, today, ctx, overdue))
-    facts.update(protection_facts(state, today, ctx.moratorium))
+    facts.update(protection_facts(state, today, ctx.moratorium, facts["dpd"]))
     facts.update(_contact_facts(state, today, ctx))
     specs = _family_specs(ctx.names)
     if specs:

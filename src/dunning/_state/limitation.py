@@ -19,11 +19,12 @@ when some day up to today was on or after the bar in force then.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .._base.time import local_date, parse_duration
+from .._base.time import local_date, local_midnight, parse_duration
 
 if TYPE_CHECKING:
     from .account import AccountState
@@ -110,17 +111,54 @@ def limitation_facts(
     # which is the oldest item's; last_due: the newest overdue item's due date.
     start = overdue[-1][0] if lim.starts_from == "last_due" else overdue[0][0]
     tz = state.timezone
-    bar, ever = limitation_clock(
-        start,
-        [local_date(at, tz) for at in restarts(state, ctx)],
-        [local_date(at, tz) for at in acts(state, ctx, lim.revive_on)],
-        lim.period,
-        lim.long_stop,
-        today,
-    )
+    revivals = acts(state, ctx, lim.revive_on)
+    found = restarts(state, ctx)
+    chained = None if revivals else _chain_end(start, found, lim.period, tz)
+    if chained is not None:
+        # Every restart came well inside the period running before it: the clock is the last
+        # one's (or the start's) + period, capped; it was never barred before that bar.
+        bar = parse_duration(lim.period).add_to_date(chained)
+        if lim.long_stop is not None:
+            bar = min(bar, parse_duration(lim.long_stop).add_to_date(start))
+        ever = today >= bar
+    else:
+        bar, ever = limitation_clock(
+            start,
+            [local_date(at, tz) for at in found],
+            [local_date(at, tz) for at in revivals],
+            lim.period,
+            lim.long_stop,
+            today,
+        )
     return {
         "time_barred": today >= bar,
         "days_to_time_bar": (bar - today).days,
         "time_bar_date": bar,
         "ever_time_barred": ever,
     }
+
+
+@lru_cache(maxsize=64)
+def _safe_gap(period: str) -> timedelta:
+    """A gap surely shorter than `period` from any local date (leap days and month ends move
+    a calendar period by at most 3 days, a UTC offset by under 1)."""
+    d = date(2001, 3, 1)
+    return timedelta(days=(parse_duration(period).add_to_date(d) - d).days - 6)
+
+
+def _chain_end(start: date, instants: list[datetime], period: str, tz: str) -> date | None:
+    """The local date the clock last (re)started, when every restart on or after `start` came
+    less than `_safe_gap` after the one before (so each fell inside a running period and only
+    the last one needs converting to a local date); None when some gap is too long to tell
+    without `limitation_clock`."""
+    first = local_midnight(start, tz)  # instants >= this are on or after local date start
+    after = sorted(at for at in instants if at >= first)
+    if not after:
+        return start
+    gap = _safe_gap(period)
+    prev = first
+    for at in after:
+        if at - prev >= gap:
+            return None
+        prev = at
+    return max(start, local_date(after[-1], tz))

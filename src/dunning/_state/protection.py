@@ -53,14 +53,24 @@ class MoratoriumTerms:
     standard_once_per: str = "P12M"
 
 
-def protection_facts(state: AccountState, today: date, terms: MoratoriumTerms) -> dict[str, Any]:
+def protection_facts(
+    state: AccountState, today: date, terms: MoratoriumTerms, dpd: int
+) -> dict[str, Any]:
     scan = _scan(state)
     out = _breathing_space(scan.spells, today, terms)
     out.update(scan.negotiation)
     raised = scan.dispute_raised
     out["days_since_dispute"] = None if raised is None else (today - raised).days
-    out["days_since_delinquency_ended"] = _delinquency(scan, today)
+    # While past due the answer is 0 without looking at the history.
+    out["days_since_delinquency_ended"] = 0 if dpd > 0 else _delinquency(state, today)
     return out
+
+
+# Event types these facts never read (the frequent ones), skipped in the scan.
+_PLAIN = frozenset(
+    {"installment_due", "payment_received", "contact_attempted", "loan_opened",
+     "payment_reversed", "promise_to_pay", "fee_charged", "interest_charged"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,10 +81,6 @@ class _Scan:
     spells: tuple[tuple[str, date, date | None, date | None], ...]  # kind, start, ends_on, end
     negotiation: dict[str, Any]
     dispute_raised: date | None  # local date the open dispute was raised
-    due_days: list[date]
-    due_cum: list[Decimal]
-    pay_days: list[date]
-    pay_cum: list[Decimal]
 
 
 def _scan(state: AccountState) -> _Scan:
@@ -85,7 +91,11 @@ def _scan(state: AccountState) -> _Scan:
     tz = state.timezone
     spells: list[list[Any]] = []  # [kind, first day, ends_on, day ended]
     raised = None
-    for e in state.events:
+    refused = False
+    offered: int | None = None
+    for e in state.events:  # in fold order
+        if e.type in _PLAIN:
+            continue
         if e.type == "breathing_space_started":
             spells.append([e.kind, local_date(e.at, tz), e.ends_on, None])
         elif e.type == "breathing_space_ended" and spells and spells[-1][3] is None:
@@ -94,16 +104,20 @@ def _scan(state: AccountState) -> _Scan:
             raised = e.at
         elif e.type == "dispute_resolved":
             raised = None
-    items = sorted((b.item.due_date, b.item.total) for b in state.ledger.balances)
-    pays = sorted((local_date(p.at, tz), p.amount) for p in state.payments if not p.reversed)
+        elif e.type == "hardship_declared":
+            refused = False
+        elif e.type == "repayment_plan_refused":
+            refused = True
+        elif e.type == "step_taken" and e.installments is not None:
+            offered = e.installments
     hit = _Scan(
         spells=tuple((k, s, e, n) for k, s, e, n in spells),
-        negotiation=_negotiation(state),
+        negotiation={
+            "plan_refused": refused,
+            "plan_installments": len(state.plans[-1].installments) if state.plans else 0,
+            "plan_offer_installments": offered,
+        },
         dispute_raised=None if raised is None else local_date(raised, tz),
-        due_days=[d for d, _ in items],
-        due_cum=list(accumulate((a for _, a in items), initial=Decimal(0))),
-        pay_days=[d for d, _ in pays],
-        pay_cum=list(accumulate((a for _, a in pays), initial=Decimal(0))),
     )
     if cache is not None:
         cache["protection"] = hit
@@ -145,25 +159,14 @@ def _breathing_space(
     }
 
 
-def _negotiation(state: AccountState) -> dict[str, Any]:
-    refused = False
-    offered: int | None = None
-    for e in state.events:  # in fold order
-        if e.type == "hardship_declared":
-            refused = False
-        elif e.type == "repayment_plan_refused":
-            refused = True
-        elif e.type == "step_taken" and e.installments is not None:
-            offered = e.installments
-    return {
-        "plan_refused": refused,
-        "plan_installments": len(state.plans[-1].installments) if state.plans else 0,
-        "plan_offer_installments": offered,
-    }
-
-
-def _delinquency(scan: _Scan, today: date) -> int | None:
-    due_days, due_cum, pay_days, pay_cum = scan.due_days, scan.due_cum, scan.pay_days, scan.pay_cum
+def _delinquency(state: AccountState, today: date) -> int | None:
+    tz = state.timezone
+    items = sorted((b.item.due_date, b.item.total) for b in state.ledger.balances)
+    pays = sorted((local_date(p.at, tz), p.amount) for p in state.payments if not p.reversed)
+    due_days = [d for d, _ in items]
+    due_cum = list(accumulate((a for _, a in items), initial=Decimal(0)))
+    pay_days = [d for d, _ in pays]
+    pay_cum = list(accumulate((a for _, a in pays), initial=Decimal(0)))
 
     def past_due(d: date) -> bool:  # items due before d exceed payments made up to d
         return pay_cum[bisect_right(pay_days, d)] < due_cum[bisect_left(due_days, d)]
