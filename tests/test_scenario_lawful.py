@@ -310,3 +310,25 @@ def test_a_chinese_explanation_of_the_cn_pack_is_chinese(day: date, hh: int) -> 
     zh = s.decide(day, hh).explain("zh")
     for phrase in _ENGLISH:
         assert phrase not in zh, (phrase, zh)
+
+
+def test_lint_reports_a_threatening_step_the_time_bar_does_not_cover() -> None:
+    """A bank file that narrows the CN time bar back to suits only gets a lint finding: its
+    lawyer's letter could go out on a barred claim."""
+    from lawful_support import ROOT
+
+    narrowed = dunning.loads_rules(
+        "dunning: 1\nid: narrowed\nversion: '1'\njurisdiction: CN\ncurrency: CNY\n"
+        "timezone: Asia/Shanghai\nextends: cn-bank-retail.yaml\nlimits:\n"
+        "  - id: cn_time_barred\n    kind: limitation\n    applies_to: {kinds: [legal]}\n",
+        base_dir=ROOT / "rules",
+    )
+    codes = [(f.code, f.message) for f in dunning.lint(narrowed)]
+    assert any(c == "THREAT_NOT_TIME_BARRED" and "lawyer_letter" in m for c, m in codes)
+    assert not [f for f in dunning.lint(rules_cn()) if f.code == "THREAT_NOT_TIME_BARRED"]
+
+
+def rules_cn() -> dunning.RuleSet:
+    from lawful_support import rules
+
+    return rules("CN")
