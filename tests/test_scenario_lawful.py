@@ -53,6 +53,22 @@ def test_story1_a_written_agreement_to_perform_removes_the_defence() -> None:
     assert facts["time_barred"] is False
     assert facts["ever_time_barred"] is True
     assert facts["time_bar_date"] == date(2027, 2, 1)
+    d = s.decide(date(2024, 3, 1))
+    assert "time_bar_defence_waived" in d.flags and "time_barred" not in d.flags
+    note = next(n for n in d.flag_notes if n.id == "time_bar_defence_waived")
+    assert note.source == "Civil Code of the PRC, Art. 192"
+
+
+def test_story1_the_20_year_long_stop_holds_whatever_restarts() -> None:
+    """Zhou's loan fell due on 2000-08-01; the bank sent a written demand every two years
+    until 2024. Each demand came while the period ran, but 民法典 §188 protects no claim more
+    than 20 years after it arose: the claim is barred from 2020-08-01."""
+    s = Story("CN").open(date(2000, 1, 1)).due(date(2000, 8, 1))
+    for year in range(2001, 2025, 2):
+        s.step(date(year, 6, 1), "overdue_letter")
+    facts = s.facts(date(2024, 7, 1))
+    assert facts["time_bar_date"] == date(2020, 8, 1)
+    assert facts["time_barred"] is True
 
 
 def _barred_uk() -> Story:
@@ -332,3 +348,23 @@ def rules_cn() -> dunning.RuleSet:
     from lawful_support import rules
 
     return rules("CN")
+
+
+@pytest.mark.parametrize("market", ["UK", "US"])
+def test_a_chinese_explanation_of_the_uk_and_us_packs_carries_no_english_reason(
+    market: str,
+) -> None:
+    """A statute-barred UK or US file, 2,000 days late, at night: the Chinese explanation
+    shows every rule reason, step label, limit reason and flag in Chinese (citations keep
+    the instrument's own name)."""
+    from lawful_support import rules
+
+    s = Story(market).open(date(2015, 1, 1), "3000.00").due(date(2015, 2, 1), "3000.00")
+    s.step(date(2015, 3, 1), "validation_notice" if market == "US" else "default_notice")
+    s.add("dispute_raised", date(2020, 1, 1)).add("dispute_resolved", date(2020, 2, 1))
+    zh = s.decide(date(2021, 7, 1), 22).explain("zh")
+    doc = rules(market).document
+    english = [r.reason.en for r in doc.rules] + [f.text.en for f in doc.flags]
+    english += [s.label.en for s in doc.steps] + list(_ENGLISH)
+    for text in english:
+        assert text and text not in zh, text

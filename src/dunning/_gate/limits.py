@@ -175,7 +175,8 @@ def _said(limit: Limit, en: str, zh: str) -> tuple[str, str]:
     d = limit.description
     if d is None:
         return en, zh
-    return (d.en or en), (d.zh or zh)
+    # The explanation adds its own punctuation after a reason.
+    return (d.en or en).rstrip(". "), (d.zh or zh).rstrip("。 ")
 
 
 def _label(rules: RulesLike, step_id: str) -> tuple[str, str]:
