@@ -40,7 +40,13 @@ def test_c7_a_negative_record_is_kept_five_years_after_the_default_ended() -> No
     s = Story("CN").open(date(2026, 2, 1)).due(date(2026, 3, 1)).pay(date(2026, 4, 15), "1000.00")
     facts = s.facts(date(2027, 4, 15))
     assert facts["days_since_delinquency_ended"] == 366  # last day past due: 2026-04-14
-    assert "negative_record_retention" in s.decide(date(2027, 4, 15)).flags
+    d = s.decide(date(2027, 4, 15))
+    assert "negative_record_retention" in d.flags
+    note = next(n for n in d.flag_notes if n.id == "negative_record_retention")
+    assert (
+        note.source == "Regulation on the Administration of the Credit Reporting Industry, Art. 16"
+    )
+    assert note.grade == "verified"
     assert "negative_record_retention" in s.decide(date(2031, 4, 15)).flags
     assert "negative_record_retention" not in s.decide(date(2031, 4, 17)).flags
     still = Story("CN").open(date(2026, 2, 1)).due(date(2026, 3, 1))
@@ -86,6 +92,10 @@ def test_k7_a_standard_breathing_space_without_an_end_lasts_60_days() -> None:
     """Kate's debt adviser registers a standard Breathing Space on 2025-05-01 with no end
     date. Through 2025-06-30 (60 days) nothing may be done; on 2025-07-01 collection resumes."""
     s = _uk().add("breathing_space_started", date(2025, 5, 1))
+    day = date(2025, 5, 1)
+    while day <= date(2025, 6, 30):  # day by day: nothing at all may be done
+        assert s.decide(day, 12).status == "blocked", day
+        day += timedelta(days=1)
     d = s.decide(date(2025, 6, 30))
     assert d.status == "blocked"
     held = blocks(d, d.blocked[0].step)["uk_breathing_space"]
@@ -102,7 +112,11 @@ def test_k7_a_mental_health_crisis_breathing_space_lasts_treatment_plus_30_days(
     s = _uk().add("breathing_space_started", date(2025, 5, 1), kind="mental_health_crisis")
     assert s.decide(date(2025, 8, 30)).status == "blocked"  # no end known during treatment
     s.add("breathing_space_ended", date(2025, 6, 1))
-    assert s.decide(date(2025, 7, 1)).status == "blocked"
+    d = s.decide(date(2025, 7, 1))
+    assert d.status == "blocked"
+    held = {b.limit_id: b for b in d.blocked}["uk_breathing_space"]
+    assert "SI 2020/1311" in held.citation and held.grade == "secondary"
+    assert s.facts(date(2025, 7, 1))["breathing_space_days_left"] == 0
     assert s.facts(date(2025, 7, 2))["breathing_space"] is False
 
 

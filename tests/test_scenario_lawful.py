@@ -3,7 +3,7 @@ decides lawfully and the decision carries the citation a regulator can read."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -28,6 +28,9 @@ def test_story1_a_barred_claim_is_not_revived_by_the_banks_own_letter() -> None:
     claim stays barred and no payment order may be applied for."""
     s = _barred_cn()
     s.step(date(2023, 10, 1), "lawyer_letter")
+    for n in range(0, 106, 7):  # weekly from the lawyer's letter to the day asked
+        d = s.decide(date(2023, 10, 2) + timedelta(days=n))
+        assert d.step not in LEGAL_OR_THREAT, (n, d.step)
     facts = s.facts(date(2024, 1, 15))
     assert facts["time_barred"] is True
     assert facts["ever_time_barred"] is True
@@ -212,7 +215,12 @@ def test_story7_a_hardship_borrower_is_not_taken_to_court_while_negotiating() ->
     bank offered a plan on 2026-06-29. On 2026-07-01 the offer waits out its 14-day cooldown;
     that wait must not hand the decision to the payment order: while she negotiates, no
     legal step, no lawyer's letter and no agency referral."""
-    d = _hardship_cn().decide(date(2026, 7, 1))
+    s = _hardship_cn()
+    for n in range(30):  # day by day, morning and night, for a month of negotiation
+        for hh in (10, 23):
+            d = s.decide(date(2026, 7, 1) + timedelta(days=n), hh)
+            assert d.step not in LEGAL_OR_THREAT | {"agency_referral"}, (n, hh, d.step)
+    d = s.decide(date(2026, 7, 1))
     assert d.step not in LEGAL_OR_THREAT | {"agency_referral"}
     held = blocks(d, "payment_order")["cn_negotiate_first"]
     assert held.grade == "bank_policy"
