@@ -113,3 +113,43 @@ def test_restarts_after_the_bar_never_unbar_only_revivals_do(
             again, _ = limitation_clock(start, [*r, late], v, "P3Y", "P20Y", today)
             assert again == bar
     assert ever == (ever or today >= bar)
+
+
+_ZONES = ("Asia/Shanghai", "America/Goose_Bay", "America/Sao_Paulo", "Europe/London", "UTC")
+
+
+@given(
+    st.dates(date(1990, 1, 1), date(2030, 1, 1)),
+    st.lists(st.integers(0, 3 * 366 * 24 * 60 * 4), max_size=10),
+    st.sampled_from(_ZONES),
+    st.sampled_from(["P3Y", "P6Y", "P2Y"]),
+    st.integers(0, 9000),
+)
+def test_the_fast_chain_gives_the_exact_clock(
+    start: date, minutes: list[int], tz: str, period: str, later: int
+) -> None:
+    """`limitation_facts` skips converting restarts that each came well inside the running
+    period (`_chain_end`); whenever it does, the bar and `ever` equal the exact day-by-day
+    walk (`limitation_clock`) over the restarts' local dates — across zones whose clocks
+    fall back over midnight (Goose Bay before 2011, Sao Paulo before 2019)."""
+    from datetime import datetime
+
+    from dunning._base.time import local_date
+    from dunning._state.limitation import _chain_end
+
+    base = datetime(start.year, start.month, start.day, tzinfo=ZoneInfo(tz))
+    instants = sorted(base + timedelta(minutes=m) - timedelta(days=2) for m in minutes)
+    today = start + timedelta(days=later)
+    instants = [i for i in instants if local_date(i, tz) <= today]
+    chained = _chain_end(start, instants, period, tz)
+    exact_bar, exact_ever = limitation_clock(
+        start, [local_date(i, tz) for i in instants], [], period, "P20Y", today
+    )
+    if chained is not None:
+        from dunning._base.time import parse_duration
+
+        bar = min(
+            parse_duration(period).add_to_date(chained),
+            parse_duration("P20Y").add_to_date(start),
+        )
+        assert (bar, today >= bar) == (exact_bar, exact_ever)

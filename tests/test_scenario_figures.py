@@ -120,6 +120,17 @@ def test_k7_a_mental_health_crisis_breathing_space_lasts_treatment_plus_30_days(
     assert s.facts(date(2025, 7, 2))["breathing_space"] is False
 
 
+def test_k7_a_crisis_breathing_space_with_a_known_treatment_end_adds_30_days() -> None:
+    """Registered on 2025-05-01 with the crisis treatment ending on 2025-05-20 (`ends_on`):
+    the moratorium lasts to 2025-06-19, 30 days after the treatment."""
+    s = _uk().add(
+        "breathing_space_started", date(2025, 5, 1), kind="mental_health_crisis",
+        ends_on="2025-05-20",
+    )  # fmt: skip
+    assert s.decide(date(2025, 6, 19)).status == "blocked"
+    assert s.facts(date(2025, 6, 20))["breathing_space"] is False
+
+
 def test_k7_one_standard_breathing_space_per_12_months() -> None:
     """A second standard Breathing Space is registered on 2025-09-01, four months after the
     first: it still holds (the creditor cannot ignore it) and the decision asks for a

@@ -94,9 +94,11 @@ def prerequisite(
 ) -> Verdict:
     tz = state.timezone
     pending: list[datetime] = []
+    # Returned mail or e-mail about this debt (or about no loan in particular) up to `at`.
     bounced = (
         [to_utc(c.at) for c in state.contacts
-         if c.outcome == "bounced" and c.channel in ("letter", "email") and to_utc(c.at) <= at]
+         if c.outcome == "bounced" and c.channel in ("letter", "email") and to_utc(c.at) <= at
+         and (c.loan_id is None or c.loan_id == state.loan_id)]
         if limit.undelivered_voids else []
     )  # fmt: skip
     for s in state.steps_taken:

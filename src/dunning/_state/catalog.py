@@ -78,9 +78,10 @@ SCALARS: dict[str, FactSpec] = {
         _S("complaint_open", "bool", "", "A complaint is under review."),
         _S("ombudsman_complaint_open", "bool", "", "A complaint is with the ombudsman (FOS)."),
         _S("breathing_space", "bool", "",
-           "A statutory breathing space (moratorium) is in force: through `ends_on`, else the"
-           " rule set's standard length (60 days), or a mental-health crisis one until its"
-           " treatment ends plus the after-treatment period (30 days)."),
+           "A statutory breathing space (moratorium) is in force: a standard one through"
+           " `ends_on`, else the rule set's standard length (60 days); a mental-health crisis"
+           " one until its treatment ends (`ends_on` or `breathing_space_ended`) plus the"
+           " after-treatment period (30 days)."),
         _S("breathing_space_days_left", "int", "days",
            "Days from today to the breathing space's last day (null: none, or no end known).",
            True),

@@ -249,10 +249,10 @@ class ComplaintResolved(_LoanEvent):
 
 
 class BreathingSpaceStarted(_BorrowerEvent):
-    """A statutory moratorium (UK Debt Respite Scheme). `ends_on` when known; otherwise a
-    standard one lasts the rule set's `breathing_space.standard` (60 days) and a mental-health
-    crisis one until its crisis treatment ends (`breathing_space_ended`) plus
-    `breathing_space.after_crisis_treatment` (30 days)."""
+    """A statutory moratorium (UK Debt Respite Scheme). Standard: `ends_on` is its last day;
+    without it, it lasts the rule set's `breathing_space.standard` (60 days). Mental-health
+    crisis: `ends_on` (or a later `breathing_space_ended`) is the day the crisis TREATMENT
+    ends; the moratorium goes on `breathing_space.after_crisis_treatment` (30 days) more."""
 
     type: Literal["breathing_space_started"] = "breathing_space_started"
     kind: Literal["standard", "mental_health_crisis"] = "standard"

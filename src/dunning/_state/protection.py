@@ -9,9 +9,9 @@ fact                            value at `today` (the borrower's local date)
 breathing_space                 the latest moratorium is in force. Standard: from its start
                                 through ``ends_on``, else start + `standard` (60 days); ended
                                 early by ``breathing_space_ended``. Mental-health crisis:
-                                through ``ends_on`` when given; else until the crisis
-                                treatment ends (``breathing_space_ended``) + `after_crisis_
-                                treatment` (30 days); open-ended before that
+                                until the crisis treatment ends (``ends_on``, or the day of a
+                                ``breathing_space_ended``, whichever is first) + `after_crisis_
+                                treatment` (30 days); open-ended while no end is known
 breathing_space_days_left       days from today to its last day (null: none, or no end known)
 breathing_space_repeat          the latest is a standard one that started less than
                                 `standard_once_per` (12 months) after the previous standard one
@@ -139,12 +139,13 @@ def _breathing_space(
         if ended is not None:
             return off
         last = ends_on or parse_duration(terms.standard).add_to_date(start)
-    elif ends_on is not None:
-        last = ends_on
-    elif ended is not None:
-        last = parse_duration(terms.after_crisis_treatment).add_to_date(ended)
-    else:
-        last = None
+    else:  # mental-health crisis: its events speak of the treatment, which ends first
+        treated = min((d for d in (ends_on, ended) if d is not None), default=None)
+        last = (
+            None
+            if treated is None
+            else parse_duration(terms.after_crisis_treatment).add_to_date(treated)
+        )
     if last is not None and today > last:
         return off
     repeat = False
