@@ -4,7 +4,8 @@ set's `effective` window, and the limitation warning (`time_bar_near`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from .._base.time import local_date, local_midnight, parse_duration
 from .outcome import FlagNote
@@ -23,18 +24,23 @@ def not_in_force(rules: RulesLike, as_of: datetime, tz: str) -> FlagNote | None:
         eff.until is None or as_of < local_midnight(eff.until + timedelta(days=1), tz)
     ):
         return None
-    day = local_date(as_of, tz)
     doc = rules.document
-    start_en = f"from {eff.from_}" if eff.from_ else ""
-    end_en = f" until {eff.until}" if eff.until else ""
-    start_zh = f"自{eff.from_}起" if eff.from_ else ""
-    end_zh = f"至{eff.until}止" if eff.until else ""
+    return _note(doc.id, doc.version, eff.from_, eff.until, local_date(as_of, tz))
+
+
+@lru_cache(maxsize=4096)
+def _note(rule_set: str, version: str, start: date | None, end: date | None, day: date) -> FlagNote:
+    """The note (a frozen model), built once per rule set and day."""
+    start_en = f"from {start}" if start else ""
+    end_en = f" until {end}" if end else ""
+    start_zh = f"自{start}起" if start else ""
+    end_zh = f"至{end}止" if end else ""
     return FlagNote(
         id=NOT_IN_FORCE,
-        text=f"Rule set {doc.id} version {doc.version} is in force {start_en}{end_en}; this"
+        text=f"Rule set {rule_set} version {version} is in force {start_en}{end_en}; this"
         f" decision is dated {day}, outside that window: check it against the rules that"
         " applied on that date.",
-        text_zh=f"规则集 {doc.id}（版本 {doc.version}）{start_zh}{end_zh}适用；本决定日期为"
+        text_zh=f"规则集 {rule_set}（版本 {version}）{start_zh}{end_zh}适用；本决定日期为"
         f"{day}，不在适用期内，请按当日适用的规定复核。",
     )
 
