@@ -24,6 +24,7 @@ EXPECTED = [
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
+    "RuleSetNotInForce",
     "SequenceError",
     "Split",
     "StoreError",

@@ -23,6 +23,7 @@ from ._base.errors import (
     InvalidEventError,
     ReplayMismatch,
     RuleFileError,
+    RuleSetNotInForce,
     SequenceError,
     StoreError,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
+    "RuleSetNotInForce",
     "SequenceError",
     "Split",
     "StoreError",
