@@ -29,7 +29,9 @@ EXPECTED = [
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
+    "RuleSetNotInForce",
     "SequenceError",
+    "Split",
     "StoreError",
     "StoredRecord",
     "VerifyReport",
@@ -72,7 +74,7 @@ def test_public_submodules_export_what_they_list() -> None:
     """dunning.events, .batch, .simulation and .testing: every listed name exists."""
     import importlib
 
-    for name in ("events", "batch", "simulation", "testing"):
+    for name in ("analytics", "events", "batch", "simulation", "testing"):
         module = importlib.import_module(f"dunning.{name}")
         assert [] == [n for n in module.__all__ if not hasattr(module, n)], name
 

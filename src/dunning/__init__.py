@@ -30,12 +30,14 @@ from ._base.errors import (
     InvalidEventError,
     ReplayMismatch,
     RuleFileError,
+    RuleSetNotInForce,
     SequenceError,
     StoreError,
 )
 from ._base.version import __version__
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
+from ._decide.split import Split
 from ._portfolio.feeds import group_by_loan
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
@@ -69,7 +71,9 @@ __all__ = [
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
+    "RuleSetNotInForce",
     "SequenceError",
+    "Split",
     "StoreError",
     "StoredRecord",
     "VerifyReport",

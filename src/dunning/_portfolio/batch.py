@@ -46,6 +46,7 @@ from .._base.errors import InputError, InvalidEventError
 from .._base.time import aware, iso_utc
 from .._decide.decision import Decision
 from .._decide.engine import Engine
+from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._state.account import AccountState
 from .._state.events import Event, parse_event
@@ -88,7 +89,9 @@ def run_batch(
 ) -> BatchSummary:
     """Apply `new_events` to the snapshots in `store` and decide every account at `as_of`.
 
-    `rules` is a RuleSet or a rule file path; `engine` (default `Engine(rules)`) is anything
+    `rules` is a RuleSet, a rule file path or a `Split` (champion/challenger: each loan is
+    decided by its arm's rule set, tagged with the experiment and arm, and audited with the
+    rule set of its arm); `engine` (default `Engine(rules)`, or the split) is anything
     with `decide(state, as_of)`. `audit` is an AuditStore, a path to one, or None. Re-running
     with the same `batch_id` resumes: loans already decided are skipped (see module doc);
     once a batch id has finished, a re-run only writes `out` again.
@@ -98,7 +101,7 @@ def run_batch(
         raise InputError(f"run_batch: expected chunk >= 1 (loans per transaction), found {chunk}")
     ruleset = rules if hasattr(rules, "sha256") else load_rules(rules)
     if engine is None:
-        engine = Engine(ruleset)
+        engine = ruleset if isinstance(ruleset, Split) else Engine(ruleset)
     when = aware(as_of)
     owned = not isinstance(store, SnapshotStore)
     db = SnapshotStore(store) if not isinstance(store, SnapshotStore) else store
@@ -276,7 +279,7 @@ def _audit_chunk(
     db: SnapshotStore, batch_id: str, auditor: Any, rules: Any, decided: list[Any]
 ) -> None:
     for _loan, decision, state in decided:
-        _append(auditor, decision, rules, state)
+        _append(auditor, decision, _rules_of(rules, decision), state)
     db.mark_audited(batch_id, [row[0] for row in decided])
 
 
@@ -304,8 +307,13 @@ def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -
             if not _audited(auditor, loan_id, decision.as_of, json.loads(text)["id"]):
                 # The snapshot was written with the decision, in one transaction: it is the
                 # state the decision was made from.
-                _append(auditor, decision, rules, db.get(loan_id))
+                _append(auditor, decision, _rules_of(rules, decision), db.get(loan_id))
         db.mark_audited(batch_id, [loan for loan, _t in rows])
+
+
+def _rules_of(rules: Any, decision: Decision) -> Any:
+    """The rule set that made `decision`: the batch's, or its arm's under a Split."""
+    return rules.rules_for(decision) if isinstance(rules, Split) else rules
 
 
 def _audited(auditor: Any, loan_id: str, as_of: datetime, decision_id: str) -> bool:
