@@ -102,12 +102,13 @@ def test_borrower_key_keeps_a_borrowers_loans_in_one_arm() -> None:
 
 
 def test_the_audit_store_keeps_the_arm(
-    tmp_path: Path, portfolio: list[list[dunning.events.Event]]
+    store_url: str, portfolio: list[list[dunning.events.Event]]
 ) -> None:
     """Appended with the rule set of its arm, the stored record carries experiment and arm,
-    and the chain verifies."""
+    and the chain verifies (on SQLite and on PostgreSQL, where records() filters by them
+    through jsonb)."""
     split = Split(PACK, {"B": variant()}, share="0.5", experiment="e1")
-    with AuditStore(tmp_path / "audit.db") as store:
+    with AuditStore(store_url) as store:
         made = [split.decide(events, AS_OF) for events in portfolio[:10]]
         for d in made:
             store.append(d, split.rules_for(d))
