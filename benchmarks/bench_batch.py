@@ -123,7 +123,7 @@ def store_mb(store: Path) -> float:
 def night(
     label: str, events: Path, store: Path, out: Path, as_of: str, accounts: int, checkpoints: int
 ) -> float:
-    from dunning._portfolio.batch import run_batch
+    from dunning.batch import run_batch
 
     marks = {max(1, accounts * k // checkpoints) for k in range(1, checkpoints + 1)}
     t0 = time.perf_counter()
@@ -168,7 +168,7 @@ def snapshot_bytes(store: Path) -> int:
 
 
 def dask_run(store: Path, workers: int, accounts: int) -> float:
-    from dunning._portfolio.dask import decide_store_on_dask, local_client, warm_up
+    from dunning.batch import decide_store_on_dask, local_client, warm_up
 
     client = local_client(workers)
     try:

@@ -37,10 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from dunning._decide.engine import Engine  # noqa: E402
-from dunning._rules.loader import loads_rules  # noqa: E402
-from dunning._state.account import AccountState  # noqa: E402
-from dunning._state.facts import compute_facts  # noqa: E402
+from dunning import AccountState, Engine, loads_rules  # noqa: E402
 
 EXTRA_RULES = [
     # (id, condition, step, priority)
@@ -253,57 +250,6 @@ def traced_peak_mb(engine: Engine, sample: list[tuple[Any, datetime]]) -> float:
     return peak / 2**20
 
 
-def phases(rules: Any, total: int, seed: int, reps: int = 3) -> None:
-    """CPU time per phase of `Engine.decide` (python backend), measured inside real decisions:
-    the engine's phase functions are wrapped with timers (~0.3 us each), and `total` fresh
-    stored states are decided; the run with the least total time of `reps` is shown, so other
-    load on the machine counts as little as it can."""
-    import dunning._decide.engine as engine_mod
-    import dunning._gate.gate as gate_mod
-    import dunning._state.facts as facts_mod
-
-    clock = time.process_time
-    took: dict[str, float] = {}
-
-    def timed(fn: Any, key: str) -> Any:
-        def run(*args: Any, **kw: Any) -> Any:
-            t = clock()
-            try:
-                return fn(*args, **kw)
-            finally:
-                took[key] = took.get(key, 0.0) + clock() - t
-
-        return run
-
-    facts_mod.compute_facts = timed(facts_mod.compute_facts, "facts")  # type: ignore[method-assign]
-    gate_mod.evaluate = timed(gate_mod.evaluate, "compliance gate")  # type: ignore[method-assign]
-    engine_mod.state_digest = timed(engine_mod.state_digest, "input digest")
-    engine_mod.decision_id = timed(engine_mod.decision_id, "content id")
-    Engine.match = timed(Engine.match, "rule matching")  # type: ignore[method-assign]
-    Engine._match_of = timed(Engine._match_of, "trace (Match per matching rule)")  # type: ignore[method-assign]
-    engine = Engine(rules)
-    chunk = next(chunks(total, total, seed))
-    for state, at in chunk[:200]:  # warm the per-rule-set caches (plans, compiled code)
-        engine.decide(state.model_copy(), at)
-    runs = []
-    for _ in range(reps):
-        took.clear()
-        own = [(s.model_copy(), at) for s, at in chunk]
-        t = clock()
-        for s, at in own:
-            engine.decide(s, at)
-        runs.append((clock() - t, dict(took)))
-    whole, parts = min(runs, key=lambda r: r[0])
-    parts["Decision object, rest"] = whole - sum(parts.values())
-    print(
-        f"CPU time per decision inside Engine.decide, best of {reps} runs, {total:,} fresh states:"
-    )
-    for k, v in parts.items():
-        print(f"  {k:34} {v / total * 1e6:8.1f} us")
-    print(f"  {'total':34} {whole / total * 1e6:8.1f} us"
-          f"  => {total / whole:,.0f} full decisions/s of CPU time")  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--accounts", type=int, default=100_000)
@@ -317,10 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     backends = args.backends.split(",")
     rules = loads_rules(rules_text(), base_dir=ROOT / "rules")
     if args.phases:
+        from profile_phases import phases  # the one benchmark that looks inside (see its doc)
+
         phases(rules, min(total, 20_000) if args.accounts == 100_000 else total, args.seed)
         return 0
     engines = {b: Engine(rules, backend=b) for b in backends}
-    ctx = engines[backends[0]]._ctx
     step_of = [r.rule.step for r in rules.rules]
     timing = {b: {"eval": 0.0, "decide": 0.0} for b in backends}
     statuses: dict[str, int] = {}
@@ -332,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         # anything is computed: a state caches values derived from it (events JSON, unpaid
         # items), and one backend must not be timed on caches the other filled.
         own = {b: [(s.model_copy(), at) for s, at in chunk] for b in engines}
-        facts = [compute_facts(s, at, ctx) for s, at in chunk]
+        facts = [dict(s.facts(at, rules)) for s, at in chunk]
         for b, engine in engines.items():
             t0 = time.perf_counter()
             for f in facts:

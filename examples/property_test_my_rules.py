@@ -5,7 +5,7 @@ Run it as a script::
     python examples/property_test_my_rules.py [rules/my-pack.yaml]
 
 It loads the pack (the CN retail pack by default), runs every invariant of
-`dunning._testing.invariants` on generated loan histories and prints one line per invariant; a
+`dunning.testing` on generated loan histories and prints one line per invariant; a
 violation prints the shrunk counterexample (the events as JSON Lines and the as_of). Then it
 loads a deliberately broken rule set — the day-past-due bands typed the wrong way round, so
 the ladder goes DOWN as the debt ages — and shows the monotonicity invariant catching it.
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from hypothesis import settings
 
-from dunning._rules.loader import load_rules, loads_rules
-from dunning._testing.invariants import INVARIANTS, InvariantViolation, check_all, run_invariant
+from dunning import load_rules, loads_rules
+from dunning.testing import INVARIANTS, InvariantViolation, check_all, run_invariant
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACK = ROOT / "rules" / "cn-bank-retail.yaml"

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import dunning
-from dunning._portfolio.feeds import group_by_loan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +44,7 @@ class CollectionsService:
 
     def decide(self, loan_id: str, as_of: str) -> dunning.Decision:
         with self.lock:
-            loans = group_by_loan(self.events)
+            loans = dunning.group_by_loan(self.events)
         if loan_id not in loans:
             raise dunning.InputError(f"loan {loan_id!r}: no events received for it")
         decision = self.engine.decide(loans[loan_id], as_of=as_of)

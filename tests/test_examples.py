@@ -17,8 +17,9 @@ EXAMPLES = ROOT / "examples"
 
 def test_every_python_example_is_covered() -> None:
     """A new example file must get a test here."""
+    # __init__.py only makes the folder a package for the import contract in pyproject.toml.
     covered = {"quickstart.py", "service.py", "property_test_my_rules.py"}
-    assert covered == {p.name for p in EXAMPLES.glob("*.py")}
+    assert covered == {p.name for p in EXAMPLES.glob("*.py")} - {"__init__.py"}
 
 
 def test_quickstart_decides_three_loans(capsys: pytest.CaptureFixture[str]) -> None:

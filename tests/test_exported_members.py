@@ -29,12 +29,15 @@ EXPECTED = [
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
+    "RuleSetNotInForce",
     "SequenceError",
+    "Split",
     "StoreError",
     "StoredRecord",
     "VerifyReport",
     "__version__",
     "events",
+    "group_by_loan",
     "lint",
     "load_rules",
     "loads_rules",
@@ -71,7 +74,7 @@ def test_public_submodules_export_what_they_list() -> None:
     """dunning.events, .batch, .simulation and .testing: every listed name exists."""
     import importlib
 
-    for name in ("events", "batch", "simulation", "testing"):
+    for name in ("analytics", "events", "batch", "simulation", "testing"):
         module = importlib.import_module(f"dunning.{name}")
         assert [] == [n for n in module.__all__ if not hasattr(module, n)], name
 
@@ -88,5 +91,6 @@ def test_batch_and_simulation_surfaces() -> None:
         "decide_store_on_dask",
         "local_client",
         "run_batch",
+        "warm_up",
     ] == dunning.batch.__all__
     assert sorted(dunning.simulation.__all__) == dunning.simulation.__all__

@@ -14,7 +14,8 @@ from ._audit.checkpoint import (
     verify_consistency,
     verify_inclusion,
 )
-from ._audit.log import DecisionStore, MerkleLog, Receipt, StoredRecord, VerifyReport
+from ._audit.interface import DecisionStore
+from ._audit.log import MerkleLog, Receipt, StoredRecord, VerifyReport
 from ._audit.replay import replay
 from ._audit.store import AuditStore
 from ._base.errors import (
@@ -30,12 +31,15 @@ from ._base.errors import (
     InvalidEventError,
     ReplayMismatch,
     RuleFileError,
+    RuleSetNotInForce,
     SequenceError,
     StoreError,
 )
 from ._base.version import __version__
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
+from ._decide.split import Split
+from ._portfolio.feeds import group_by_loan
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
 from ._rules.ruleset import RuleSet
@@ -68,12 +72,15 @@ __all__ = [
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
+    "RuleSetNotInForce",
     "SequenceError",
+    "Split",
     "StoreError",
     "StoredRecord",
     "VerifyReport",
     "__version__",
     "events",
+    "group_by_loan",
     "lint",
     "load_rules",
     "loads_rules",

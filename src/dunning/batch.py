@@ -6,7 +6,7 @@ decisions of a single-process run (the `dask` extra). See docs/portfolio.md.
 """
 
 from ._portfolio.batch import BatchSummary, run_batch
-from ._portfolio.dask import decide_on_dask, decide_store_on_dask, local_client
+from ._portfolio.dask import decide_on_dask, decide_store_on_dask, local_client, warm_up
 from ._portfolio.snapshots import SnapshotStore
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "decide_store_on_dask",
     "local_client",
     "run_batch",
+    "warm_up",
 ]

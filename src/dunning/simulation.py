@@ -7,12 +7,21 @@ See docs/portfolio.md.
 """
 
 from ._portfolio.compare import ArmMetrics, CompareReport, arm_of, compare, render_png, render_table
-from ._portfolio.simulate import Behaviour, SimConfig, generate_portfolio, simulate
+from ._portfolio.simulate import (
+    BEHAVIOURS,
+    DEFAULT_MIX,
+    Behaviour,
+    SimConfig,
+    generate_portfolio,
+    simulate,
+)
 
 __all__ = [
     "ArmMetrics",
+    "BEHAVIOURS",
     "Behaviour",
     "CompareReport",
+    "DEFAULT_MIX",
     "SimConfig",
     "arm_of",
     "compare",

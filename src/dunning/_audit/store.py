@@ -41,7 +41,7 @@ from .sqlite_base import SqliteBase
 from .sqlite_rows import Writer, checked_record, inputs_of, rule_set_rows, walk
 
 if TYPE_CHECKING:
-    from .log import DecisionStore
+    from .interface import DecisionStore
     from .replay import ReplayReport
 
 __all__ = ["FORMAT_VERSION", "AuditStore"]
@@ -139,13 +139,20 @@ class AuditStore(SqliteBase):
         loan_id: str | None = None,
         start: datetime | str | None = None,
         end: datetime | str | None = None,
+        experiment: str | None = None,
+        arm: str | None = None,
     ) -> Iterator[StoredRecord]:
-        """Records in seq order; filters: `loan_id`, and `start <= as_of < end`. Each is
-        checked against its leaf hash before it is returned (StoreError if altered)."""
+        """Records in seq order; filters: `loan_id`, `start <= as_of < end`, and the
+        `experiment` and `arm` a `Split` recorded in the decision. Each is checked against its
+        leaf hash before it is returned (StoreError if altered)."""
         where, args = ["r.seq > ?"], []
         if loan_id is not None:
             where.append("r.loan_id = ?")
             args.append(loan_id)
+        for key, value in (("experiment", experiment), ("arm", arm)):
+            if value is not None:
+                where.append(f"json_extract(r.decision_json, '$.{key}') = ?")
+                args.append(value)
         if start is not None:
             where.append("r.as_of >= ?")
             args.append(as_of_key(aware(start, what="start")))

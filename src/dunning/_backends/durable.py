@@ -1,6 +1,6 @@
 """The second evaluator: the condition IR compiled to a durable_rules (2.0.28) ruleset.
 
-It must mean exactly what `_ir` says, like the generated Python. durable_rules' limits, as
+It must mean exactly what `_rules.ir` says, like the generated Python. durable_rules' limits, as
 measured here (experiments run under ``timeout 60``), and what this module does about each:
 
 ==========================================  ===================================================
@@ -22,7 +22,7 @@ disjunct (DNF expansion)                     size is capped (below) to bound rep
 > 15 ``$and``/``$or`` nodes in one rule:     budget per rule: <= 12 compound nodes, <= 64 DNF
 "Could not create ruleset, error 113"        terms, <= 200 children; past it the largest
 an ``$or`` with > 512 children hangs         subexpression is computed host-side as a synthetic
-                                             boolean field (see `_durable_translate`)
+                                             boolean field (see `durable_translate`)
 > 252 properties in one fact: error 302      the rule set is refused for this backend (InputError)
 the ``-m.x`` absent operator hung a process  never used: nullable facts carry a flag instead
 negative ``pri`` means lowest priority       ``pri`` not used: the engine ranks the matches
@@ -30,7 +30,7 @@ negative ``pri`` means lowest priority       ``pri`` not used: the engine ranks 
 
 Translation: how conditions become durable JSON (safe field names, nulls, negation normal
 form, money in integer units, host-side synthetic fields, the budget) is described and done
-in `_durable_translate`; this module registers the result and runs it.
+in `durable_translate`; this module registers the result and runs it.
 """
 
 from __future__ import annotations

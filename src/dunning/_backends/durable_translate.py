@@ -1,4 +1,4 @@
-"""IR -> durable_rules JSON for `_compile_durable`: fields, negation normal form, the budget.
+"""IR -> durable_rules JSON for `durable`: fields, negation normal form, the budget.
 
 Translation. Field names are safe: ``f0``, ``f1`` ... for fact names in sorted order (names
 contain dots), ``s0`` ... for synthetic fields. A nullable fact is posted as a value (0, "" or
@@ -19,7 +19,7 @@ tests. Constant-true rules always match and
 constant-false rules never, without durable.
 
 The budget (`MAX_COMPOUND`, `MAX_DNF`, `MAX_CHILDREN`) is the one the limits table in
-`_compile_durable` measured; `_Translator.fit` keeps every rule under it.
+`durable` measured; `_Translator.fit` keeps every rule under it.
 """
 
 from __future__ import annotations

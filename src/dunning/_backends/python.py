@@ -14,7 +14,7 @@ set uses once into a local, then tests every rule in the given order::
         if (not ((t0 := v1) is not None and t0 >= 7)): m.append(1)
         return tuple(m)
 
-The meaning is exactly the one stated in `_ir` (the reference interpreter is the oracle the
+The meaning is exactly the one stated in `_rules.ir` (the reference interpreter is the oracle the
 tests check against):
 
 ====================  ==============================================================
@@ -279,7 +279,7 @@ def compile_ruleset(rules: Any, order: Sequence[int] | None = None) -> MatchFn:
 
 
 def compile_expr(expr: Expr) -> ExprFn:
-    """A function of the facts mapping returning the value of `expr` (the `_ir` meaning)."""
+    """A function of the facts mapping returning the value of `expr` (the `_rules.ir` meaning)."""
     gen = _Gen()
     body, _ = _function_body(gen, expr, "return")
     fn: ExprFn = _compile(_module(gen, "def _expr(f):\n" + body), "_expr")

@@ -30,6 +30,7 @@ from .._rules.loader import load_rules
 from .._rules.schema import rule_file_json_schema
 from .._state.catalog import FAMILIES, SCALARS, catalog_markdown
 from .._state.events import event_json_schema
+from .analytics import add_commands as add_analytics_commands
 from .audit import add_audit_command
 from .common import (
     EXIT_BAD_INPUT,
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(sub)
     add_audit_command(sub)
+    add_analytics_commands(sub)
     return p
 
 

@@ -1,7 +1,7 @@
 """Portfolio commands of the console script: batch, simulate, compare (see _batch, _simulate).
 
 Progress bars go to stderr (only when it is a terminal); results go to stdout as a rich
-table or as JSON for programs. Exit codes are `_cli`'s table: 0 done, 2 bad input, 3 bug.
+table or as JSON for programs. Exit codes are `main`'s table: 0 done, 2 bad input, 3 bug.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .._portfolio.batch import run_batch
 from .._portfolio.compare import compare, render_png, render_table, summary
 from .._portfolio.feeds import dumps_event, read_jsonl
 from .._portfolio.simulate import DEFAULT_MIX, SimConfig, simulate
+from .analytics import add_html_args, add_split_args, rules_or_split, write_report
 from .common import EXIT_OK, console, open_input
 
 __all__ = ["add_commands"]
@@ -37,6 +38,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--audit", help="also append every decision to this audit store")
     s.add_argument("--chunk", type=int, default=500, help="loans per transaction")
     s.add_argument("--format", choices=("table", "json"), default="table", help="summary")
+    add_split_args(s)
     s.set_defaults(func=cmd_batch)
 
     s = sub.add_parser("simulate", help="simulate a synthetic portfolio under a rule set")
@@ -52,6 +54,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--salt", default="", help="changes which loans fall in which arm")
     _sim_args(s)
     s.add_argument("--png", help="write charts to this PNG file (needs dunning[sim])")
+    add_html_args(s)
     s.set_defaults(func=cmd_compare)
 
 
@@ -106,7 +109,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         summary = run_batch(
             events,
             store=args.store,
-            rules=args.rules,
+            rules=rules_or_split(args),
             as_of=args.as_of,
             out=out,
             audit=args.audit,
@@ -189,6 +192,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.png:
         render_png(report, args.png)
         sys.stderr.write(f"charts: {args.png}\n")
+    write_report(report, args)
     return EXIT_OK
 
 

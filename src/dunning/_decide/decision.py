@@ -19,9 +19,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -30,6 +32,7 @@ from .._base.errors import InputError
 from .._base.time import aware, iso_utc, to_utc
 from .._gate.outcome import Block as Block
 from .._gate.outcome import FlagNote as FlagNote
+from .._gate.outcome import drop_unset
 from .explain import explain
 
 FactValue = int | bool | str | None  # money travels as its canonical decimal string
@@ -55,6 +58,13 @@ class Match(BaseModel):
     facts: dict[str, FactValue]
     source: str
     reason: dict[str, str] = {}  # the rule's reason text by language ("zh", "en")
+    source_zh: str | None = None  # the citation in Chinese, when the rule file gives one
+    url: str | None = None
+    grade: str | None = None  # verified | secondary | unverified | bank_policy
+
+    @model_serializer(mode="wrap")
+    def _lean(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return drop_unset(handler(self))
 
     @field_validator("facts", mode="before")
     @classmethod
@@ -75,6 +85,10 @@ class Decision(BaseModel):
     `status` is one of: ``act`` (take `step` now), ``defer`` (take `step` at `not_before`),
     ``blocked`` (rules proposed steps but limits hold all of them with no known end),
     ``none`` (no rule proposed anything).
+
+    `experiment` and `arm` are set when a `Split` (champion/challenger) made the decision:
+    the experiment's id and the arm the loan was assigned to. They are left out of the
+    canonical JSON when absent, so decisions made without a split keep their bytes and ids.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -97,6 +111,8 @@ class Decision(BaseModel):
     engine_version: str
     backend: Literal["python", "durable"] = Field(default="python", exclude=True)
     input_digest: str
+    experiment: str | None = None
+    arm: str | None = None
 
     @field_validator("as_of", "not_before", mode="before")
     @classmethod
@@ -123,6 +139,15 @@ class Decision(BaseModel):
             )
         object.__setattr__(self, "id", computed)
         return self
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The split's fields appear only when set (see the class doc and `_OPTIONAL`).
+        data: dict[str, Any] = handler(self)
+        for key in _OPTIONAL:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @field_serializer("as_of", "not_before")
     def _ser(self, v: datetime | None) -> str | None:
@@ -210,6 +235,9 @@ def content_id(payload: dict[str, Any]) -> str:
 
 _PLAIN = frozenset({str, int, bool, type(None)})
 _SAFE = 2**53 - 1
+# Fields written only when set (a Split's experiment and arm): absent, the canonical JSON is
+# byte for byte what it was before these fields existed.
+_OPTIONAL = ("arm", "experiment")
 
 
 def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
@@ -243,6 +271,29 @@ def _reference_bytes(d: Decision, with_id: bool) -> bytes:
     return canonical_dumps(data).encode("utf-8")
 
 
+_lean = drop_unset  # the fields added in #15, left out while None (as the models' serializers do)
+
+
+def _block(b: Block) -> dict[str, Any]:
+    """A Block's JSON-shaped dict, keys in sorted order, the #15 fields only when set (the
+    most frequent part of a decision, so built without `_lean`)."""
+    out: dict[str, Any] = {"citation": b.citation}
+    if b.citation_zh is not None:
+        out["citation_zh"] = b.citation_zh
+    if b.grade is not None:
+        out["grade"] = b.grade
+    out["kind"] = b.kind
+    out["limit_id"] = b.limit_id
+    out["reason"] = b.reason
+    if b.reason_zh is not None:
+        out["reason_zh"] = b.reason_zh
+    out["step"] = b.step
+    out["until"] = None if b.until is None else iso_utc(b.until)
+    if b.url is not None:
+        out["url"] = b.url
+    return out
+
+
 def _shape(d: Decision) -> dict[str, Any] | None:
     """`d._payload()` with sorted keys at every level, or None for an unusual fact value."""
     matched = []
@@ -259,38 +310,43 @@ def _shape(d: Decision) -> dict[str, Any] | None:
             if not k.isascii() and max(k) > "\uffff":
                 return None
         matched.append(
-            {
-                "facts": dict(sorted(facts.items())),
-                "level": m.level,
-                "priority": m.priority,
-                "reason": dict(sorted(m.reason.items())),
-                "rule_id": m.rule_id,
-                "source": m.source,
-                "step": m.step,
-            }
+            _lean(
+                {
+                    "facts": dict(sorted(facts.items())),
+                    "grade": m.grade,
+                    "level": m.level,
+                    "priority": m.priority,
+                    "reason": dict(sorted(m.reason.items())),
+                    "rule_id": m.rule_id,
+                    "source": m.source,
+                    "source_zh": m.source_zh,
+                    "step": m.step,
+                    "url": m.url,
+                }
+            )
         )
     for k in d.step_label:
         if not k.isascii() and max(k) > "\uffff":
             return None
     ref = d.rule_set
-    return {
+    shape = {
         "as_of": iso_utc(d.as_of),
-        "blocked": [
-            {
-                "citation": b.citation,
-                "kind": b.kind,
-                "limit_id": b.limit_id,
-                "reason": b.reason,
-                "step": b.step,
-                "until": None if b.until is None else iso_utc(b.until),
-            }
-            for b in d.blocked
-        ],
+        "blocked": [_block(b) for b in d.blocked],
         "borrower_id": d.borrower_id,
         "chosen_rule": d.chosen_rule,
         "engine_version": d.engine_version,
         "flag_notes": [
-            {"id": f.id, "source": f.source, "text": f.text, "text_zh": f.text_zh}
+            _lean(
+                {
+                    "grade": f.grade,
+                    "id": f.id,
+                    "source": f.source,
+                    "source_zh": f.source_zh,
+                    "text": f.text,
+                    "text_zh": f.text_zh,
+                    "url": f.url,
+                }
+            )
             for f in d.flag_notes
         ],
         "flags": list(d.flags),
@@ -304,3 +360,7 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "step_label": dict(sorted(d.step_label.items())),
         "timezone": d.timezone,
     }
+    extra = {k: v for k in _OPTIONAL if (v := d.__dict__.get(k)) is not None}
+    if extra:
+        shape = dict(sorted({**shape, **extra}.items()))
+    return shape

@@ -10,7 +10,7 @@ model's serializer (the bytes the `tuple[Event, ...]` adapter writes, at half th
 dispatch); a state keeps its events' JSON (`state_digest`), so deciding it again only hashes.
 
 `decision_id` equals `Decision.with_id().id` (sha256 of the canonical JSON without the id),
-from `_decision.canonical_bytes`: the JSON-shaped dict built straight from the fields with its
+from `decision.canonical_bytes`: the JSON-shaped dict built straight from the fields with its
 keys in sorted order, serialised by pydantic-core (2-4x faster than `model_dump(mode="json")`
 plus a sorted `json.dumps`, byte-identical to it; tests/test_fastpaths.py checks).
 """

@@ -5,14 +5,14 @@ Theory of operation, per decision:
 1. Input. An `AccountState`, or an iterable of events (models, dicts or JSON texts). Events
    later than `as_of` are dropped before folding, so a past decision can be re-made at its own
    moment; a state whose last event is after `as_of` is refused by the state itself.
-2. Facts at `as_of` (`_facts.compute_facts`), only the families the rule set reads.
+2. Facts at `as_of` (`_state.facts.compute_facts`), only the families the rule set reads.
 3. The backend returns the indices of the rules whose condition holds, in preference order:
    **priority desc, then ladder level of the proposed step desc, then step id asc, then rule
    id asc** (a total order, so the choice never depends on file order or on the backend).
-4. Each match becomes a `Candidate`; the gate (`_gate.evaluate`) chooses among them.
+4. Each match becomes a `Candidate`; the gate (`_gate.gate.evaluate`) chooses among them.
 5. The Decision records every match (in preference order) with the facts its condition read
    and their values (money as canonical decimal strings), the rule set's id/version/sha256,
-   the engine version, the input digest (`_digest`), and gets its content id.
+   the engine version, the input digest (`digest`), and gets its content id.
 
 Both backends give identical decisions; ``backend="durable"`` is slower and serialised.
 """
@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from .._backends.durable import compile_durable
 from .._backends.python import compile_ruleset
-from .._base.errors import EngineError, InputError
+from .._base.errors import EngineError, InputError, RuleSetNotInForce
 from .._base.money import quantize
-from .._base.time import aware, to_utc
+from .._base.time import aware, local_date, to_utc
 from .._base.version import __version__
 from .._gate.gate import Candidate, construct, evaluate
 from .._state.account import AccountState
@@ -71,8 +71,9 @@ class _Plan:
             r, level = cr.rule, rules.steps[cr.rule.step].level
             self.candidate[i] = Candidate(r.id, r.step, r.priority, level)
             reason = {k: v for k, v in (("en", r.reason.en), ("zh", r.reason.zh)) if v}
-            self.match_parts[i] = (r.id, r.step, r.priority, level, r.source, reason,
-                                   cr.facts_read)  # fmt: skip
+            src_zh = r.source.zh if r.source.zh != r.source.en else None
+            self.match_parts[i] = (r.id, r.step, r.priority, level, r.source.get("en"), reason,
+                                   cr.facts_read, src_zh, r.url, r.grade)  # fmt: skip
 
 
 class Engine:
@@ -80,9 +81,14 @@ class Engine:
 
     `backend` is ``"python"`` (generated Python, the default) or ``"durable"`` (durable_rules).
     Safe to call from many threads with either backend.
+
+    A decision whose `as_of` (the borrower's local date) is outside the rule set's
+    `effective` window carries the flag ``rule_set_not_in_force``; with
+    ``strict_effective=True`` the engine refuses it instead (`RuleSetNotInForce`). The default
+    keeps deciding: simulations, tests and replays run on history.
     """
 
-    def __init__(self, rules: Any, backend: str = "python"):
+    def __init__(self, rules: Any, backend: str = "python", strict_effective: bool = False):
 
         if backend not in BACKENDS:
             raise InputError(
@@ -94,6 +100,7 @@ class Engine:
                 f"Engine rules: expected a RuleSet (from dunning.load_rules), found {rules!r:.80}"
             )
         self.rules = rules
+        self.strict_effective = bool(strict_effective)
         self.backend: Backend = backend  # type: ignore[assignment]
         self._plan = _Plan(rules)
         self._ctx = context_for(rules)
@@ -129,8 +136,23 @@ class Engine:
         when = aware(as_of)
         state = self._state(state_or_events, when)
 
+        if self.strict_effective:
+            self._check_in_force(when, state.timezone)
         facts = compute_facts(state, when, self._ctx)
         return self._decide(state, facts, when)
+
+    def _check_in_force(self, as_of: datetime, tz: str) -> None:
+        eff = self.rules.document.effective
+        day = local_date(as_of, tz)
+        if (eff.from_ is None or eff.from_ <= day) and (eff.until is None or day <= eff.until):
+            return
+        window = f"{eff.from_ or 'the beginning'} to {eff.until or 'open end'}"
+        raise RuleSetNotInForce(
+            f"rule set {self.rules.id!r} version {self.rules.version}: as_of {as_of.isoformat()}"
+            f" (local date {day} in {tz}) is outside its effective window {window}; expected a"
+            " decision date the rule set is in force, or Engine(rules, strict_effective=False)"
+            " to decide on history"
+        )
 
     def match(self, facts: Mapping[str, object], currency: str | None = None) -> tuple[int, ...]:
         """Indices of the rules (in `self.rules.rules`) that hold for `facts`, best first."""
@@ -171,6 +193,8 @@ class Engine:
                 "engine_version": __version__,
                 "backend": self.backend,
                 "input_digest": state_digest(state, as_of),
+                "experiment": None,
+                "arm": None,
             },
         )
         object.__setattr__(decision, "id", decision_id(decision))
@@ -179,7 +203,9 @@ class Engine:
     def _match_of(
         self, i: int, facts: Mapping[str, Any], trace: dict[str, FactValue], currency: str
     ) -> Match:
-        rule_id, step, priority, level, source, reason, read = self._plan.match_parts[i]
+        rule_id, step, priority, level, source, reason, read, src_zh, url, grade = (
+            self._plan.match_parts[i]
+        )
         values = {}
         for name in read:
             v = trace.get(name, _UNSET)
@@ -198,6 +224,9 @@ class Engine:
                 "facts": values,
                 "source": source,
                 "reason": dict(reason),
+                "source_zh": src_zh,
+                "url": url,
+                "grade": grade,
             },
         )
 

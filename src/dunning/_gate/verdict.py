@@ -1,4 +1,4 @@
-"""What the limit checkers read and answer (`_limits`), as structural types.
+"""What the limit checkers read and answer (`limits`), as structural types.
 
 The checkers take any object shaped like these protocols, so tests can hand-build states and
 rule sets; `Verdict` is one limit's answer for one step at one instant.
@@ -106,6 +106,7 @@ class Verdict:
     allowed: bool
     until: datetime | None
     reason: str
+    reason_zh: str = ""  # the same reason in Chinese (explain("zh") shows it)
 
 
 _ALLOW = Verdict(True, None, "")

@@ -7,7 +7,7 @@ converted to the borrower's zone, its local date picks the entries, its local ti
 compared. The entries that apply to a local date come from this table:
 
 ==============================  ==============================================================
-day type (see `_calendar`)      entries used
+day type (see `_base.calendars`)      entries used
 ==============================  ==============================================================
 holiday, on_holidays: same      the entries listing the date's weekday
 holiday, on_holidays: deny      none (no contact on a public holiday)
@@ -17,7 +17,7 @@ workday / weekend               the entries listing the date's weekday
 ==============================  ==============================================================
 
 The next opening after an instant is found day by day from its local date. On each day the
-window can open only at an entry's ``from`` (via `_time.local_at`, which moves a time skipped
+window can open only at an entry's ``from`` (via `_base.time.local_at`, which moves a time skipped
 by a spring-forward change to the first instant after the gap), at the second occurrence of
 ``from`` on a fall-back day, or at the clock change itself (the clock falling back into the
 window). The earliest such instant after `at` whose wall clock is inside is the opening — so

@@ -8,7 +8,7 @@ Theory of operation
    attached to the store connection, indexed by loan id (loan-level events) and by borrower
    id (borrower-level events, which belong to every loan of their borrower). Memory stays
    constant however large or unsorted the input is. The validated models are kept in a
-   compact private form (`_spill_codec`: field values as marshal-able primitives, pickle
+   compact private form (`spill`: field values as marshal-able primitives, pickle
    for any event it cannot represent exactly; the file is private to this run and written by it),
    so they are not validated twice and come back equal, field for field, to what went in.
 2. **Check.** A loan-level event for a loan that is neither in the store nor opened in the
@@ -46,6 +46,7 @@ from .._base.errors import InputError, InvalidEventError
 from .._base.time import aware, iso_utc
 from .._decide.decision import Decision
 from .._decide.engine import Engine
+from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._state.account import AccountState
 from .._state.events import Event, parse_event
@@ -103,7 +104,9 @@ def run_batch(
 ) -> BatchSummary:
     """Apply `new_events` to the snapshots in `store` and decide every account at `as_of`.
 
-    `rules` is a RuleSet or a rule file path; `engine` (default `Engine(rules)`) is anything
+    `rules` is a RuleSet, a rule file path or a `Split` (champion/challenger: each loan is
+    decided by its arm's rule set, tagged with the experiment and arm, and audited with the
+    rule set of its arm); `engine` (default `Engine(rules)`, or the split) is anything
     with `decide(state, as_of)`. `audit` is an AuditStore, a path to one, or None. Re-running
     with the same `batch_id` resumes: loans already decided are skipped (see module doc);
     once a batch id has finished, a re-run only writes `out` again.
@@ -113,7 +116,7 @@ def run_batch(
         raise InputError(f"run_batch: expected chunk >= 1 (loans per transaction), found {chunk}")
     ruleset = rules if hasattr(rules, "sha256") else load_rules(rules)
     if engine is None:
-        engine = Engine(ruleset)
+        engine = ruleset if isinstance(ruleset, Split) else Engine(ruleset)
     when = aware(as_of)
     owned = not isinstance(store, SnapshotStore)
     db = SnapshotStore(store) if not isinstance(store, SnapshotStore) else store
@@ -335,7 +338,7 @@ def _audit_chunk(
     db: SnapshotStore, batch_id: str, auditor: Any, rules: Any, decided: list[Any]
 ) -> None:
     for _loan, decision, state in decided:
-        _append(auditor, decision, rules, state)
+        _append(auditor, decision, _rules_of(rules, decision), state)
     db.mark_audited(batch_id, [row[0] for row in decided])
 
 
@@ -363,8 +366,13 @@ def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -
             if not _audited(auditor, loan_id, decision.as_of, json.loads(text)["id"]):
                 # The snapshot was written with the decision, in one transaction: it is the
                 # state the decision was made from.
-                _append(auditor, decision, rules, db.get(loan_id))
+                _append(auditor, decision, _rules_of(rules, decision), db.get(loan_id))
         db.mark_audited(batch_id, [loan for loan, _t in rows])
+
+
+def _rules_of(rules: Any, decision: Decision) -> Any:
+    """The rule set that made `decision`: the batch's, or its arm's under a Split."""
+    return rules.rules_for(decision) if isinstance(rules, Split) else rules
 
 
 def _audited(auditor: Any, loan_id: str, as_of: datetime, decision_id: str) -> bool:

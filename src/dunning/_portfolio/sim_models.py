@@ -1,4 +1,4 @@
-"""What the simulator (`_simulate`) simulates: behaviour models, the config, the portfolio.
+"""What the simulator (`simulate`) simulates: behaviour models, the config, the portfolio.
 
 A portfolio is generated from a seed: each loan is opened months before the start, paid its
 installments on time, then missed some so that it starts 1–90 days past due, and is given a
@@ -7,7 +7,7 @@ installments on time, then missed some so that it starts 1–90 days past due, a
 else is in the portfolio, whichever arm of a comparison it is in, and in any process.
 
 `BEHAVIOURS` is the table of archetypes, `_OUTCOMES` the contact outcomes by channel; the
-day loop that plays them against a rule set is `_simulate`.
+day loop that plays them against a rule set is `simulate`.
 """
 
 from __future__ import annotations

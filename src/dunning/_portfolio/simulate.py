@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 
 The portfolio (behaviours drawn by `mix`, each loan seeded by ``f"{seed}:{loan_id}"`` so it
-behaves the same whatever else is in the portfolio) is generated in `_sim_models`, which
+behaves the same whatever else is in the portfolio) is generated in `sim_models`, which
 holds the behaviour table. This module is the day loop; each loan's days draw from their
 own ``random.Random`` seeded with ``f"{seed}:{loan_id}:days"``.
 

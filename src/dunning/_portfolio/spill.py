@@ -1,4 +1,4 @@
-"""How the nightly batch keeps validated events in its private spill table (`_batch`).
+"""How the nightly batch keeps validated events in its private spill table (`batch`).
 
 The spill file is written and read by one run of the batch only, so its events need not be
 validated again: they are stored as their validated field values and rebuilt without

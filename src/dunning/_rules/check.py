@@ -2,7 +2,7 @@
 
 Steps named by rules and limits exist (limits may name a disabled step), the time zone and
 currency are known, amounts fit the currency; then the gate's own limit checks
-(`_limit_validate`), located in the file.
+(`limit_checks`), located in the file.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""The condition language: text an analyst writes -> a type-checked `_ir.Expr`.
+"""The condition language: text an analyst writes -> a type-checked `ir.Expr`.
 
-The grammar, tokenizer and parser are in `_condition_parse`; this module resolves names,
+The grammar, tokenizer and parser are in `condition_parse`; this module resolves names,
 checks types and builds the IR, and renders IR back to text.
 
 A NAME is a catalog fact (``dpd``, ``attempts_7d.phone``) or a derived fact of the file; a
 derived fact is *inlined* (macro expansion), so evaluators never see derived names.
 
-Typing (see `_ir` for the types): a number literal takes the type of the fact it meets
+Typing (see `ir` for the types): a number literal takes the type of the fact it meets
 (``overdue_amount > 500`` compares money with money ``Decimal("500")``); a decimal literal
 never meets an int; int and money never mix; enum facts compare only with strings from their
 `values`; ordering operators need int or money; the whole condition must be bool.

@@ -11,8 +11,8 @@ Grammar (lowest precedence first; hand-written tokenizer and recursive descent, 
     atom       := NUMBER | STRING | "true" | "false" | NAME | "(" or_expr ")"
     list       := "[" literal ("," literal)* [","] "]"
 
-Names are neither resolved nor typed here: `_condition` checks the tree against the catalog
-and the file's derived facts and turns it into `_ir.Expr`. Bounds enforced here: tokens
+Names are neither resolved nor typed here: `condition` checks the tree against the catalog
+and the file's derived facts and turns it into `ir.Expr`. Bounds enforced here: tokens
 (`MAX_TOKENS`) and nesting depth (`MAX_DEPTH`).
 """
 

@@ -1,4 +1,4 @@
-"""The condition IR: what `_condition` parses text into and what both evaluators compile.
+"""The condition IR: what `condition` parses text into and what both evaluators compile.
 
 Types are those of the fact catalog: ``int`` (whole numbers, days), ``money`` (Decimal in the
 rule set's currency), ``bool``, ``enum`` (a string from a fixed set). A fact may be nullable

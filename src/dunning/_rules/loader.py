@@ -1,6 +1,6 @@
 """Loading a rule file: PARSE -> VALIDATE -> RESOLVE -> CHECK -> COMPILE => RuleSet.
 
-* PARSE: safe YAML with positions (`_yaml`), per file.
+* PARSE: safe YAML with positions (`yaml`), per file.
 * VALIDATE (keys): per file, every key must be declared by the schema (files that extend
   another hold partial items, so only keys and ids can be checked before merging); duplicate
   ids within a file are errors.
@@ -8,10 +8,10 @@
   repository's ``rules/``); items of the id-keyed sections with the same id are merged
   (shallow) onto the base's item, new ids are appended; other top-level keys replace the
   base's. Items with ``enabled: false`` are dropped after the whole chain is merged.
-* VALIDATE (schema): the resolved document against `_schema.RuleFile` (pydantic); its errors
+* VALIDATE (schema): the resolved document against `schema.RuleFile` (pydantic); its errors
   are located with the merged position table, so they name the file that wrote the value.
 * CHECK: references between items (steps, zones, currencies, durations in context).
-* COMPILE: conditions to IR (`_condition`), derived facts inlined.
+* COMPILE: conditions to IR (`condition`), derived facts inlined.
 
 Every error is a RuleFileError carrying file, line, column and item id when known.
 

@@ -1,8 +1,8 @@
 """Reading a rule file into one resolved document: PARSE, key VALIDATE and RESOLVE.
 
-The first phases of `_loader` (its docstring describes the whole pipeline):
+The first phases of `loader` (its docstring describes the whole pipeline):
 
-* PARSE: safe YAML with positions (`_yaml`), per file.
+* PARSE: safe YAML with positions (`yaml`), per file.
 * VALIDATE (keys): every key must be declared by the schema; duplicate ids within a file are
   errors (files that extend another hold partial items, so only keys and ids are checked).
 * RESOLVE: ``extends:`` chains merged by id, position tables (`Marks`) merged alongside so
@@ -15,7 +15,7 @@ tree of the file that was loaded (for a pack, the pack folder). Absolute paths, 
 of the tree and symlinks leading out are refused before the target is opened. An extended
 file that is not a rule file is reported by position only: its content is never quoted.
 
-`_err` and the path helpers here locate errors for every phase (`_check`, `_loader` use them).
+`_err` and the path helpers here locate errors for every phase (`check`, `loader` use them).
 """
 
 from __future__ import annotations

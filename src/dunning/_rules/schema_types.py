@@ -1,4 +1,4 @@
-"""Field types and validators shared by the rule-file schema (`_schema`, `_schema_limits`).
+"""Field types and validators shared by the rule-file schema (`schema`, `schema_limits`).
 
 Ids, the step kinds and channels, bilingual `Text` (a plain string is English), and the checks
 of durations and local times that the models' validators call.
@@ -17,6 +17,9 @@ Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length
 StepKind = Literal["reminder", "contact", "letter", "legal", "negotiation", "internal"]
 Channel = Literal["phone", "sms", "email", "letter", "app", "visit", "any", "none"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# How reliable a citation is (REGULATIONS.md status V / S / U, or no law: the bank's policy).
+Grade = Literal["verified", "secondary", "unverified", "bank_policy"]
+GRADES: tuple[str, ...] = ("verified", "secondary", "unverified", "bank_policy")
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 

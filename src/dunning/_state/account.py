@@ -12,8 +12,8 @@ every new event sorts after the last one (the usual case: a feed moving forward)
 everything again from scratch when a late event sorts before it, so
 ``from_events(a + b) == from_events(a).apply(b)`` for any split.
 
-The fold itself (a table of handlers and the checks it makes) is in `_fold`; the money
-(charges, waterfall allocation, credit) in `_ledger`; the facts at an ``as_of`` in `_facts`.
+The fold itself (a table of handlers and the checks it makes) is in `fold`; the money
+(charges, waterfall allocation, credit) in `ledger`; the facts at an ``as_of`` in `facts`.
 """
 
 from __future__ import annotations

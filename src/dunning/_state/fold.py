@@ -1,9 +1,9 @@
-"""The fold: how each event changes a loan's state (used by `_state.AccountState`).
+"""The fold: how each event changes a loan's state (used by `account.AccountState`).
 
 Theory of operation: `fold(events, base)` takes events already sorted by ``(at, event_id)``
 and de-duplicated, copies `base` (a previous snapshot, or nothing) into a mutable `_Fold`,
 applies each event through the handler table `_HANDLERS` (or the flag table `_FLAG_EVENTS`,
-in `_fold_records` with the records it builds), and returns the fields of the next snapshot.
+in `records` with the records it builds), and returns the fields of the next snapshot.
 The ledger allocation is recomputed at the end, so money is always a function of the
 charges and the surviving payments.
 
@@ -289,6 +289,7 @@ _HANDLERS: dict[str, Callable[[_Fold, Any], None]] = {
     "repayment_plan_cancelled": _Fold.plan_cancelled,
     "step_taken": _Fold.step,
     "debt_acknowledged": _Fold.acknowledged,
+    "repayment_plan_refused": lambda fold, event: None,  # kept in `events`; read by the facts
     "cease_contact_requested": _Fold.cease,
     "consent_changed": _Fold.consent,
 }

@@ -1,4 +1,4 @@
-"""What the fold (`_fold`) builds: the records a state lists, and the flags single events set.
+"""What the fold (`fold`) builds: the records a state lists, and the flags single events set.
 
 The records (contacts, steps taken, payments, promises, plans) are frozen models the gate
 and the facts read. The flags are a table: each flag event sets or clears some flags (the

@@ -1,4 +1,4 @@
-"""The generated cases the invariants (`_invariants`) run on: a loan history and an `as_of`.
+"""The generated cases the invariants (`invariants`) run on: a loan history and an `as_of`.
 
 A case starts from `testing.loan_histories` (schedules, partial and late payments, reversals,
 promises, contacts at all hours, disputes, plans) in the rule set's currency and zone, with

@@ -1,14 +1,14 @@
-"""The invariant table: one property per invariant, run by `_invariants.run_invariant`.
+"""The invariant table: one property per invariant, run by `invariants.run_invariant`.
 
 A property takes the loaded rule set, an engine and a generated `Case` (and, for
 monotonicity, a number of days) and raises `_Found` with the problem when the decision does
-what the invariant forbids; `_invariants` turns that into the shrunk `InvariantViolation`.
+what the invariant forbids; `invariants` turns that into the shrunk `InvariantViolation`.
 
 =========================  ======  ==========================================================
 invariant                  twist   fails when the decision ...
 =========================  ======  ==========================================================
 no_limit_broken            steps   proposes a step that, at its not_before (or as_of), breaks
-                                   a limit of the file, per the independent `_limit_check`
+                                   a limit of the file, per the independent `checker`
 no_step_when_settled       settled proposes a non-internal step while the loan is settled
                                    (or closed) or a bankruptcy stay is open
 no_contact_on_ceased       ceased  proposes a step on a channel the borrower ceased (or any

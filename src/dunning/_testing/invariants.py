@@ -1,13 +1,13 @@
 """Invariants any rule set must keep, checked by property tests on generated loan histories.
 
-Each `check_<name>(rules, *, settings=None)` runs a hypothesis test on cases from `_inv_cases`
+Each `check_<name>(rules, *, settings=None)` runs a hypothesis test on cases from `cases`
 (a realistic loan history plus an `as_of`, twisted towards the situation the invariant is
 about), and raises `InvariantViolation` with the *shrunk* counterexample — the events as JSON
 Lines and the `as_of` — when the engine, with this rule set, does what the invariant forbids.
 `rules` is a loaded `RuleSet` or the path of a rule file.
 
 The invariants themselves (what each checks, on which twist of the cases) are the table in
-`_inv_table`; this module runs them under hypothesis, bounds the shrinking and reports.
+`invariant_table`; this module runs them under hypothesis, bounds the shrinking and reports.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def check_all(rules: Any, *, settings: Settings | None = None) -> dict[str, str 
     return out
 
 
-# -- one public function per invariant (the table in `_inv_table`) ----------------------------
+# -- one public function per invariant (the table in `invariant_table`) ------------------
 
 
 def check_no_limit_broken(rules: Any, *, settings: Settings | None = None) -> None:

@@ -3,7 +3,7 @@
 `testing` is the public face (its docstring is the guide); this module holds the history
 skeleton (opening, monthly schedule) and the unnarrowed mix of events (payments and their
 reversals, contacts, promises, steps, disputes, fees, plans). Narrowing by behaviour is in
-`_behaviours`. With no narrowing argument, `loan_histories` draws exactly what it drew before
+`behaviours`. With no narrowing argument, `loan_histories` draws exactly what it drew before
 narrowing existed, so stored counterexamples and the invariants' examples stay the same.
 """
 
@@ -338,7 +338,7 @@ def _histories(
 
     events: list[Event] = [opened, *schedule]
     if behaviours is not None:
-        # The bank's own activity, then the borrower's side (see `_behaviours`).
+        # The bank's own activity, then the borrower's side (see `behaviours`).
         behaviour = draw(st.sampled_from(behaviours))
         events += some(contact_attempts(loan_id, borrower_id, start, end, directions=(
             "outbound",), outcomes=contact_outcomes(behaviour)))  # fmt: skip

@@ -1,0 +1,1 @@
+"""Makes `benchmarks/` a package so the import contract in pyproject.toml can see it."""
