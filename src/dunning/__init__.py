@@ -14,7 +14,8 @@ from ._audit.checkpoint import (
     verify_consistency,
     verify_inclusion,
 )
-from ._audit.log import DecisionStore, MerkleLog, Receipt, StoredRecord, VerifyReport
+from ._audit.interface import DecisionStore
+from ._audit.log import MerkleLog, Receipt, StoredRecord, VerifyReport
 from ._audit.replay import replay
 from ._audit.store import AuditStore
 from ._base.errors import (

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .._base.canonical import canonical_bytes
 from .._base.errors import InputError
@@ -46,15 +46,11 @@ from .checkpoint import (
     InclusionProof,
     sign_checkpoint,
 )
-from .registry import RuleSetLike
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from .replay import ReplayReport
-
 __all__ = [
-    "DecisionStore",
     "MerkleLog",
     "NodeGetter",
     "Receipt",
@@ -207,44 +203,3 @@ class VerifyReport:
         lines = [f"FAILED: {len(self.problems)} problem(s) in {self.records} records"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
-
-
-class DecisionStore(Protocol):
-    """What an audit store offers; `AuditStore` (SQLite) is the one dunning ships.
-
-    A store backed by another database keeps the same records and the nodes `MerkleLog`
-    returns, serialises appends, and commits a record, its nodes and its rule set in one
-    transaction; its checkpoints and proofs then verify with `verify_inclusion` and
-    `verify_consistency` exactly as the SQLite store's do.
-    """
-
-    def append(self, decision: Decision, rules: RuleSetLike, inputs: Any = None) -> Receipt: ...
-
-    def records(
-        self,
-        *,
-        loan_id: str | None = None,
-        start: datetime | str | None = None,
-        end: datetime | str | None = None,
-    ) -> Iterator[StoredRecord]: ...
-
-    def verify(
-        self, *, against: Checkpoint | None = None, public_key: Any = None
-    ) -> VerifyReport: ...
-
-    def get_rule_set(self, sha256: str) -> str: ...
-
-    def checkpoint(self, signer: Ed25519PrivateKey, timestamp: datetime | str) -> Checkpoint: ...
-
-    def prove(self, decision_id: str, *, size: int | None = None) -> InclusionProof: ...
-
-    def consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyProof: ...
-
-    def replay_all(
-        self,
-        events_for: Callable[[str], Any] | None = None,
-        start: datetime | str | None = None,
-        end: datetime | str | None = None,
-        *,
-        loan_id: str | None = None,
-    ) -> ReplayReport: ...

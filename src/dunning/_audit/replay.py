@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .._base.errors import DunningError, InputError, ReplayMismatch, StoreError
 from .._decide.decision import Decision
@@ -28,7 +28,7 @@ from .registry import RuleSetLike, load_rule_set
 
 if TYPE_CHECKING:
     from .._rules.ruleset import RuleSet
-    from .log import DecisionStore, StoredRecord
+    from .log import StoredRecord
 
 __all__ = ["ReplayProblem", "ReplayReport", "first_difference", "replay", "replay_records"]
 
@@ -146,8 +146,22 @@ class ReplayReport:
         return not self.problems
 
 
+class _Records(Protocol):
+    """What replaying a store needs of it (any `DecisionStore` has both)."""
+
+    def records(
+        self,
+        *,
+        loan_id: str | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+    ) -> Iterable[StoredRecord]: ...
+
+    def get_rule_set(self, sha256: str) -> str: ...
+
+
 def replay_records(
-    store: DecisionStore,
+    store: _Records,
     events_of: Callable[[StoredRecord], Iterable[Any]],
     *,
     start: datetime | str | None = None,

@@ -47,7 +47,7 @@ from .sqlite_base import SqliteBase
 from .sqlite_rows import Writer, checked_record, inputs_of, node_getter, rule_set_rows, walk
 
 if TYPE_CHECKING:
-    from .log import DecisionStore
+    from .interface import DecisionStore
     from .replay import ReplayReport
 
 __all__ = ["FORMAT_VERSION", "AuditStore"]
