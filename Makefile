@@ -26,11 +26,13 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
-# System packages pip cannot bring (Debian's Chromium for the browser tests, PostgreSQL, fonts,
-# libatomic1 for playwright's node): installed by the script (apt-get update first; root, or
-# sudo -n) only when Chromium is missing. The browser tests fail, never skip, without them.
+# System packages pip cannot bring (Debian's Chromium for the browser tests, PostgreSQL for the
+# store tests' throwaway server, fonts, libatomic1 for playwright's node): installed by the
+# script (apt-get update first; root, or sudo -n) only when Chromium or PostgreSQL's initdb is
+# missing. The browser and PostgreSQL tests fail, never skip, without them.
+PG_INITDB := $(firstword $(shell command -v initdb) $(wildcard /usr/lib/postgresql/*/bin/initdb))
 system-deps:
-	@test -x /usr/bin/chromium || bash .ci/install-system-deps.sh
+	@test -x /usr/bin/chromium -a -n "$(PG_INITDB)" || bash .ci/install-system-deps.sh
 
 # The fast suite (CI profile of hypothesis); heavier runs are behind the `slow` marker.
 test: $(STAMP) system-deps lint imports typecheck
