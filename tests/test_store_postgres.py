@@ -314,3 +314,39 @@ def test_the_migration_lines_of_docs_audit_md_run(pg_url: str, tmp_path: Path) -
     assert "verified; the first 12 match the checkpoint" in done.stdout
     with AuditStore(pg_url) as pg:
         assert len(pg) == 12
+
+
+def test_a_service_opens_stores_from_a_connection_pool(pg_url: str) -> None:
+    """A service opening a store per request borrows a pooled connection and gives it back
+    on close: 40 stores opened and closed by 4 threads use at most the pool's 2 connections,
+    and the log is one contiguous, verified log."""
+    import threading
+
+    from psycopg_pool import ConnectionPool
+
+    filled(pg_url, 0).close()
+    pool = ConnectionPool(pg_url, min_size=1, max_size=2, open=True)
+    errors: list[BaseException] = []
+
+    def requests(name: str) -> None:
+        try:
+            for i in range(10):
+                with AuditStore(pool) as store:
+                    store.append(make_decision(i, loan_id=name), RULES)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=requests, args=(f"P{n}",)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert errors == []
+        assert pool.get_stats()["connections_num"] <= 2  # opened over the pool's life
+        with AuditStore(pool) as store:
+            assert [r.seq for r in store.records()] == list(range(1, 41))
+            assert store.verify().ok
+            assert "postgresql://" in str(store.path) and "***" not in str(store.path)
+    finally:
+        pool.close()

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self, cast
 
-from .._base.db import DB_ERRORS, Conn, PgConnection, is_postgres_url, redact_url
+from .._base.db import DB_ERRORS, Conn, PgConnection, is_pool, is_postgres, redact_url
 from .._base.errors import StoreError
 from . import merkle, pg_schema
 from .format import FORMAT_VERSION, SCHEMA, _check_file, check_schema, schema_problems
@@ -32,15 +32,16 @@ __all__ = ["SqliteBase"]
 class SqliteBase:
     path: Path | str
 
-    def __init__(self, path: str | os.PathLike[str], *, keep_inputs: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str] | Any, *, keep_inputs: bool = False) -> None:
         self._lock = threading.RLock()
         self._known_rule_sets: set[str] = set()
         self._log: MerkleLog | None = None
-        self._pg = is_postgres_url(path)
-        self._url = str(path) if self._pg else ""
+        self._pg = is_postgres(path)
+        self._url: Any = path if self._pg else ""  # a URL, or a psycopg_pool ConnectionPool
         self._conn: Conn
         if self._pg:
-            self.path = redact_url(self._url)
+            target: Any = path
+            self.path = redact_url(str(target.conninfo) if is_pool(target) else str(target))
         else:
             self.path = Path(path)
             _check_file(self.path)

@@ -65,7 +65,10 @@ class AuditStore(SqliteBase):
     ``AuditStore(path, *, keep_inputs=False)``.
 
     One store may be shared by threads (calls are serialised) and opened by several
-    processes at once (appends serialise on the database lock).
+    processes at once (appends serialise on the database lock). `path` is a SQLite file, a
+    ``postgresql://`` URL naming a database (and, by its search_path, a schema) on a server,
+    or a `psycopg_pool.ConnectionPool` to borrow a connection from while the store is open;
+    appenders on several hosts then share one log (``pip install 'dunning[postgres]'``).
     """
 
     # -- writing ---------------------------------------------------------------------------

@@ -24,6 +24,10 @@ a statement in `rewrites`    its PostgreSQL form (a store's own table of them: t
                              store's head is an INSERT there, see `_audit.pg_schema`)
 ===========================  =============================================================
 
+A service that opens a store per request passes a `psycopg_pool.ConnectionPool` instead of
+the URL: the store borrows one of the pool's connections while it is open and gives it back
+on close (`is_postgres` says whether a target is either).
+
 Errors from the server are raised as `PgError` (a `StoreError` naming the URL, password
 removed); `DB_ERRORS` catches them and sqlite3's. psycopg is
 an optional extra (``pip install 'dunning[postgres]'``), imported only when a URL is opened.
@@ -47,6 +51,8 @@ __all__ = [
     "Cursor",
     "PgConnection",
     "PgError",
+    "is_pool",
+    "is_postgres",
     "is_postgres_url",
     "redact_url",
 ]
@@ -94,8 +100,20 @@ def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(_SCHEMES)
 
 
+def is_pool(target: object) -> bool:
+    """True for a connection pool (psycopg_pool's ConnectionPool: getconn, putconn, conninfo)."""
+    return all(hasattr(target, a) for a in ("getconn", "putconn", "conninfo"))
+
+
+def is_postgres(target: object) -> bool:
+    """A ``postgresql://`` URL or a connection pool: a store on a PostgreSQL server."""
+    return is_postgres_url(target) or is_pool(target)
+
+
 def redact_url(url: str) -> str:
-    """The URL without its password, for messages and reprs."""
+    """The URL (or key=value conninfo) without its password, for messages and reprs."""
+    if not is_postgres_url(url):
+        return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", url)
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -162,13 +180,14 @@ class PgConnection:
 
     def __init__(
         self,
-        url: str,
+        url: Any,
         *,
         lock_key: int | None = None,
         rewrites: Mapping[str, str] | None = None,
         connect_timeout: int = 30,
     ):
-        self.where = redact_url(url)
+        self._pool: Any = url if is_pool(url) else None
+        self.where = redact_url(str(url.conninfo) if self._pool is not None else url)
         self.lock_key = lock_key
         self.rewrites = dict(rewrites or {})
         try:
@@ -178,6 +197,17 @@ class PgConnection:
                 f"store {self.where}: a PostgreSQL URL needs psycopg: {INSTALL_HINT}"
             ) from None
         self._psycopg = psycopg
+        if self._pool is not None:
+            try:
+                self._conn = self._pool.getconn()
+                if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    self._conn.rollback()
+                self._conn.autocommit = True  # the stores issue BEGIN/COMMIT themselves
+            except psycopg.Error as exc:
+                raise self._error(exc) from None
+            except Exception as exc:  # the pool's own errors (PoolTimeout, PoolClosed)
+                raise PgError(f"{self.where}: no connection from the pool: {exc}") from None
+            return
         try:
             self._conn = psycopg.connect(
                 url,
@@ -239,7 +269,13 @@ class PgConnection:
         return bool(status != self._psycopg.pq.TransactionStatus.IDLE)
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the connection, or give it back to its pool (rolled back if mid-transaction)."""
+        if self._pool is None:
+            self._conn.close()
+            return
+        if not self._conn.closed and self.in_transaction():
+            self._conn.rollback()
+        self._pool.putconn(self._conn)
 
     @property
     def closed(self) -> bool:
