@@ -29,7 +29,7 @@ from .._rules.lint import lint
 from .._rules.loader import load_rules
 from .._rules.schema import rule_file_json_schema
 from .._state.catalog import FAMILIES, SCALARS, catalog_markdown
-from .._state.events import event_json_schema
+from .._state.parse import event_json_schema
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,

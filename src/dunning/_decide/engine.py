@@ -4,7 +4,8 @@ Theory of operation, per decision:
 
 1. Input. An `AccountState`, or an iterable of events (models, dicts or JSON texts). Events
    later than `as_of` are dropped before folding, so a past decision can be re-made at its own
-   moment; a state whose last event is after `as_of` is refused by the state itself.
+   moment; a state holding events after `as_of` (a schedule loaded in advance) is cut at
+   `as_of` (`AccountState.until`): both give the same decision, digest included.
 2. Facts at `as_of` (`_facts.compute_facts`), only the families the rule set reads.
 3. The backend returns the indices of the rules whose condition holds, in preference order:
    **priority desc, then ladder level of the proposed step desc, then step id asc, then rule
@@ -32,8 +33,8 @@ from .._base.time import aware, to_utc
 from .._base.version import __version__
 from .._gate.gate import Candidate, construct, evaluate
 from .._state.account import AccountState
-from .._state.events import parse_event
 from .._state.facts import compute_facts, context_for
+from .._state.parse import parse_event
 from .decision import Decision, FactValue, Match, RuleSetRef
 from .digest import decision_id, state_digest
 
@@ -124,11 +125,17 @@ class Engine:
 
     # -- the decision ---------------------------------------------------------------------------
 
-    def decide(self, state_or_events: Any, as_of: datetime | str) -> Decision:
-        """The Decision for the loan at `as_of` (aware datetime or ISO-8601 with offset)."""
-        when = aware(as_of)
-        state = self._state(state_or_events, when)
+    def decide(
+        self, state_or_events: Any, as_of: datetime | str, *, strict: bool = False
+    ) -> Decision:
+        """The Decision for the loan at `as_of` (aware datetime or ISO-8601 with offset).
 
+        Events later than `as_of` are left out, on a state as on an event list; unknown event
+        fields are ignored unless `strict` (then an InvalidEventError)."""
+        when = aware(as_of)
+        state = self._state(state_or_events, when, strict)
+        if state.last_event_at > when:
+            state = state.until(when)
         facts = compute_facts(state, when, self._ctx)
         return self._decide(state, facts, when)
 
@@ -201,7 +208,7 @@ class Engine:
             },
         )
 
-    def _state(self, given: Any, as_of: datetime) -> Any:
+    def _state(self, given: Any, as_of: datetime, strict: bool = False) -> Any:
 
         if isinstance(given, AccountState):
             return given
@@ -211,7 +218,7 @@ class Engine:
                 f" found {type(given).__name__}"
             )
 
-        events = [parse_event(e) for e in given]
+        events = [parse_event(e, strict=strict) for e in given]
         kept = [e for e in events if e.at <= as_of]
         if events and not kept:
             raise InputError(

@@ -48,7 +48,8 @@ from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .._rules.loader import load_rules
 from .._state.account import AccountState
-from .._state.events import Event, parse_event
+from .._state.events import Event
+from .._state.parse import parse_event
 from .feeds import BORROWER_LEVEL, read_jsonl
 from .snapshots import SnapshotStore
 from .spill import pack, unpack

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from .._base.errors import InvalidEventError
-from .._state.events import Event, parse_event
+from .._state.events import Event
+from .._state.parse import parse_event
 
 BORROWER_LEVEL = frozenset(
     {
