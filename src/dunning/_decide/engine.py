@@ -37,6 +37,7 @@ from .._state.facts import compute_facts, context_for
 from .._state.parse import parse_event
 from .decision import Decision, FactValue, Match, RuleSetRef
 from .digest import decision_id, state_digest
+from .feed import FeedDecisions, decide_feed
 
 __all__ = ["BACKENDS", "Engine", "preference_order"]
 
@@ -138,6 +139,16 @@ class Engine:
             state = state.until(when)
         facts = compute_facts(state, when, self._ctx)
         return self._decide(state, facts, when)
+
+    def decide_all(
+        self, events: Iterable[Any], as_of: datetime | str, *, strict: bool = False
+    ) -> FeedDecisions:
+        """Decide every loan of a mixed feed (models, dicts or JSON texts of many loans).
+
+        A loan with an invalid event, or whose events do not fold, is set aside whole (none
+        of its events used) and reported with the records at fault; every other loan is
+        decided. Returns decisions and set-aside loans, both in loan id order."""
+        return decide_feed(self, events, aware(as_of), strict=strict)
 
     def match(self, facts: Mapping[str, object], currency: str | None = None) -> tuple[int, ...]:
         """Indices of the rules (in `self.rules.rules`) that hold for `facts`, best first."""
