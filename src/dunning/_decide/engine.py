@@ -29,7 +29,7 @@ from .._backends.durable import compile_durable
 from .._backends.python import compile_ruleset
 from .._base.errors import EngineError, InputError
 from .._base.money import quantize
-from .._base.time import aware, to_utc
+from .._base.time import aware, to_utc, zone
 from .._base.version import __version__
 from .._gate.gate import Candidate, construct, evaluate
 from .._state.account import AccountState
@@ -178,7 +178,10 @@ class Engine:
                 "timezone": state.timezone,
                 "status": gate.status,
                 "step": gate.step,
-                "not_before": None if gate.not_before is None else to_utc(gate.not_before),
+                # In the borrower's offset (the canonical JSON writes UTC; `Decision`).
+                "not_before": None
+                if gate.not_before is None
+                else gate.not_before.astimezone(zone(state.timezone)),
                 "chosen_rule": gate.chosen_rule,
                 "step_label": plan.labels.get(gate.step, {}) if gate.step else {},
                 "matched": matched,

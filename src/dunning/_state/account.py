@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -39,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .._base.errors import ConflictingEventError, InputError
 from .._base.time import aware
+from . import catalog as _catalog
 from .events import Event
 from .facts import compute_facts, context_for
 from .fold import Contact, Payment, Plan, Promise, StepRecord, fold
@@ -179,15 +181,34 @@ class AccountState(BaseModel):
 
     # --- facts ----------------------------------------------------------------------------
 
-    def facts(self, as_of: datetime | str, rules: Any = None) -> MappingProxyType[str, Any]:
+    def facts(
+        self, as_of: datetime | str, rules: Any = None, *, names: Iterable[str] | None = None
+    ) -> MappingProxyType[str, Any]:
         """The facts at `as_of` as a read-only mapping (the values rules see).
 
         `rules` is a RuleSet (its limitation, steps and fact names are used) or None for the
         defaults: limitation P3Y from the oldest unpaid due date, no steps, scalar facts only.
+        `names` asks for exactly these catalog facts, families included (``attempts_7d.phone``,
+        ``days_since_step.lawyer_letter``), whether or not the rule set reads them; an unknown
+        name is an InputError with a did-you-mean. Events later than `as_of` are left out.
         """
         from types import MappingProxyType
 
-        return MappingProxyType(compute_facts(self, aware(as_of), context_for(rules)))
+        ctx = context_for(rules)
+        if names is None:
+            return MappingProxyType(compute_facts(self, aware(as_of), ctx))
+        wanted = list(names)
+        steps = set(ctx.steps) if rules is not None else {n.partition(".")[2] for n in wanted}
+        for name in wanted:
+            if not isinstance(name, str) or _catalog.lookup(name, steps) is None:
+                hint = _catalog.suggest(str(name), steps) if isinstance(name, str) else None
+                raise InputError(
+                    f"facts names: {str(name)[:80]!r} is not a catalog fact"
+                    + (f"; did you mean {hint!r}?" if hint else "; see `dunning facts`")
+                )
+        ctx = replace(ctx, names=ctx.names | frozenset(wanted))
+        every = compute_facts(self, aware(as_of), ctx)
+        return MappingProxyType({name: every[name] for name in wanted})
 
     # --- derived values, cached per snapshot ------------------------------------------------
     # A snapshot never changes, so what is derived from it alone (the events' wire JSON for the
