@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from .._base.errors import InputError, InvalidEventError
 from .._state.events import Event
@@ -43,7 +43,7 @@ def read_records(
             yield from read_lines(fh, name or str(source), strict=strict, ignored=ignored)
         return
     label = name or str(getattr(source, "name", "<stream>"))
-    binary = getattr(source, "buffer", source)
+    binary = cast(IO[bytes], getattr(source, "buffer", source))
     yield from read_lines(binary, label, strict=strict, ignored=ignored)
 
 

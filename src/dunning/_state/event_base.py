@@ -60,13 +60,13 @@ _ISO_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 def _money(value: object) -> Decimal:
     """A Decimal from plain decimal text or an integer (or a Decimal), at most MAX_AMOUNT."""
     kind = type(value)
-    if kind is str:
-        if _PLAIN_DECIMAL.fullmatch(value) is None:  # type: ignore[arg-type]
+    if isinstance(value, str):
+        if _PLAIN_DECIMAL.fullmatch(value) is None:
             raise ValueError(
                 "expected plain decimal text such as '500.00' (digits, one optional point;"
                 " no exponent, sign, spaces or underscores)"
             )
-        d = Decimal(value)  # type: ignore[arg-type]
+        d = Decimal(value)
     elif kind is int or kind is Decimal:
         d = to_decimal(value)
     else:
@@ -78,8 +78,8 @@ def _money(value: object) -> Decimal:
 
 def _instant(value: object) -> object:
     """ISO-8601 text (or a datetime); numbers and numeric strings are not times."""
-    if type(value) is str:
-        if _ISO_TIME.match(value) is None:  # type: ignore[arg-type]
+    if isinstance(value, str):
+        if _ISO_TIME.match(value) is None:
             raise ValueError(
                 "expected an ISO-8601 time with an offset such as '2025-03-03T10:00:00+08:00'"
             )
@@ -99,8 +99,8 @@ def _in_years(value: datetime) -> datetime:
 
 def _day(value: object) -> object:
     """An ISO date as text (or a date); numbers, numeric strings and times are not dates."""
-    if type(value) is str:
-        if _ISO_DATE.fullmatch(value) is None:  # type: ignore[arg-type]
+    if isinstance(value, str):
+        if _ISO_DATE.fullmatch(value) is None:
             raise ValueError("expected an ISO date such as '2025-03-03'")
         return value
     if isinstance(value, date) and not isinstance(value, datetime):

@@ -125,9 +125,8 @@ def _ids_of(raw: object, text: str) -> tuple[str | None, str | None, str | None]
         vals = [raw.get(k) for k in ("event_id", "loan_id", "borrower_id")]
         eid, loan, borrower = (v[: QUOTE * 2] if isinstance(v, str) else None for v in vals)
         return eid, loan, borrower
-    loan = _LOAN_IN_TEXT.search(text)
-    borrower = _BORROWER_IN_TEXT.search(text)
-    return None, loan and loan.group(1), borrower and borrower.group(1)
+    in_text = _LOAN_IN_TEXT.search(text), _BORROWER_IN_TEXT.search(text)
+    return None, *(m.group(1) if m else None for m in in_text)  # type: ignore[return-value]
 
 
 def _reject(
@@ -194,7 +193,7 @@ def group_feed(records: Iterable[Event | Reject]) -> Grouped:
     opened_at: dict[str, Any] = {}
     for e in events:
         if e.type == "loan_opened" and e.loan_id not in borrower_of:
-            borrower_of[e.loan_id] = e.borrower_id  # type: ignore[union-attr]
+            borrower_of[e.loan_id] = e.borrower_id
             opened_at[e.loan_id] = e.at
     loans_of: dict[str, list[str]] = {}
     for loan, borrower in sorted(borrower_of.items()):
@@ -203,20 +202,20 @@ def group_feed(records: Iterable[Event | Reject]) -> Grouped:
     aside: dict[str, list[Reject]] = {}
     for e in events:
         if e.type in BORROWER_LEVEL:
-            for loan in loans_of.get(e.borrower_id, []):  # type: ignore[union-attr]
+            for loan in loans_of.get(e.borrower_id or "", []):
                 # A contact from before this loan existed belongs to the borrower's older
                 # loans; it would make this loan's fold fail (nothing happens before opening).
                 if e.loan_id == loan or e.at >= opened_at[loan]:
                     out[loan].append(e)
             continue
-        if e.loan_id not in out:
+        if e.loan_id is None or e.loan_id not in out:
             err = InvalidEventError(
                 f"no loan_opened event for loan {e.loan_id!r:.{QUOTE}} in the input",
                 event_id=e.event_id,
                 field="loan_id",
             )
             text = json.dumps(e.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
-            aside.setdefault(e.loan_id, []).append(_reject(err, None, text, None, None))
+            aside.setdefault(str(e.loan_id), []).append(_reject(err, None, text, None, None))
             continue
         out[e.loan_id].append(e)
     orphans: list[Reject] = []

@@ -80,7 +80,7 @@ def parse_event(
     Unknown fields are ignored (and counted in `ignored` when given) unless `strict`; a field
     one edit away from a known one is always an error (`_state.field_policy`)."""
     if isinstance(obj, _Event):
-        return obj  # type: ignore[return-value]
+        return obj
     if isinstance(obj, str | bytes):
         obj = loads_event(obj)
     if not isinstance(obj, Mapping):
