@@ -142,3 +142,13 @@ def test_a_state_cut_at_any_instant_equals_the_fold_of_the_events_known_then(
     known = AccountState.from_events([e for e in events if e.at <= t])
     assert full.until(t) == known
     assert dict(full.facts(t, RULES)) == dict(known.facts(t, RULES))
+
+
+def test_the_concepts_page_prints_the_rank_table() -> None:
+    """docs/concepts.md shows the rank table as `_state.order.RANK` has it, row for row."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "concepts.md").read_text("utf-8")
+    by_rank: dict[int, list[str]] = {}
+    for kind, rank in RANK.items():
+        by_rank.setdefault(rank, []).append(f"`{kind}`")
+    for rank, kinds in sorted(by_rank.items()):
+        assert f"| {rank} | {', '.join(kinds)} |" in page
