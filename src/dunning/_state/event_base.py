@@ -8,7 +8,6 @@ of every snapshot passes through them when a nightly batch reads its store back.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
@@ -49,18 +48,21 @@ OUTCOMES: tuple[str, ...] = get_args(Outcome)
 # dates and instants in the years 1900 to 2200, ids at most 128 printable non-space characters.
 MAX_AMOUNT = Decimal(10) ** 15
 ID_MAX = 128
-# The wire forms: plain decimal text (no exponent, sign, underscores or spaces), ISO dates and
-# ISO-8601 times (a date, 'T' or a space, hours and minutes, then what fromisoformat reads).
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ISO_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+
+
+# Money texts already read (amounts repeat: the same dues and payments on every loan), so a
+# snapshot's amounts are checked once per distinct text. Decimals are immutable. Bounded.
+_MONEY_TEXT: dict[str, Decimal] = {}
 
 
 def _money(value: object) -> Decimal:
     """A Decimal from plain decimal text or an integer (or a Decimal), at most MAX_AMOUNT."""
-    kind = type(value)
-    if isinstance(value, str):
+    if type(value) is str:
+        hit = _MONEY_TEXT.get(value)
+        if hit is not None:
+            return hit
         # Plain decimal text: ASCII digits with at most one point (and a sign, refused by
-        # the field's bound); str methods, as this runs for every amount of every snapshot.
+        # the field's bound).
         digits = value[1:] if value[:1] == "-" else value
         if not (digits.isascii() and len(digits) <= 40 and digits.replace(".", "", 1).isdigit()):
             raise ValueError(
@@ -68,10 +70,13 @@ def _money(value: object) -> Decimal:
                 " no exponent, sign, spaces or underscores)"
             )
         d = Decimal(value)
-    elif kind is int or kind is Decimal:
-        d = to_decimal(value)
-    else:
-        d = to_decimal(value)  # refuses floats and bools with its own message
+        if abs(d) > MAX_AMOUNT:
+            raise ValueError("expected an amount of at most 10^15 (major units)")
+        if len(_MONEY_TEXT) >= 4096:
+            _MONEY_TEXT.clear()
+        _MONEY_TEXT[value] = d
+        return d
+    d = to_decimal(value)  # ints and Decimals; refuses floats and bools with its own message
     if abs(d) > MAX_AMOUNT:
         raise ValueError("expected an amount of at most 10^15 (major units)")
     return d
@@ -79,10 +84,17 @@ def _money(value: object) -> Decimal:
 
 def _instant(value: object) -> object:
     """ISO-8601 text (or a datetime) in the years MIN_YEAR..MAX_YEAR (as written); numbers and
-    numeric strings are not times. One call per field (the range check included): every
-    event of every snapshot a nightly batch reads passes through it."""
-    if isinstance(value, str):
-        if _ISO_TIME.match(value) is None:
+    numeric strings are not times. One call per field, with string methods only: every event
+    of every snapshot a nightly batch reads passes through it."""
+    if type(value) is str:
+        # 'YYYY-MM-DDTHH:MM...' (or a space for the T); pydantic parses the rest.
+        if not (
+            value[4:5] == "-"
+            and value[7:8] == "-"
+            and value[13:14] == ":"
+            and value[10:11] in ("T", "t", " ")
+            and value[:4].isdigit()
+        ):
             raise ValueError(
                 "expected an ISO-8601 time with an offset such as '2025-03-03T10:00:00+08:00'"
             )
@@ -99,8 +111,15 @@ def _instant(value: object) -> object:
 def _day(value: object) -> object:
     """An ISO date as text (or a date) in the years MIN_YEAR..MAX_YEAR; numbers, numeric
     strings and times are not dates."""
-    if isinstance(value, str):
-        if _ISO_DATE.fullmatch(value) is None:
+    if type(value) is str:
+        if not (
+            len(value) == 10
+            and value[4] == "-"
+            and value[7] == "-"
+            and value[:4].isdigit()
+            and value[5:7].isdigit()
+            and value[8:].isdigit()
+        ):
             raise ValueError("expected an ISO date such as '2025-03-03'")
         year = int(value[:4])
     elif isinstance(value, date) and not isinstance(value, datetime):
