@@ -75,6 +75,8 @@ def require_durable() -> Any:
             f" installed ({exc.msg}); install it with {INSTALL_HINT}, or use backend='python'"
         ) from None
     return engine
+
+
 MAX_FIELDS = 250  # properties per posted fact (durable refuses more than 252)
 
 # -- the compiled program ---------------------------------------------------------------------
