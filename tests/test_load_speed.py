@@ -21,7 +21,8 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import reference_resolve
-from dunning import RuleFileError, load_rules, loads_rules
+from dunning import RuleFileError, lint, load_rules, loads_rules
+from dunning._rules import lint as lint_module
 from dunning._rules import loader, yaml_fast
 from dunning._rules.resolve import _resolve_file
 from dunning._rules.yaml import _load_reference, load_yaml
@@ -292,3 +293,59 @@ def test_a_yaml_error_names_its_line_through_the_reference_parser() -> None:
     with pytest.raises(RuleFileError, match="invalid YAML") as exc:
         loads_rules("dunning: 1\nid: x\nrules: [\n  - a\n")
     assert exc.value.line is not None
+
+
+# -- lint: the filed shadowing search vs every pair ----------------------------------------
+
+
+def _shadowing_reference(rules: Any) -> list[tuple[str, str]]:
+    """RULE_SHADOWED as lint found it before #20: every live pair, in ranked order."""
+    conj = {r.id: lint_module._conj(r.expr) for r in rules.rules}
+    live = [r for r in rules.rules if not conj[r.id].unsat()]
+    rank = lint_module._rank
+    ranked = sorted(live, key=lambda r: (-rank(rules, r)[0], -rank(rules, r)[1], r.id))
+    out = []
+    for b in live:
+        for a in ranked:
+            if (
+                a is not b
+                and rank(rules, a) > rank(rules, b)
+                and lint_module._implies(conj[b.id], conj[a.id])
+            ):
+                out.append((b.id, a.id))
+                break
+    return out
+
+
+def _shadowing_fast(rules: Any) -> list[tuple[str, str]]:
+    conj = {r.id: lint_module._conj(r.expr) for r in rules.rules}
+    live = [r for r in rules.rules if not conj[r.id].unsat()]
+    return [(b.id, a.id) for b, a in lint_module._shadowing(rules, live, conj)]
+
+
+@settings(max_examples=15)
+@given(st.integers(0, 10**6), st.integers(1, 120))
+def test_lint_finds_the_shadowing_every_pair_finds(seed: int, n: int) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = load_rules(_bench_load().write_set(n, 60, seed, Path(tmp)))
+    found = _shadowing_fast(rules)
+    assert found == _shadowing_reference(rules)
+    messages = [f.rule_id for f in lint(rules) if f.code == "RULE_SHADOWED"]
+    assert sorted(messages) == sorted(b for b, _a in found)
+
+
+@pytest.mark.parametrize("pack", sorted((ROOT / "rules").glob("*.yaml")), ids=lambda p: p.stem)
+def test_lint_of_the_packs_is_unchanged(pack: Path) -> None:
+    rules = load_rules(pack)
+    assert _shadowing_fast(rules) == _shadowing_reference(rules)
+
+
+def test_shadowing_is_found_at_all() -> None:
+    """The generated sets do shadow (so the comparison above is not empty against empty)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = load_rules(_bench_load().write_set(300, 100, 1, Path(tmp)))
+    assert len(_shadowing_fast(rules)) > 50

@@ -287,30 +287,73 @@ def lint(rules: RuleSet | str | Path) -> list[Finding]:
                     " never fires",
                 )
             )
-    ranked = sorted(live, key=lambda r: (-_rank(rules, r)[0], -_rank(rules, r)[1], r.id))
-    for b in live:
-        for a in ranked:
-            if (
-                a is not b
-                and _rank(rules, a) > _rank(rules, b)
-                and _implies(conj[b.id], conj[a.id])
-            ):
-                findings.append(
-                    Finding(
-                        "RULE_SHADOWED",
-                        b.id,
-                        f"whenever it matches, rule {a.id!r} (priority {a.rule.priority}, step"
-                        f" {a.rule.step!r}) matches too and ranks higher, so its step"
-                        f" {b.rule.step!r} is chosen only when the gate blocks {a.rule.step!r}",
-                    )
-                )
-                break
+    for b, a in _shadowing(rules, live, conj):
+        findings.append(
+            Finding(
+                "RULE_SHADOWED",
+                b.id,
+                f"whenever it matches, rule {a.id!r} (priority {a.rule.priority}, step"
+                f" {a.rule.step!r}) matches too and ranks higher, so its step"
+                f" {b.rule.step!r} is chosen only when the gate blocks {a.rule.step!r}",
+            )
+        )
     findings += _gaps(rules, live)
     proposed = {r.rule.step for r in rules.rules}
     for sid in sorted(rules.steps):
         if sid not in proposed:
             findings.append(Finding("STEP_UNUSED", None, f"step {sid!r} is proposed by no rule"))
     return sorted(findings, key=lambda f: (f.code, f.rule_id or "", f.message))
+
+
+def _tokens(c: _Conj) -> frozenset[object]:
+    """What a conjunction constrains; A can imply-cover B only if A's tokens are all B's."""
+    out: set[object] = {("num", n) for n in (*c.lo, *c.hi)}
+    out.update(("bool", n, v) for n, v in c.bools.items())
+    out.update(("enum", n) for n in c.enums)
+    out.update(("opaque", o) for o in c.opaque)
+    return frozenset(out)
+
+
+def _shadowing(
+    rules: RuleSet, live: list[CompiledRule], conj: dict[str, _Conj]
+) -> list[tuple[CompiledRule, CompiledRule]]:
+    """(B, A) for every shadowed live rule B and the highest-ranked live rule A shadowing it.
+
+    Comparing every pair with `_implies` is quadratic (5,000 rules: 25 million proofs). A
+    proof needs A's tokens (`_tokens`) to be a subset of B's, so each A is filed under its
+    rarest token, and B is compared only with the rules filed under one of its own tokens
+    (plus those with no token at all): the same pairs pass, in the same ranked order.
+    """
+    ranked = sorted(live, key=lambda r: (-_rank(rules, r)[0], -_rank(rules, r)[1], r.id))
+    position = {id(r): i for i, r in enumerate(ranked)}
+    tokens = {r.id: _tokens(conj[r.id]) for r in live}
+    freq: dict[object, int] = {}
+    for t in tokens.values():
+        for tok in t:
+            freq[tok] = freq.get(tok, 0) + 1
+    filed: dict[object, list[CompiledRule]] = {}
+    free: list[CompiledRule] = []
+    for a in ranked:
+        t = tokens[a.id]
+        if t:
+            filed.setdefault(min(t, key=lambda k: (freq[k], repr(k))), []).append(a)
+        else:
+            free.append(a)
+    out: list[tuple[CompiledRule, CompiledRule]] = []
+    for b in live:
+        mine, rank_b = tokens[b.id], _rank(rules, b)
+        candidates = [*free, *(a for tok in mine for a in filed.get(tok, ()))]
+        candidates.sort(key=lambda a: position[id(a)])
+        for a in candidates:
+            if (
+                a is not b
+                and tokens[a.id] <= mine
+                and _rank(rules, a) > rank_b
+                and _implies(conj[b.id], conj[a.id])
+            ):
+                out.append((b, a))
+                break
+    return out
 
 
 def _gaps(rules: RuleSet, live: list[CompiledRule]) -> list[Finding]:
