@@ -32,6 +32,7 @@ anything else (``or``, arithmetic, ...)     an opaque atom, matched only by equa
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -324,33 +325,33 @@ def _shadowing(
     rarest token, and B is compared only with the rules filed under one of its own tokens
     (plus those with no token at all): the same pairs pass, in the same ranked order.
     """
-    ranked = sorted(live, key=lambda r: (-_rank(rules, r)[0], -_rank(rules, r)[1], r.id))
-    position = {id(r): i for i, r in enumerate(ranked)}
+    ranks = {r.id: _rank(rules, r) for r in live}
+    ranked = sorted(live, key=lambda r: (-ranks[r.id][0], -ranks[r.id][1], r.id))
     tokens = {r.id: _tokens(conj[r.id]) for r in live}
     freq: dict[object, int] = {}
     for t in tokens.values():
         for tok in t:
             freq[tok] = freq.get(tok, 0) + 1
-    filed: dict[object, list[CompiledRule]] = {}
-    free: list[CompiledRule] = []
-    for a in ranked:
+    # Filed entries are (position in ranked order, rank, tokens, conjunction, rule); each
+    # list is in ranked order, so merging a rule's lists walks its candidates best first.
+    _Entry = tuple[int, tuple[int, int], frozenset[object], _Conj, CompiledRule]
+    filed: dict[object, list[_Entry]] = {}
+    free: list[_Entry] = []
+    for i, a in enumerate(ranked):
         t = tokens[a.id]
+        entry = (i, ranks[a.id], t, conj[a.id], a)
         if t:
-            filed.setdefault(min(t, key=lambda k: (freq[k], repr(k))), []).append(a)
+            filed.setdefault(min(t, key=lambda k: (freq[k], repr(k))), []).append(entry)
         else:
-            free.append(a)
+            free.append(entry)
     out: list[tuple[CompiledRule, CompiledRule]] = []
     for b in live:
-        mine, rank_b = tokens[b.id], _rank(rules, b)
-        candidates = [*free, *(a for tok in mine for a in filed.get(tok, ()))]
-        candidates.sort(key=lambda a: position[id(a)])
-        for a in candidates:
-            if (
-                a is not b
-                and tokens[a.id] <= mine
-                and _rank(rules, a) > rank_b
-                and _implies(conj[b.id], conj[a.id])
-            ):
+        mine, rank_b, conj_b = tokens[b.id], ranks[b.id], conj[b.id]
+        lists = [free, *(filed[tok] for tok in mine if tok in filed)]
+        for _i, rank_a, tokens_a, conj_a, a in heapq.merge(*lists, key=lambda e: e[0]):
+            if rank_a <= rank_b:
+                break  # ranked order: no later rule ranks higher than B
+            if a is not b and tokens_a <= mine and _implies(conj_b, conj_a):
                 out.append((b, a))
                 break
     return out
@@ -363,7 +364,8 @@ def _gaps(rules: RuleSet, live: list[CompiledRule]) -> list[Finding]:
     covered: _Ranges = []
     for r in with_dpd:
         covered = _union(covered, _dpd(r.expr))
-    others = sorted(r.id for r in live if r not in with_dpd)
+    reads_dpd = {r.id for r in with_dpd}  # by id: comparing rules by value is quadratic
+    others = sorted(r.id for r in live if r.id not in reads_dpd)
     note = (
         " (rules that do not read dpd may still fire: " + ", ".join(others) + ")" if others else ""
     )
