@@ -7,6 +7,7 @@ PostgreSQL server the tests start (`store_url`; a second store of the same kind 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from dunning._base.errors import InvalidEventError, StoreError
+from dunning._base.errors import StoreError
 from dunning._portfolio.batch import run_batch
 from dunning._portfolio.feeds import group_by_loan
 from dunning._portfolio.simulate import SimConfig, generate_portfolio
@@ -160,18 +161,23 @@ def test_resuming_with_another_as_of_is_refused(
         run_batch(day1, store=store_url, rules=rules, as_of=DAY2, out=None, batch_id="x")
 
 
-def test_event_for_a_loan_never_opened_is_refused_before_any_write(
-    store_url: str, new_store_url: NewUrl, tmp_path: Path, rules: Any
+def test_event_for_a_loan_never_opened_goes_to_the_dead_letter_file(
+    store_url: str, tmp_path: Path, rules: Any
 ) -> None:
-    """An unknown loan id names the event; nothing is decided or stored."""
+    """An event of a loan neither stored nor opened is rejected, naming the event; the other
+    loans are decided, and the batch id stays open for a corrected re-run."""
     day1, _ = portfolio(2)
     stray = {"type": "payment_received", "event_id": "p-x", "loan_id": "NOPE",
              "at": "2025-02-01T10:00:00+08:00", "amount": "1.00", "currency": "CNY"}  # fmt: skip
-    with pytest.raises(InvalidEventError, match=r"event .p-x.*loan .NOPE. is not in the"):
-        run_batch([*day1, stray], store=store_url, rules=rules, as_of=DAY1, out=None,
-                  batch_id="x")  # fmt: skip
+    summary = run_batch([*day1, stray], store=store_url, rules=rules, as_of=DAY1,
+                        out=tmp_path / "d.jsonl", batch_id="x")  # fmt: skip
+    assert (summary.total, summary.set_aside, summary.rejected_lines) == (2, 1, 1)
+    dead = [json.loads(t) for t in lines(tmp_path / "d.jsonl.rejects.jsonl")]
+    assert [d["event_id"] for d in dead] == ["p-x"]
+    assert "loan 'NOPE' is not in the" in dead[0]["error"]
     with SnapshotStore(store_url) as db:
-        assert (db.count(), db.decided_count("x")) == (0, 0)
+        assert (db.count(), db.decided_count("x")) == (2, 2)
+        assert db.batch("x").status == "running"  # type: ignore[union-attr]
 
 
 class AuditCrash:

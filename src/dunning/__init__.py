@@ -38,12 +38,13 @@ from ._base.errors import (
 from ._base.version import __version__
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
+from ._decide.feed import FeedDecisions
 from ._decide.split import Split
-from ._portfolio.feeds import group_by_loan
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
 from ._rules.ruleset import RuleSet
 from ._state.account import AccountState
+from ._state.intake import Reject, SetAside, group_by_loan
 
 __all__ = [
     "AccountState",
@@ -61,6 +62,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "EventError",
+    "FeedDecisions",
     "Finding",
     "ForeignEventError",
     "InclusionProof",
@@ -69,11 +71,13 @@ __all__ = [
     "Match",
     "MerkleLog",
     "Receipt",
+    "Reject",
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
     "RuleSetNotInForce",
     "SequenceError",
+    "SetAside",
     "Split",
     "StoreError",
     "StoredRecord",

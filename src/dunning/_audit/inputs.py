@@ -24,7 +24,8 @@ from .._base.errors import InputError, StoreError
 from .._base.time import iso_utc
 from .._decide.decision import Decision
 from .._state.account import AccountState
-from .._state.events import Event, parse_event
+from .._state.events import Event
+from .._state.parse import parse_event
 
 __all__ = [
     "compress",

@@ -42,15 +42,16 @@ from pathlib import Path
 from typing import Any
 
 from .._audit.store import AuditStore
-from .._base.errors import InputError, InvalidEventError
+from .._base.errors import EventError, InputError, InvalidEventError
 from .._base.time import aware, iso_utc
 from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._state.account import AccountState
-from .._state.events import Event, parse_event
-from .feeds import BORROWER_LEVEL, read_jsonl
+from .._state.events import Event
+from .._state.intake import Reject, records_of
+from .feeds import BORROWER_LEVEL, dumps_event, read_records, write_rejects
 from .snapshots import SnapshotStore
 from .spill import pack, unpack
 from .spill_store import Spill
@@ -72,6 +73,10 @@ class BatchSummary:
     resumed_from: int  # already decided by an earlier run of this batch id (interrupted or not)
     statuses: dict[str, int] = field(default_factory=dict)  # of the loans decided now
     out: str | None = None
+    set_aside: int = 0  # loans left undecided by this run (bad records; see `rejects`)
+    rejected_lines: int = 0  # records written to the dead-letter file
+    rejects: str | None = None  # the dead-letter file (JSON Lines), when there were rejects
+    ignored_fields: dict[str, int] = field(default_factory=dict)  # unknown field -> count
 
 
 def run_batch(
@@ -86,6 +91,8 @@ def run_batch(
     engine: Any = None,
     chunk: int = 500,
     progress: Progress | None = None,
+    strict: bool = False,
+    rejects: str | Path | None = None,
 ) -> BatchSummary:
     """Apply `new_events` to the snapshots in `store` and decide every account at `as_of`.
 
@@ -95,6 +102,12 @@ def run_batch(
     with `decide(state, as_of)`. `audit` is an AuditStore, a path to one, or None. Re-running
     with the same `batch_id` resumes: loans already decided are skipped (see module doc);
     once a batch id has finished, a re-run only writes `out` again.
+
+    A loan with a bad record (or whose events do not fold) is set aside whole: not decided,
+    its snapshot untouched, its rejected records written to the dead-letter file `rejects`
+    (default ``<out>.rejects.jsonl``), and the batch id stays open, so a re-run with the
+    corrected input decides those loans and changes nothing else. Unknown event fields are
+    ignored and counted unless `strict`.
     """
 
     if chunk < 1:
@@ -113,17 +126,24 @@ def run_batch(
         if auditor is not None:
             _audit_pending(db, batch_id, auditor, ruleset)
         statuses: Counter[str] = Counter()
+        intake = _Intake(strict=strict)
         if record.status != "done":
-            spill = _spill(db, new_events)
+            spill = _spill(db, new_events, intake)
             try:
-                _check_unknown_loans(db, spill)
-                job = _Job(db, spill, batch_id, engine, when, auditor, ruleset, statuses)
+                _check_unknown_loans(db, spill, intake)
+                intake.aside |= spill.loans_of_borrowers(sorted(intake.borrowers))
+                job = _Job(db, spill, batch_id, engine, when, auditor, ruleset, statuses, intake)
                 job.run(chunk, progress)
             finally:
                 spill.close()
-            db.finish_batch(batch_id)
+            if not intake.aside and not intake.rejects:
+                db.finish_batch(batch_id)
         if out is not None:
             write_decisions(db, batch_id, out)
+        dead = rejects if rejects is not None else (f"{out}.rejects.jsonl" if out else None)
+        if intake.rejects and dead is not None:
+            source = str(new_events) if isinstance(new_events, str | Path) else None
+            write_rejects(intake.rejects, str(dead), source)
         total = db.decided_count(batch_id)
     finally:
         if auditor is not None and auditor is not audit:
@@ -138,6 +158,10 @@ def run_batch(
         resumed_from=resumed_from,
         statuses=dict(sorted(statuses.items())),
         out=None if out is None else str(out),
+        set_aside=len(intake.aside),
+        rejected_lines=len(intake.rejects),
+        rejects=None if not intake.rejects or dead is None else str(dead),
+        ignored_fields=dict(sorted(intake.ignored.items())),
     )
 
 
@@ -155,20 +179,41 @@ def write_decisions(db: SnapshotStore, batch_id: str, out: str | Path) -> None:
 # --- spill -----------------------------------------------------------------------------------
 
 
-def _iter_events(source: EventSource) -> Iterable[Event]:
+@dataclass
+class _Intake:
+    """What a run set aside: loan ids, the rejected records, the unknown fields seen."""
+
+    strict: bool = False
+    aside: set[str] = field(default_factory=set)
+    rejects: list[Reject] = field(default_factory=list)
+    ignored: Counter[str] = field(default_factory=Counter)
+    borrowers: set[str] = field(default_factory=set)  # of rejects naming no loan
+
+    def reject(self, r: Reject) -> None:
+        self.rejects.append(r)
+        if r.loan_id:
+            self.aside.add(r.loan_id)
+        elif r.borrower_id:
+            self.borrowers.add(r.borrower_id)
+
+
+def _iter_records(source: EventSource, intake: _Intake) -> Iterable[Event | Reject]:
     if isinstance(source, str | Path):
-        return read_jsonl(source)
-    return (parse_event(e) for e in source)
+        return read_records(source, strict=intake.strict, ignored=intake.ignored)
+    return records_of(source, strict=intake.strict, ignored=intake.ignored)
 
 
-def _spill(db: SnapshotStore, source: EventSource) -> Spill:
+def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> Spill:
     """Write the day's events to a temporary database next to the store (see module doc)."""
     spill = Spill(db)
     c = spill.conn
     c.execute("BEGIN")
     try:
         rows: list[tuple[object, ...]] = []
-        for event in _iter_events(source):
+        for event in _iter_records(source, intake):
+            if isinstance(event, Reject):
+                intake.reject(event)
+                continue
             level = 1 if event.type in BORROWER_LEVEL else 0
             # From __dict__: a missing attribute on a pydantic model costs a raised and
             # caught AttributeError (a quarter of the spill's own time).
@@ -190,17 +235,18 @@ def _spill(db: SnapshotStore, source: EventSource) -> Spill:
     return spill
 
 
-def _check_unknown_loans(db: SnapshotStore, spill: Spill) -> None:
-    found = spill.unknown_loan()
-    if found is not None:
-        event_id, loan_id = found
-        raise InvalidEventError(
-            f"loan {loan_id!r} is not in the snapshot store {str(db.path)!r} and has no"
+def _check_unknown_loans(db: SnapshotStore, spill: Spill, intake: _Intake) -> None:
+    """Events of a loan neither in the store nor opened in the input are rejected."""
+    for event_id, loan_id, body in spill.unknown_loan_events():
+        err = InvalidEventError(
+            f"loan {loan_id!r:.80} is not in the snapshot store {str(db.path)!r} and has no"
             " loan_opened event in the input; expected its loan_opened first (today or in an"
             " earlier batch)",
-            event_id=event_id,
+            event_id=str(event_id),
             field="loan_id",
         )
+        text = dumps_event(unpack(body))
+        intake.reject(Reject(error=str(err), text=text, event_id=str(event_id), loan_id=loan_id))
 
 
 # --- the decide loop -------------------------------------------------------------------------
@@ -216,6 +262,7 @@ class _Job:
     auditor: Any
     rules: Any
     statuses: Counter[str]
+    intake: _Intake
 
     def run(self, chunk: int, progress: Progress | None) -> None:
         todo = self.spill.todo(self.batch_id)
@@ -244,11 +291,17 @@ class _Job:
         decided: list[tuple[str, Any, AccountState | None]] = []
         with self.db.transaction():
             for loan_id, borrower_id in loans:
+                if loan_id in self.intake.aside:
+                    continue  # a bad record: the loan waits, its snapshot untouched
                 bodies = self.spill.new_events(loan_id, borrower_id)
                 fresh: list[Event] = [unpack(b) for b in bodies]
                 old = self.db.get(loan_id)  # checked: a damaged snapshot raises
-                state = _advance(old, fresh)
-                decision = self.engine.decide(state, self.as_of)
+                try:
+                    state = _advance(old, fresh)
+                    decision = self.engine.decide(state, self.as_of)
+                except (EventError, InputError) as err:
+                    self.intake.reject(_fold_reject(err, loan_id, fresh))
+                    continue
                 if old is None or fresh:
                     self.db.put(state)
                 self.db.record_decision(self.batch_id, loan_id, decision.to_json())
@@ -257,6 +310,14 @@ class _Job:
                 # would be garbage-collector work for nothing.
                 decided.append((loan_id, decision, state if self.keeps_inputs else None))
         return decided
+
+
+def _fold_reject(err: Exception, loan_id: str, events: list[Event]) -> Reject:
+    """The reject of a loan whose new events do not fold (the offending event, if named)."""
+    eid = getattr(err, "event_id", None)
+    hit = next((e for e in events if e.event_id == eid), None)
+    text = "" if hit is None else dumps_event(hit)
+    return Reject(error=str(err), text=text, event_id=eid, loan_id=loan_id)
 
 
 def _advance(old: AccountState | None, fresh: list[Event]) -> AccountState:

@@ -36,15 +36,17 @@ from pathlib import Path
 from typing import Any
 
 from .._base.db import is_postgres_url
-from .._base.errors import EngineError, InputError
+from .._base.errors import EngineError, EventError, InputError
 from .._base.time import aware, iso_utc
 from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._rules.ruleset import RuleSet
+from .._state.account import AccountState
 from .._state.events import Event
-from .feeds import dumps_event, group_by_loan, read_jsonl
+from .._state.intake import Reject, SetAside, group_feed, records_of
+from .feeds import dumps_event, read_records
 from .snapshots import SnapshotStore
 
 __all__ = ["decide_on_dask", "decide_store_on_dask", "local_client", "warm_up"]
@@ -136,10 +138,17 @@ def _warm(sha256: str, source: str) -> None:
 def decide_partition(
     sha256: str, source: str, as_of: str, loans: list[tuple[str, list[str]]]
 ) -> list[str]:
-    """Decide `loans` ((loan_id, [event JSON]) sorted) -> decision JSON texts, same order."""
+    """Decide `loans` ((loan_id, [event JSON]) sorted) -> decision JSON texts, same order;
+    a loan whose events do not fold gives ``"!" + error`` instead (the driver sets it aside)."""
     engine = _engine(sha256, source)
     when = aware(as_of)
-    return [engine.decide(events, when).to_json() for _loan, events in loans]
+    out = []
+    for _loan, events in loans:
+        try:
+            out.append(engine.decide(events, when).to_json())
+        except (EventError, InputError) as err:
+            out.append("!" + str(err))
+    return out
 
 
 _COMMIT_EVERY = 200
@@ -159,12 +168,16 @@ def decide_store_partition(
 
     engine = _engine(sha256, source)
     when = aware(as_of)
+
+    def decide(loan: str, state: AccountState) -> str:
+        try:
+            return str(engine.decide(state, when).to_json())
+        except (EventError, InputError) as err:  # e.g. not opened yet at as_of
+            return f"!{loan}\t{err}"
+
     if batch_id is None:
         with SnapshotStore(store, readonly=True) as db:
-            return [
-                engine.decide(state, when).to_json()
-                for _loan, state in db.iter_states(lo=lo, hi=hi)
-            ]
+            return [decide(loan, state) for loan, state in db.iter_states(lo=lo, hi=hi)]
     out: list[str] = []
     with SnapshotStore(store) as db:
         done = dict(db.decisions_in(batch_id, lo=lo, hi=hi))
@@ -172,8 +185,9 @@ def decide_store_partition(
         for loan, state in db.iter_states(lo=lo, hi=hi):
             text = done.get(loan)
             if text is None:
-                text = engine.decide(state, when).to_json()
-                pending.append((loan, text))
+                text = decide(loan, state)
+                if not text.startswith("!"):  # set aside: not progress, decided on a re-run
+                    pending.append((loan, text))
             out.append(text)
             if len(pending) >= _COMMIT_EVERY:
                 _commit(db, batch_id, pending)
@@ -206,22 +220,43 @@ def decide_on_dask(
     *,
     client: Any,
     partitions: int | None = None,
+    set_aside: list[SetAside] | None = None,
+    strict: bool = False,
 ) -> list[Decision]:
     """Decide every loan of `events` on the Dask `client`; sorted by loan id.
 
-    `rules` may be a `Split`: each loan is decided by its arm, as in a single process."""
+    `rules` may be a `Split`: each loan is decided by its arm, as in a single process.
+
+    A loan with a bad record, or whose events do not fold, is set aside whole (as in
+    `Engine.decide_all`) and appended to `set_aside` when given; the others are decided."""
     _distributed()
     sha, source = _rules_ref(rules)
     when = aware(as_of).isoformat()
-    stream = read_jsonl(events) if isinstance(events, str | Path) else events
-    grouped = group_by_loan(stream)
-    loans = [(loan, [dumps_event(e) for e in evs]) for loan, evs in grouped.items()]
+    stream = (
+        read_records(events, strict=strict)
+        if isinstance(events, str | Path)
+        else records_of(events, strict=strict)
+    )
+    grouped = group_feed(stream)
+    loans = [(loan, [dumps_event(e) for e in evs]) for loan, evs in grouped.loans.items()]
     parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
     futures = [
         client.submit(decide_partition, sha, source, when, chunk, pure=False)
         for chunk in _chunks(loans, parts)
     ]
-    return [Decision.from_json(text) for f in futures for text in f.result()]
+    aside = {loan: list(rs) for loan, rs in grouped.set_aside.items()}
+    for r in grouped.orphans:
+        aside.setdefault("", []).append(r)
+    decisions = []
+    texts = [text for f in futures for text in f.result()]
+    for (loan, _evs), text in zip(loans, texts, strict=True):
+        if text.startswith("!"):
+            aside[loan] = [Reject(error=text[1:], text="", loan_id=loan)]
+        else:
+            decisions.append(Decision.from_json(text))
+    if set_aside is not None:
+        set_aside.extend(SetAside(loan, tuple(rs)) for loan, rs in sorted(aside.items()))
+    return decisions
 
 
 def decide_store_on_dask(
@@ -232,13 +267,18 @@ def decide_store_on_dask(
     client: Any,
     partitions: int | None = None,
     batch_id: str | None = None,
+    set_aside: list[SetAside] | None = None,
 ) -> Iterator[str]:
     """Decision JSON texts for every snapshot in the store, in loan id order.
+
+    A snapshot that cannot be decided at `as_of` (its loan opened later) is left out and,
+    when `set_aside` is given, appended to it.
 
     The driver only computes range boundaries; workers read the store themselves, so it
     must be a file on a disk every worker sees, or a PostgreSQL URL every worker can reach.
     Results are yielded partition by partition. With `batch_id` the decisions are recorded as
-    that batch's progress, and a re-run resumes it (see the module docstring).
+    that batch's progress, and a re-run resumes it (see the module docstring); the batch is
+    marked done only when nothing was set aside.
     """
 
     _distributed()
@@ -265,9 +305,17 @@ def decide_store_on_dask(
         )
         for lo, hi in bounds
     ]
+    aside = 0
     for f in futures:
-        yield from f.result()
+        for text in f.result():
+            if text.startswith("!"):
+                aside += 1
+                loan, _tab, error = text[1:].partition("\t")
+                if set_aside is not None:
+                    set_aside.append(SetAside(loan, (Reject(error=error, text="", loan_id=loan),)))
+            else:
+                yield text
         f.release()
-    if batch_id is not None:
+    if batch_id is not None and not aside:
         with SnapshotStore(store) as db:
             db.finish_batch(batch_id)

@@ -4,9 +4,10 @@ Theory of operation
 -------------------
 
 `run_batch` spills the day's events (`spill` codec) into a temporary SQLite database indexed
-by loan and by borrower, then asks three things that need both the spill and the snapshot
-store: which event names a loan that is in neither (refused), how many loans are still to
-decide, and the next chunk of undecided loans in loan id order. Where the store lives
+by loan and by borrower, then asks what needs both the spill and the snapshot store: which
+events name a loan that is in neither (rejected to the dead letters), which loans a borrower
+has, how many loans are still to decide, and the next chunk of undecided loans in loan id
+order. Where the store lives
 decides how:
 
 =================  ===================================================================
@@ -74,11 +75,11 @@ SELECT body FROM {p}events WHERE borrower_level = 0 AND loan_id = ?
 UNION ALL
 SELECT body FROM {p}events WHERE borrower_level = 1 AND borrower_id = ?
 """
-_UNKNOWN = """
-SELECT e.event_id, e.loan_id FROM spill.events e WHERE e.borrower_level = 0
+_UNKNOWN_ALL = """
+SELECT e.event_id, e.loan_id, e.body FROM spill.events e WHERE e.borrower_level = 0
 AND NOT EXISTS (SELECT 1 FROM main.snapshots s WHERE s.loan_id = e.loan_id)
 AND NOT EXISTS (SELECT 1 FROM spill.new_loans n WHERE n.loan_id = e.loan_id)
-ORDER BY e.loan_id, e.event_id LIMIT 1
+ORDER BY e.loan_id, e.event_id
 """
 _PAGE = 1000
 
@@ -128,26 +129,47 @@ class Spill:
 
     # -- the cross queries ---------------------------------------------------------------
 
-    def unknown_loan(self) -> tuple[str, str] | None:
-        """(event_id, loan_id) of the first loan-level event of a loan in neither place."""
+    def unknown_loan_events(self) -> Iterator[tuple[str, str, bytes]]:
+        """(event_id, loan_id, body) of every loan-level event of a loan in neither place,
+        in loan id, event id order."""
         if self.attached:
-            row = self.conn.execute(_UNKNOWN).fetchone()
-            return None if row is None else (str(row[0]), str(row[1]))
+            rows = self.conn.execute(_UNKNOWN_ALL).fetchall()
+            yield from ((str(e), str(loan), body) for e, loan, body in rows)
+            return
         query = (
-            "SELECT e.loan_id, min(e.event_id) FROM events e WHERE e.borrower_level = 0"
+            "SELECT DISTINCT e.loan_id FROM events e WHERE e.borrower_level = 0"
             " AND e.loan_id > ? AND NOT EXISTS (SELECT 1 FROM new_loans n"
-            " WHERE n.loan_id = e.loan_id) GROUP BY e.loan_id ORDER BY e.loan_id LIMIT ?"
+            " WHERE n.loan_id = e.loan_id) ORDER BY e.loan_id LIMIT ?"
+        )
+        events = (
+            "SELECT event_id, body FROM events WHERE borrower_level = 0 AND loan_id = ?"
+            " ORDER BY event_id"
         )
         after = ""
         while rows := self.conn.execute(query, (after, _PAGE)).fetchall():
-            known = self._known(
-                "SELECT loan_id FROM snapshots WHERE loan_id = ANY(?)", [r[0] for r in rows]
-            )
-            for loan, event_id in rows:
+            loans = [str(r[0]) for r in rows]
+            known = self._known("SELECT loan_id FROM snapshots WHERE loan_id = ANY(?)", loans)
+            for loan in loans:
                 if loan not in known:
-                    return str(event_id), str(loan)
-            after = rows[-1][0]
-        return None
+                    for event_id, body in self.conn.execute(events, (loan,)).fetchall():
+                        yield str(event_id), loan, body
+            after = loans[-1]
+
+    def loans_of_borrowers(self, borrowers: list[str]) -> set[str]:
+        """The loan ids (stored or opened today) of `borrowers`."""
+        out: set[str] = set()
+        for borrower in borrowers:
+            for conn, table in ((self.db.conn, self._main("snapshots")), (self.conn, self._new)):
+                sql = f"SELECT loan_id FROM {table} WHERE borrower_id = ?"
+                out |= {str(r[0]) for r in conn.execute(sql, (borrower,))}
+        return out
+
+    def _main(self, table: str) -> str:
+        return f"main.{table}" if self.attached else table
+
+    @property
+    def _new(self) -> str:
+        return f"{self.p}new_loans"
 
     def todo(self, batch_id: str) -> int:
         """Loans (stored or opened today) this batch id has not decided yet."""

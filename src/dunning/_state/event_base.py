@@ -8,12 +8,22 @@ of every snapshot passes through them when a nightly batch reads its store back.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from .._base.money import MINOR_UNITS, fits, to_decimal
+from .._base.time import MAX_YEAR, MIN_YEAR
 
 Channel = Literal["phone", "sms", "email", "letter", "app", "visit"]
 ChannelOrAny = Literal["phone", "sms", "email", "letter", "app", "visit", "any"]
@@ -33,17 +43,92 @@ Outcome = Literal[
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 
+# Bounds checked at intake (every path reads events through these types), so nothing later
+# (sums, quantize, calendar arithmetic) can overflow: amounts at most 10^15 major units,
+# dates and instants in the years 1900 to 2200, ids at most 128 printable non-space characters.
+MAX_AMOUNT = Decimal(10) ** 15
+ID_MAX = 128
+
+
+# Money texts already read (amounts repeat: the same dues and payments on every loan), so a
+# snapshot's amounts are checked once per distinct text. Decimals are immutable. Bounded.
+_MONEY_TEXT: dict[str, Decimal] = {}
+
+
 def _money(value: object) -> Decimal:
-    # Fast path for the wire form (a plain decimal string): exactly what to_decimal returns
-    # for it; anything else, or a bad string, goes to to_decimal for its checks and message.
+    """A Decimal from plain decimal text or an integer (or a Decimal), at most MAX_AMOUNT."""
     if type(value) is str:
-        try:
-            d = Decimal(value)
-        except InvalidOperation:
-            return to_decimal(value)
-        if d.is_finite():
-            return d
-    return to_decimal(value)
+        hit = _MONEY_TEXT.get(value)
+        if hit is not None:
+            return hit
+        # Plain decimal text: ASCII digits with at most one point (and a sign, refused by
+        # the field's bound).
+        digits = value[1:] if value[:1] == "-" else value
+        if not (digits.isascii() and len(digits) <= 40 and digits.replace(".", "", 1).isdigit()):
+            raise ValueError(
+                "expected plain decimal text such as '500.00' (digits, one optional point;"
+                " no exponent, sign, spaces or underscores)"
+            )
+        d = Decimal(value)
+        if abs(d) > MAX_AMOUNT:
+            raise ValueError("expected an amount of at most 10^15 (major units)")
+        if len(_MONEY_TEXT) >= 4096:
+            _MONEY_TEXT.clear()
+        _MONEY_TEXT[value] = d
+        return d
+    d = to_decimal(value)  # ints and Decimals; refuses floats and bools with its own message
+    if abs(d) > MAX_AMOUNT:
+        raise ValueError("expected an amount of at most 10^15 (major units)")
+    return d
+
+
+def _instant(value: object) -> object:
+    """ISO-8601 text (or a datetime) in the years MIN_YEAR..MAX_YEAR (as written); numbers and
+    numeric strings are not times. One call per field, with string methods only: every event
+    of every snapshot a nightly batch reads passes through it."""
+    if type(value) is str:
+        # 'YYYY-MM-DDTHH:MM...' (or a space for the T); pydantic parses the rest.
+        if not (
+            value[4:5] == "-"
+            and value[7:8] == "-"
+            and value[13:14] == ":"
+            and value[10:11] in ("T", "t", " ")
+            and value[:4].isdigit()
+        ):
+            raise ValueError(
+                "expected an ISO-8601 time with an offset such as '2025-03-03T10:00:00+08:00'"
+            )
+        year = int(value[:4])
+    elif isinstance(value, datetime):
+        year = value.year
+    else:
+        raise ValueError("expected ISO-8601 text such as '2025-03-03T10:00:00+08:00'")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"expected a time in the years {MIN_YEAR} to {MAX_YEAR}")
+    return value
+
+
+def _day(value: object) -> object:
+    """An ISO date as text (or a date) in the years MIN_YEAR..MAX_YEAR; numbers, numeric
+    strings and times are not dates."""
+    if type(value) is str:
+        if not (
+            len(value) == 10
+            and value[4] == "-"
+            and value[7] == "-"
+            and value[:4].isdigit()
+            and value[5:7].isdigit()
+            and value[8:].isdigit()
+        ):
+            raise ValueError("expected an ISO date such as '2025-03-03'")
+        year = int(value[:4])
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        year = value.year
+    else:
+        raise ValueError("expected an ISO date such as '2025-03-03'")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"expected a date in the years {MIN_YEAR} to {MAX_YEAR}")
+    return value
 
 
 # Results of `fits` by (amount, currency): amounts repeat (the same dues and payments on
@@ -83,6 +168,9 @@ def _money_fields(cls: type[BaseModel]) -> tuple[str, ...]:
 
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant)]
+Day = Annotated[date, BeforeValidator(_day)]
 Amount = Annotated[Decimal, BeforeValidator(_money), Field(gt=0)]
 NonNegAmount = Annotated[Decimal, BeforeValidator(_money), Field(ge=0)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -93,8 +181,10 @@ class _Event(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
-    event_id: NonEmpty
-    at: AwareDatetime
+    event_id: Id
+    at: Instant
+    # The feed's own order of events at one instant, when it sends one (`_state.order`).
+    seq: Annotated[StrictInt, Field(ge=0, lt=2**63)] | None = None
 
     def __repr__(self) -> str:
         loan = getattr(self, "loan_id", None)
@@ -102,14 +192,18 @@ class _Event(BaseModel):
 
 
 class _LoanEvent(_Event):
-    loan_id: NonEmpty
+    """A loan-level event. Each one also takes an optional `borrower_id` (most feeds send it
+    on every event), declared after its `type` so the wire form of an event without it is
+    unchanged; when given it is checked against the loan's borrower (ForeignEventError)."""
+
+    loan_id: Id
 
 
 class _BorrowerEvent(_Event):
     """A borrower-level event: `loan_id` optional, `borrower_id` required."""
 
-    loan_id: NonEmpty | None = None
-    borrower_id: NonEmpty
+    loan_id: Id | None = None
+    borrower_id: Id
 
 
 class _MoneyCheck:
