@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dunning._rules.resolve import SECTIONS, _Disabled, _parse, _read, _target
+from dunning._rules.resolve import SECTIONS, _Disabled, _parse, _parse_extended, _read, _target
 from dunning._rules.yaml import Mark, Marks
 from dunning._rules.yaml import Path as Path_
 
@@ -105,7 +105,8 @@ def _drop_disabled(data: dict[str, Any], marks: Marks) -> tuple[dict[str, Any], 
 
 def resolve_file(p: Path, stack: tuple[str, ...] = ()) -> tuple[dict[str, Any], Marks, _Disabled]:
     """`resolve._resolve_file` through the reference merge (same parse, same checks)."""
-    data, marks = _parse(_read(p), str(p))
+    # an extended file is named, never quoted (#16), as `resolve._parse_extended` does
+    data, marks = _parse(_read(p), str(p)) if not stack else _parse_extended(p)
     return resolve(data, marks, str(p), p.parent, stack)
 
 
@@ -116,7 +117,7 @@ def resolve(
     ext = data.get("extends")
     if ext is None:
         return _drop_disabled(data, marks) if not stack else (data, marks, {})
-    target = _target(ext, base_dir, marks, file)
+    target, _tree = _target(ext, base_dir, marks, file, base_dir.resolve())  # #16's limits
     me = str(Path(file).resolve()) if not file.startswith("<") else file
     base, bmarks, _ = resolve_file(target, (*stack, me))
     merged, mmarks = _merge(base, bmarks, data, marks)
