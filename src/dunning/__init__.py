@@ -7,7 +7,15 @@ whose name starts with an underscore is private.
 """
 
 from . import events
-from ._audit.chain import DecisionStore, VerifyReport
+from ._audit.checkpoint import (
+    Checkpoint,
+    ConsistencyProof,
+    InclusionProof,
+    verify_consistency,
+    verify_inclusion,
+)
+from ._audit.interface import DecisionStore
+from ._audit.log import MerkleLog, Receipt, StoredRecord, VerifyReport
 from ._audit.replay import replay
 from ._audit.store import AuditStore
 from ._base.errors import (
@@ -43,8 +51,10 @@ __all__ = [
     "AuditError",
     "AuditStore",
     "Block",
+    "Checkpoint",
     "ConditionError",
     "ConflictingEventError",
+    "ConsistencyProof",
     "CurrencyMismatchError",
     "Decision",
     "DecisionStore",
@@ -55,9 +65,12 @@ __all__ = [
     "FeedDecisions",
     "Finding",
     "ForeignEventError",
+    "InclusionProof",
     "InputError",
     "InvalidEventError",
     "Match",
+    "MerkleLog",
+    "Receipt",
     "Reject",
     "ReplayMismatch",
     "RuleFileError",
@@ -67,6 +80,7 @@ __all__ = [
     "SetAside",
     "Split",
     "StoreError",
+    "StoredRecord",
     "VerifyReport",
     "__version__",
     "events",
@@ -75,6 +89,8 @@ __all__ = [
     "load_rules",
     "loads_rules",
     "replay",
+    "verify_consistency",
+    "verify_inclusion",
 ]
 
 # Public objects say they live in `dunning` (as httpx does), so reprs, docs and tracebacks

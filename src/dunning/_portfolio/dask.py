@@ -38,7 +38,6 @@ from .._decide.engine import Engine
 from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._rules.ruleset import RuleSet
-from .._state.account import AccountState
 from .._state.events import Event
 from .._state.intake import Reject, SetAside, group_feed, records_of
 from .feeds import dumps_event, read_records
@@ -155,9 +154,9 @@ def decide_store_partition(
     when = aware(as_of)
     out = []
     with SnapshotStore(store, readonly=True) as db:
-        for loan, text in db.iter_states_json(lo=lo, hi=hi):
+        for loan, state in db.iter_states(lo=lo, hi=hi):
             try:
-                out.append(engine.decide(AccountState.from_json(text), when).to_json())
+                out.append(engine.decide(state, when).to_json())
             except (EventError, InputError) as err:  # e.g. not opened yet at as_of
                 out.append(f"!{loan}\t{err}")
     return out
