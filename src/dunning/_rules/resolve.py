@@ -179,12 +179,12 @@ def _read(p: Path, origin: str | None = None) -> str:
 def _resolve_file(
     p: Path, stack: tuple[str, ...], root: Path | None = None
 ) -> tuple[dict[str, Any], Marks, _Disabled]:
-    data, marks = _parse(_read(p), str(p)) if not stack else _parse_extended(p)
+    data, marks = _parse_extended(p) if stack else _parse(_read(p), str(p))
     return _resolve(data, marks, str(p), p.parent, stack, root)
 
 
 def _parse_extended(p: Path) -> tuple[dict[str, Any], Marks]:
-    """Parse an extended file; a file that is not a rule file is named, never echoed."""
+    """An extended file, parsed; its errors never echo what it holds (it may be any file)."""
     try:
         return _parse(_read(p), str(p))
     except RuleFileError as exc:
@@ -256,8 +256,9 @@ def _resolve(
     root: Path | None = None,
 ) -> tuple[dict[str, Any], Marks, _Disabled]:
     """Follow the ``extends:`` chain down to its base, then merge it (`merge`) bottom up.
-    Each extended file must lie inside the folder tree of the file loaded (`root`; for a
-    pack, the pack folder); an extended file that is not a rule file is never quoted."""
+
+    Each file may extend only files inside the folder tree it may itself be read from (the
+    top file's own folder, or a shipped pack's folder), so no chain reads outside them."""
     files = [(data, marks)]
     root = root or base_dir.resolve()
     while (ext := data.get("extends")) is not None:
