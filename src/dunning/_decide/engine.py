@@ -34,6 +34,8 @@ from .._gate.gate import Candidate, construct, evaluate
 from .._state.account import AccountState
 from .._state.events import parse_event
 from .._state.facts import compute_facts, context_for
+from .borrower import decide_borrower
+from .borrower_decision import BorrowerDecision
 from .decision import Decision, FactValue, Match, RuleSetRef
 from .digest import decision_id, state_digest
 
@@ -132,6 +134,11 @@ class Engine:
         facts = compute_facts(state, when, self._ctx)
         return self._decide(state, facts, when)
 
+    def decide_borrower(self, events_or_states: Any, as_of: datetime | str) -> BorrowerDecision:
+        """The BorrowerDecision for all of one borrower's loans at `as_of`: at most one contact
+        step, covering every loan in arrears, and each loan's own steps (`_decide.borrower`)."""
+        return decide_borrower(self, events_or_states, as_of)
+
     def match(self, facts: Mapping[str, object], currency: str | None = None) -> tuple[int, ...]:
         """Indices of the rules (in `self.rules.rules`) that hold for `facts`, best first."""
         try:
@@ -139,9 +146,16 @@ class Engine:
         except KeyError as exc:
             raise EngineError(f"facts: the rule set reads fact {exc} but it is missing") from None
 
-    def _decide(self, state: Any, facts: Mapping[str, Any], as_of: datetime) -> Decision:
+    def _decide(
+        self,
+        state: Any,
+        facts: Mapping[str, Any],
+        as_of: datetime,
+        indices: tuple[int, ...] | None = None,
+    ) -> Decision:
 
-        indices = self.match(facts, state.currency)
+        if indices is None:
+            indices = self.match(facts, state.currency)
         plan = self._plan
         gate = evaluate(self.rules, state, facts, as_of, [plan.candidate[i] for i in indices])
         trace: dict[str, FactValue] = {}  # fact -> its trace value, shared by the matches

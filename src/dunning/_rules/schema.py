@@ -27,7 +27,14 @@ import json
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .schema_limits import LIMIT_KINDS as LIMIT_KINDS
 from .schema_limits import AmountThreshold as AmountThreshold
@@ -113,9 +120,31 @@ class Step(_Model):
     written_demand: bool = False  # restarts the limitation period where the law says so
     description: TextField | None = None
     enabled: bool = True
+    # May be taken while collection is paused (collections_paused): e.g. a credit report the
+    # law requires, or a reply to the borrower. Default: held back by every pause.
+    allowed_during_pause: bool = False
+    # Who a step is about in a borrower decision (engine.decide_borrower): "borrower" (one
+    # contact covering every loan in arrears) or "loan" (that loan alone). Default by kind:
+    # reminder, contact, letter -> borrower; legal, internal, negotiation -> loan.
+    scope: Literal["borrower", "loan"] | None = None
 
     _t = field_validator("label", "description", mode="before")(_text)
     _d = field_validator("cooldown")(lambda v: None if v is None else _check_duration(v))
+
+    @model_serializer(mode="wrap")
+    def _omit_new_defaults(self, handler: Any) -> Any:
+        # The fields added after format 1 was fixed are left out of the canonical form while
+        # at their defaults, so every rule set written before them keeps its sha256.
+        data = handler(self)
+        if isinstance(data, dict):
+            for name, default in _LATER_DEFAULTS.items():
+                if name in data and data[name] == default:
+                    del data[name]
+        return data
+
+
+# Step fields added after format 1 was fixed, with their defaults (see `_omit_new_defaults`).
+_LATER_DEFAULTS: dict[str, object] = {"allowed_during_pause": False, "scope": None}
 
 
 class Derived(_Model):

@@ -33,6 +33,7 @@ from .events import Event, parse_event
 from .facts import compute_facts, context_for
 from .fold import Contact, Payment, Plan, Promise, StepRecord, fold
 from .ledger import Ledger
+from .pauses import Pause
 
 if TYPE_CHECKING:
     from types import MappingProxyType
@@ -69,6 +70,7 @@ class AccountState(BaseModel):
     plans: tuple[Plan, ...] = ()
     promises: tuple[Promise, ...] = ()
     acknowledgements: tuple[datetime, ...] = ()  # debt_acknowledged (limitation restarts)
+    pauses: tuple[Pause, ...] = ()  # collections_paused on this loan or its borrower
     # Flags, as of the last event (the table of what sets and clears them is in _fold).
     dispute_open: bool = False
     hardship: bool = False

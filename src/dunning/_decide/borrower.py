@@ -1,0 +1,261 @@
+"""engine.decide_borrower(): one borrower, all of their loans, one contact at a time.
+
+Theory of operation, per borrower decision:
+
+1. Input. The borrower's events (models, dicts or JSON texts: every loan's events and the
+   borrower-level ones) or their loans' `AccountState`s. Events later than `as_of` are left
+   out; each loan-level event goes to its loan, each borrower-level event (contacts, cease,
+   consent, bankruptcy, pauses, ...) to every loan of the borrower — so caps scoped
+   ``borrower`` count contacts across loans, and a cease or a bankruptcy stops every loan,
+   while a dispute (a loan-level event) stops only its own loan. A loan opened after `as_of`
+   is not part of the decision. Every loan must belong to one borrower.
+2. Per loan (in loan id order): its facts, its own `Decision` (exactly `engine.decide`), and
+   its matched rules split by the *scope* of the step they propose (`scope_of`):
+
+   ================================  ==========  ==========================================
+   step                              scope       in the borrower decision
+   ================================  ==========  ==========================================
+   ``scope:`` given in the pack      as given
+   kind reminder, contact, letter    borrower    one contact for all loans (`contact`)
+   kind legal, internal, negotiation loan        listed per loan (`LoanLine.step`)
+   ================================  ==========  ==========================================
+
+   Each scope's candidates go through the gate on the loan alone (`_gate.evaluate`, the
+   engine's preference order): `contact_option` and `step` of the loan's line.
+3. The contact. Among the loans whose `contact_option` has a step (``act`` or ``defer``),
+   the driving loan is the first by: **ladder level of the step desc, priority of its rule
+   desc, act before defer, earlier not_before, dpd desc, overdue amount desc, loan id asc**
+   (a total order: the loan furthest up the ladder drives; never the input order). Its step
+   is the borrower's one contact. It *covers* the driving loan and every other loan in
+   arrears on which the gate does not hold that step back indefinitely (a dispute, a
+   settled loan, a time bar on that loan: such a loan is not mentioned), so the borrower gets
+   one conversation about everything due. The bank records it as one `contact_attempted`
+   (borrower-level) and a `step_taken` on each covered loan.
+4. The status (`BorrowerDecision.status`), the union of flags, the input digest (sha256 of
+   the canonical JSON ``{"as_of", "loans": [[loan_id, input_digest], ...]}``) and the id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from .._base.errors import InputError
+from .._base.time import aware, iso_utc, to_utc
+from .._base.version import __version__
+from .._gate.gate import Candidate, GateResult, evaluate
+from .._state.account import AccountState
+from .._state.event_base import _BorrowerEvent
+from .._state.events import LoanOpened, parse_event
+from .._state.facts import compute_facts
+from .borrower_decision import BorrowerContact, BorrowerDecision, LoanLine, LoanOutcome
+from .decision import canonical_dumps
+
+__all__ = ["SCOPE_BY_KIND", "borrower_digest", "borrower_states", "decide_borrower", "scope_of"]
+
+# Step kind -> scope in a borrower decision, when the pack does not say (`Step.scope`).
+SCOPE_BY_KIND: dict[str, str] = {
+    "reminder": "borrower",
+    "contact": "borrower",
+    "letter": "borrower",
+    "legal": "loan",
+    "internal": "loan",
+    "negotiation": "loan",
+}
+
+
+def scope_of(step: Any) -> str:
+    """``borrower`` or ``loan``: the step's own `scope`, else by its kind (table above)."""
+    given = getattr(step, "scope", None)
+    return given if given is not None else SCOPE_BY_KIND[step.kind]
+
+
+def decide_borrower(engine: Any, given: Any, as_of: datetime | str) -> BorrowerDecision:
+    """The BorrowerDecision of one borrower's loans at `as_of` (module docstring)."""
+    when = aware(as_of)
+    states = borrower_states(given, when)
+    rules, plan = engine.rules, engine._plan
+    by_rule = {c.rule_id: c for c in plan.candidate.values()}
+    lines: list[tuple[LoanLine, Any, dict[str, Any], GateResult]] = []
+    for state in states:
+        facts = compute_facts(state, when, engine._ctx)
+        indices = engine.match(facts, state.currency)
+        decision = engine._decide(state, facts, when, indices)
+        by_scope: dict[str, list[Candidate]] = {"borrower": [], "loan": []}
+        for i in indices:
+            cand = plan.candidate[i]
+            by_scope[scope_of(rules.steps[cand.step])].append(cand)
+        contact = evaluate(rules, state, facts, when, by_scope["borrower"])
+        own = evaluate(rules, state, facts, when, by_scope["loan"])
+        line = LoanLine.model_construct(
+            loan_id=state.loan_id,
+            in_arrears=facts["overdue_amount"] > 0,
+            dpd=facts["dpd"],
+            covered=False,
+            contact_option=_outcome(contact),
+            step=_outcome(own),
+            decision=decision,
+        )
+        lines.append((line, state, facts, contact))
+    chosen = _driver(lines, by_rule)
+    contact_step: BorrowerContact | None = None
+    covered: set[str] = set()
+    if chosen is not None:
+        line, _state, _facts, result = chosen
+        cand = by_rule[result.chosen_rule]
+        for other, state, facts, _ in lines:
+            if other.loan_id == line.loan_id:
+                covered.add(other.loan_id)
+            elif other.in_arrears:
+                check = evaluate(rules, state, facts, when, [cand])
+                if check.status in ("act", "defer"):
+                    covered.add(other.loan_id)
+        contact_step = BorrowerContact(
+            step=cand.step,
+            status=result.status,
+            not_before=result.not_before,
+            chosen_rule=cand.rule_id,
+            loan_id=line.loan_id,
+            level=cand.level,
+            priority=cand.priority,
+            covers=tuple(sorted(covered)),
+            step_label=plan.labels.get(cand.step, {}),
+        )
+    loans = tuple(
+        line.model_copy(update={"covered": line.loan_id in covered}) for line, *_ in lines
+    )
+    return BorrowerDecision(
+        borrower_id=states[0].borrower_id,
+        as_of=when,
+        timezone=states[0].timezone,
+        status=_status(contact_step, loans),
+        contact=contact_step,
+        loans=loans,
+        flags=tuple(sorted({f for line in loans for f in line.decision.flags})),
+        rule_set=engine._ref,
+        engine_version=__version__,
+        input_digest=borrower_digest(when, [(x.loan_id, x.decision.input_digest) for x in loans]),
+    )
+
+
+def _outcome(result: GateResult) -> LoanOutcome:
+    return LoanOutcome(
+        status=result.status,
+        step=result.step,
+        chosen_rule=result.chosen_rule,
+        not_before=result.not_before,
+    )
+
+
+def _driver(
+    lines: Sequence[tuple[LoanLine, Any, dict[str, Any], GateResult]],
+    by_rule: Mapping[str, Candidate],
+) -> tuple[LoanLine, Any, dict[str, Any], GateResult] | None:
+    """The line whose contact option drives the borrower's contact (tie-break: module doc)."""
+    contenders = [x for x in lines if x[3].status in ("act", "defer")]
+    if not contenders:
+        return None
+
+    def key(x: tuple[LoanLine, Any, dict[str, Any], GateResult]) -> tuple[Any, ...]:
+        line, _state, facts, result = x
+        cand = by_rule[str(result.chosen_rule)]
+        later = to_utc(result.not_before) if result.not_before is not None else None
+        overdue: Decimal = facts["overdue_amount"]
+        return (
+            -cand.level,
+            -cand.priority,
+            result.status != "act",
+            iso_utc(later) if later is not None else "",
+            -line.dpd,
+            -overdue,
+            line.loan_id,
+        )
+
+    return min(contenders, key=key)
+
+
+def _status(contact: BorrowerContact | None, loans: Sequence[LoanLine]) -> str:
+    """act / defer / blocked / none (see `BorrowerDecision`)."""
+    chosen = [line.step.status for line in loans] + ([contact.status] if contact else [])
+    options = [line.contact_option.status for line in loans]
+    for status in ("act", "defer"):
+        if status in chosen:
+            return status
+    return "blocked" if "blocked" in chosen + options else "none"
+
+
+def borrower_digest(as_of: datetime, loans: Iterable[tuple[str, str]]) -> str:
+    """sha256 of the canonical JSON of the as_of and each loan's input digest."""
+    data = {"as_of": iso_utc(to_utc(as_of)), "loans": [list(x) for x in loans]}
+    return hashlib.sha256(canonical_dumps(data).encode("utf-8")).hexdigest()
+
+
+def borrower_states(given: Any, as_of: datetime) -> list[AccountState]:
+    """One borrower's loans at `as_of` as states, in loan id order (module docstring, 1)."""
+    if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+        raise InputError(
+            "decide_borrower: expected an iterable of one borrower's events (models or dicts)"
+            f" or of their AccountStates, found {type(given).__name__}"
+        )
+    items = list(given)
+    if items and all(isinstance(x, AccountState) for x in items):
+        states = sorted(items, key=lambda s: s.loan_id)
+    elif any(isinstance(x, AccountState) for x in items):
+        raise InputError(
+            "decide_borrower: expected either events or AccountStates, found a mix of both"
+        )
+    else:
+        states = _fold_loans([parse_event(x) for x in items], as_of)
+    if not states:
+        raise InputError(
+            f"decide_borrower: no loan is open at or before as_of {as_of.isoformat()};"
+            " expected at least one loan_opened event"
+        )
+    borrowers = sorted({s.borrower_id for s in states})
+    if len(borrowers) > 1:
+        raise InputError(
+            f"decide_borrower: the loans belong to borrowers {', '.join(map(repr, borrowers))};"
+            " expected one borrower's loans (group the events by borrower first)"
+        )
+    ids = [s.loan_id for s in states]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise InputError(f"decide_borrower: loan {dup!r} is given twice; expected each once")
+    return states
+
+
+def _fold_loans(events: list[Any], as_of: datetime) -> list[AccountState]:
+    opened = {e.loan_id for e in events if isinstance(e, LoanOpened)}
+    kept = [e for e in events if e.at <= as_of]
+    shared = [e for e in kept if isinstance(e, _BorrowerEvent)]
+    by_loan: dict[str, list[Any]] = {}
+    for e in kept:
+        if isinstance(e, LoanOpened) or not isinstance(e, _BorrowerEvent):
+            by_loan.setdefault(e.loan_id, []).append(e)
+    states = []
+    for loan_id in sorted(by_loan):
+        own = by_loan[loan_id]
+        if not any(isinstance(e, LoanOpened) for e in own):
+            if loan_id in opened:  # opened after as_of: not a loan yet
+                continue
+            first = own[0]
+            raise InputError(
+                f"decide_borrower: loan {loan_id!r} has events (first {first.event_id!r}) but"
+                " no loan_opened; expected every loan's loan_opened among the events"
+            )
+        borrower = next(e.borrower_id for e in own if isinstance(e, LoanOpened))
+        states.append(
+            AccountState.from_events(own + [e for e in shared if e.borrower_id == borrower])
+        )
+    borrowers = {s.borrower_id for s in states}
+    stray = next((e for e in shared if e.borrower_id not in borrowers), None)
+    if stray is not None and states:
+        raise InputError(
+            f"decide_borrower: event {stray.event_id!r} belongs to borrower"
+            f" {stray.borrower_id!r}, expected {', '.join(sorted(map(repr, borrowers)))}"
+            " (the borrower of the loans given)"
+        )
+    return states
