@@ -11,7 +11,8 @@ the outcome (`chosen_rule`, `status`, `step`, `not_before`) — so the reported 
 earliest cause, not a consequence of it. Inside a field, lists are compared by index and
 objects by sorted key. Two fields are not compared: `id` (it follows from the rest) and
 `engine_version` (a decision made by dunning 1.2 must still replay on dunning 1.3; a changed
-outcome shows up in the compared fields).
+outcome shows up in the compared fields); and a field added to decisions later (`SINCE`:
+`position`) is not compared when the recorded decision was written without it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ CAUSAL_ORDER = (
     "not_before",
 )
 NOT_COMPARED = frozenset({"id", "engine_version"})
+# Fields added to decisions later: a decision recorded without one is not compared on it.
+SINCE = frozenset({"position"})
 
 
 def replay(
@@ -89,6 +92,8 @@ def first_difference(expected: Decision, actual: Decision) -> tuple[str, Any, An
     names = [*CAUSAL_ORDER, *(n for n in e if n not in CAUSAL_ORDER)]
     for name in names:
         if name in NOT_COMPARED:
+            continue
+        if name in SINCE and e.get(name) is None:  # recorded before the field existed
             continue
         diff = _diff(name, e.get(name), a.get(name))
         if diff is not None:

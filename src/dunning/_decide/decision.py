@@ -20,9 +20,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -31,6 +33,7 @@ from .._base.time import aware, iso_utc, to_utc
 from .._gate.outcome import Block as Block
 from .._gate.outcome import FlagNote as FlagNote
 from .explain import explain
+from .position import Position
 
 FactValue = int | bool | str | None  # money travels as its canonical decimal string
 
@@ -97,6 +100,9 @@ class Decision(BaseModel):
     engine_version: str
     backend: Literal["python", "durable"] = Field(default="python", exclude=True)
     input_digest: str
+    # Where the loan stands (dpd, bucket, paused, time-barred): what transitions are made of.
+    # Left out of the canonical JSON when absent, so decisions written before it keep their id.
+    position: Position | None = None
 
     @field_validator("as_of", "not_before", mode="before")
     @classmethod
@@ -123,6 +129,15 @@ class Decision(BaseModel):
             )
         object.__setattr__(self, "id", computed)
         return self
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Optional fields appear only when set (see `_OPTIONAL`).
+        data: dict[str, Any] = handler(self)
+        for key in _OPTIONAL:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @field_serializer("as_of", "not_before")
     def _ser(self, v: datetime | None) -> str | None:
@@ -227,6 +242,9 @@ def content_id(payload: dict[str, Any]) -> str:
 # `model_construct`) takes the reference path, which keeps its float refusal.
 
 _PLAIN = frozenset({str, int, bool, type(None)})
+# Fields written only when set: absent, the canonical JSON is byte for byte what it was
+# before these fields existed.
+_OPTIONAL = ("position",)
 
 
 def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
@@ -280,7 +298,7 @@ def _shape(d: Decision) -> dict[str, Any] | None:
             }
         )
     ref = d.rule_set
-    return {
+    shape = {
         "as_of": iso_utc(d.as_of),
         "blocked": [
             {
@@ -311,3 +329,7 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "step_label": dict(sorted(d.step_label.items())),
         "timezone": d.timezone,
     }
+    position = d.__dict__.get("position")
+    if position is not None:
+        shape = dict(sorted({**shape, "position": position.shape()}.items()))
+    return shape

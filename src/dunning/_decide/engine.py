@@ -38,6 +38,7 @@ from .borrower import decide_borrower
 from .borrower_decision import BorrowerDecision
 from .decision import Decision, FactValue, Match, RuleSetRef
 from .digest import decision_id, state_digest
+from .position import position_of
 
 __all__ = ["BACKENDS", "Engine", "preference_order"]
 
@@ -99,6 +100,7 @@ class Engine:
         self.backend: Backend = backend  # type: ignore[assignment]
         self._plan = _Plan(rules)
         self._ctx = context_for(rules)
+        self._buckets = rules.document.bucket_table()
         self._ref = RuleSetRef(id=rules.id, version=rules.version, sha256=rules.sha256)
         self._match = self._matcher(rules.document.currency)
         self._matchers = {rules.document.currency: self._match}
@@ -185,6 +187,7 @@ class Engine:
                 "engine_version": __version__,
                 "backend": self.backend,
                 "input_digest": state_digest(state, as_of),
+                "position": position_of(self._buckets, state, facts, as_of),
             },
         )
         object.__setattr__(decision, "id", decision_id(decision))

@@ -18,24 +18,22 @@ from typing import Any
 from .._base.time import to_utc
 from .verdict import _ALLOW, StateLike, Verdict
 
-__all__ = ["PAUSE_CITATION", "PAUSE_KIND", "PAUSE_LIMIT", "pause_check"]
+__all__ = ["PAUSE_CITATION", "PAUSE_KIND", "PAUSE_LIMIT", "pause_check", "pauses_in_force"]
 
 PAUSE_LIMIT = "collections_paused"
 PAUSE_KIND = "pause"
 PAUSE_CITATION = "collections_paused event (bank decision to pause collection)"
 
 
-def pause_check(
-    state: StateLike, facts: Mapping[str, object], at: datetime, as_of: datetime
-) -> Verdict:
-    """The pause verdict at instant `at` (module docstring)."""
+def pauses_in_force(state: StateLike, at: datetime) -> tuple[list[Any], datetime | None]:
+    """(the pauses in force at `at`, followed through the pauses that overlap them; the
+    instant from which none is in force, or None when one has no known end). ([], None)
+    when nothing is paused at `at`."""
     pauses: tuple[Any, ...] = getattr(state, "pauses", ())
-    if not pauses:
-        return _ALLOW
     t = to_utc(at)
     held = [p for p in pauses if p.in_force(t)]
     if not held:
-        return _ALLOW
+        return [], None
     seen = list(held)
     until: datetime | None = t
     while until is not None:
@@ -48,6 +46,18 @@ def pause_check(
         if not held:
             break
         seen += [p for p in held if p not in seen]
+    return seen, until
+
+
+def pause_check(
+    state: StateLike, facts: Mapping[str, object], at: datetime, as_of: datetime
+) -> Verdict:
+    """The pause verdict at instant `at` (module docstring)."""
+    if not getattr(state, "pauses", ()):
+        return _ALLOW
+    seen, until = pauses_in_force(state, at)
+    if not seen:
+        return _ALLOW
     why = ", ".join(
         f"{p.reason} ({'loan' if p.loan_id else 'borrower'}, event {p.event_id})" for p in seen
     )
