@@ -7,6 +7,7 @@ EXPECTED = [
     "AuditError",
     "AuditStore",
     "Block",
+    "BorrowerDecision",
     "ConditionError",
     "ConflictingEventError",
     "CurrencyMismatchError",
@@ -34,6 +35,7 @@ EXPECTED = [
     "load_rules",
     "loads_rules",
     "replay",
+    "transitions",
 ]
 
 

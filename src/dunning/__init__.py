@@ -27,8 +27,10 @@ from ._base.errors import (
     StoreError,
 )
 from ._base.version import __version__
+from ._decide.borrower_decision import BorrowerDecision
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
+from ._decide.transitions import transitions
 from ._portfolio.feeds import group_by_loan
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
@@ -40,6 +42,7 @@ __all__ = [
     "AuditError",
     "AuditStore",
     "Block",
+    "BorrowerDecision",
     "ConditionError",
     "ConflictingEventError",
     "CurrencyMismatchError",
@@ -67,6 +70,7 @@ __all__ = [
     "load_rules",
     "loads_rules",
     "replay",
+    "transitions",
 ]
 
 # Public objects say they live in `dunning` (as httpx does), so reprs, docs and tracebacks

@@ -28,7 +28,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from .._base.errors import InputError
+from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision, canonical_dumps
+from .borrower import read_decision, record_key
 from .registry import RuleSetLike
 
 __all__ = [
@@ -103,8 +105,9 @@ class StoredRecord:
     decision_json: str
 
     @property
-    def decision(self) -> Decision:
-        return Decision.from_json(self.decision_json)
+    def decision(self) -> Decision | BorrowerDecision:
+        """The recorded Decision (or BorrowerDecision: `loan_id` is then ``borrower:<id>``)."""
+        return read_decision(self.decision_json)
 
     def to_export(self) -> dict[str, Any]:
         """The JSON Lines form: the record's columns and the decision as a JSON object."""
@@ -139,7 +142,7 @@ class DecisionStore(Protocol):
     commits each record in one transaction together with its rule set.
     """
 
-    def append(self, decision: Decision, rules: RuleSetLike) -> Receipt: ...
+    def append(self, decision: Decision | BorrowerDecision, rules: RuleSetLike) -> Receipt: ...
 
     def records(
         self,
@@ -259,14 +262,14 @@ def _content_problem(cols: Mapping[str, str], raw: bytes) -> str | None:
     """The decision must read back, be canonical, and agree with the record's columns."""
     try:
         text = raw.decode("utf-8")
-        decision = Decision.from_json(text)
+        decision = read_decision(text)
     except (UnicodeDecodeError, InputError) as exc:
         return f"decision_json does not read back as a decision: {exc}"
     if decision.to_json() != text:
         return "decision_json is not in canonical form"
     expected = {
         "decision_id": decision.id,
-        "loan_id": decision.loan_id,
+        "loan_id": record_key(decision),
         "as_of": as_of_key(decision.as_of),
         "rule_set_sha256": decision.rule_set.sha256,
     }

@@ -23,7 +23,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .._base.errors import InputError, StoreError
 from .._base.time import aware, iso_utc
+from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision
+from .borrower import record_key
 from .chain import GENESIS, Receipt, StoredRecord, VerifyReport, as_of_key, record_hash
 from .export import export_lines, import_into
 from .format import _RECORD_COLS as _RECORD_COLS
@@ -137,11 +139,13 @@ class AuditStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, decision: Decision, rules: RuleSetLike) -> Receipt:
-        """Append `decision`, made with `rules`, to the chain; the receipt holds seq and hash."""
-        if not isinstance(decision, Decision):
+    def append(self, decision: Decision | BorrowerDecision, rules: RuleSetLike) -> Receipt:
+        """Append `decision` (or a BorrowerDecision, keyed ``borrower:<id>``), made with
+        `rules`, to the chain; the receipt holds seq and hash."""
+        if not isinstance(decision, Decision | BorrowerDecision):
             raise InputError(
-                f"append: expected a dunning Decision, found {type(decision).__name__}"
+                "append: expected a dunning Decision or BorrowerDecision, found"
+                f" {type(decision).__name__}"
             )
         sha, text = rule_set_text(rules)
         if decision.rule_set.sha256 != sha:
@@ -154,7 +158,7 @@ class AuditStore:
         with self._sql("append"), self._transaction():
             seq, prev = self._head_checked()
             self._put_rule_set(sha, text)
-            cols = (seq + 1, decision_id, decision.loan_id, as_of_key(decision.as_of), sha)
+            cols = (seq + 1, decision_id, record_key(decision), as_of_key(decision.as_of), sha)
             digest = record_hash(
                 prev,
                 seq=cols[0],

@@ -30,6 +30,8 @@ class Position(BaseModel):
     dpd: int
     dpd_net: int
     bucket: str
+    bucket_min_dpd: int  # the bucket's dpd range in the rule set
+    bucket_max_dpd: int | None  # None for the last, open-ended bucket
     in_arrears: bool
     paused: bool = False
     pause_reasons: tuple[str, ...] = ()  # sorted reason codes of the pauses in force
@@ -49,6 +51,8 @@ class Position(BaseModel):
         """The JSON-shaped dict, keys sorted (for the canonical bytes)."""
         return {
             "bucket": self.bucket,
+            "bucket_max_dpd": self.bucket_max_dpd,
+            "bucket_min_dpd": self.bucket_min_dpd,
             "dpd": self.dpd,
             "dpd_net": self.dpd_net,
             "in_arrears": self.in_arrears,
@@ -59,12 +63,14 @@ class Position(BaseModel):
         }
 
 
-def bucket_in(table: tuple[tuple[str, int, int | None], ...], dpd: int) -> str:
-    """The id of the bucket of `table` (`RuleFile.bucket_table`) that holds `dpd`."""
-    found = table[0][0]
-    for bid, low, _high in table:
-        if dpd >= low:
-            found = bid
+def bucket_in(
+    table: tuple[tuple[str, int, int | None], ...], dpd: int
+) -> tuple[str, int, int | None]:
+    """The row (id, min_dpd, max_dpd) of `table` (`RuleFile.bucket_table`) that holds `dpd`."""
+    found = table[0]
+    for row in table:
+        if dpd >= row[1]:
+            found = row
     return found
 
 
@@ -79,13 +85,16 @@ def position_of(
     paused = bool(facts.get("paused", False))
     reasons: tuple[str, ...] = ()
     until = None
+    bucket, low, high = bucket_in(table, dpd)
     if paused:
         seen, until = pauses_in_force(state, as_of)
         reasons = tuple(sorted({p.reason for p in seen}))
     return Position.model_construct(
         dpd=dpd,
         dpd_net=int(facts.get("dpd_net", dpd)),
-        bucket=bucket_in(table, dpd),
+        bucket=bucket,
+        bucket_min_dpd=low,
+        bucket_max_dpd=high,
         in_arrears=facts["overdue_amount"] > 0,
         paused=paused,
         pause_reasons=reasons,
