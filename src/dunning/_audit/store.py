@@ -144,8 +144,8 @@ class AuditStore:
         `rules`, to the chain; the receipt holds seq and hash."""
         if not isinstance(decision, Decision | BorrowerDecision):
             raise InputError(
-                "append: expected a dunning Decision or BorrowerDecision, found"
-                f" {type(decision).__name__}"
+                f"append: expected a dunning Decision, found {type(decision).__name__}"
+                " (a BorrowerDecision is taken too)"
             )
         sha, text = rule_set_text(rules)
         if decision.rule_set.sha256 != sha:

@@ -246,10 +246,16 @@ def _fold_loans(events: list[Any], as_of: datetime) -> list[AccountState]:
                 f"decide_borrower: loan {loan_id!r} has events (first {first.event_id!r}) but"
                 " no loan_opened; expected every loan's loan_opened among the events"
             )
-        borrower = next(e.borrower_id for e in own if isinstance(e, LoanOpened))
-        states.append(
-            AccountState.from_events(own + [e for e in shared if e.borrower_id == borrower])
-        )
+        opening = next(e for e in own if isinstance(e, LoanOpened))
+        borrower = opening.borrower_id
+        # A borrower-level event from before this loan existed belongs to the borrower's
+        # older loans (unless it names this one), as in `dunning.group_by_loan`.
+        mine = [
+            e
+            for e in shared
+            if e.borrower_id == borrower and (e.loan_id == loan_id or e.at >= opening.at)
+        ]
+        states.append(AccountState.from_events(own + mine))
     borrowers = {s.borrower_id for s in states}
     stray = next((e for e in shared if e.borrower_id not in borrowers), None)
     if stray is not None and states:

@@ -41,14 +41,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .._audit.borrower import read_decision
 from .._audit.store import AuditStore
 from .._base.errors import InputError, InvalidEventError
 from .._base.time import aware, iso_utc
-from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .._rules.loader import load_rules
 from .._state.account import AccountState
 from .._state.events import Event, parse_event
+from .batch_borrower import BorrowerJob, write_transitions
 from .feeds import BORROWER_LEVEL, read_jsonl
 from .snapshots import SnapshotStore
 from .spill import pack, unpack
@@ -100,17 +101,24 @@ def run_batch(
     engine: Any = None,
     chunk: int = 500,
     progress: Progress | None = None,
+    by: str = "loan",
+    transitions: str | Path | None = None,
 ) -> BatchSummary:
     """Apply `new_events` to the snapshots in `store` and decide every account at `as_of`.
 
     `rules` is a RuleSet or a rule file path; `engine` (default `Engine(rules)`) is anything
-    with `decide(state, as_of)`. `audit` is an AuditStore, a path to one, or None. Re-running
-    with the same `batch_id` resumes: loans already decided are skipped (see module doc);
-    once a batch id has finished, a re-run only writes `out` again.
+    with `decide(state, as_of)` (and `decide_borrower` for ``by="borrower"``). `audit` is an
+    AuditStore, a path to one, or None. Re-running with the same `batch_id` resumes: loans
+    already decided are skipped (see module doc); once a batch id has finished, a re-run only
+    writes `out` again. `by` is ``"loan"`` (one Decision per loan) or ``"borrower"`` (one
+    BorrowerDecision per borrower, `batch_borrower`); `transitions` is a path for the night's
+    transition events (JSON Lines, against the store's previous batch), or None.
     """
 
     if chunk < 1:
         raise InputError(f"run_batch: expected chunk >= 1 (loans per transaction), found {chunk}")
+    if by not in ("loan", "borrower"):
+        raise InputError(f"run_batch: expected by 'loan' or 'borrower', found {by!r}")
     ruleset = rules if hasattr(rules, "sha256") else load_rules(rules)
     if engine is None:
         engine = Engine(ruleset)
@@ -129,13 +137,26 @@ def run_batch(
             _spill(db, new_events)
             try:
                 _check_unknown_loans(db)
-                job = _Job(db, batch_id, engine, when, auditor, ruleset, statuses)
-                job.run(chunk, progress)
+                if by == "borrower":
+                    audit_chunk = None
+                    if auditor is not None:
+
+                        def audit_chunk(decided: list[tuple[str, Any]]) -> None:
+                            _audit_chunk(db, batch_id, auditor, ruleset, decided)
+
+                    BorrowerJob(db, batch_id, engine, when, statuses, audit_chunk).run(
+                        chunk, progress
+                    )
+                else:
+                    job = _Job(db, batch_id, engine, when, auditor, ruleset, statuses)
+                    job.run(chunk, progress)
             finally:
                 db.conn.execute("DETACH DATABASE spill")
             db.finish_batch(batch_id)
         if out is not None:
             write_decisions(db, batch_id, out)
+        if transitions is not None:
+            write_transitions(db, batch_id, transitions)
         total = db.decided_count(batch_id)
     finally:
         if auditor is not None and auditor is not audit:
@@ -346,7 +367,7 @@ def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -
         if not rows:
             return
         for loan_id, text in rows:
-            decision = Decision.from_json(text)
+            decision = read_decision(text)
             if not _audited(auditor, loan_id, decision.as_of, json.loads(text)["id"]):
                 auditor.append(decision, rules)
         db.mark_audited(batch_id, [loan for loan, _t in rows])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .._base.errors import InvalidEventError
-from .._state.events import Event, parse_event
+from .._state.events import Event, LoanOpened, parse_event
 
 BORROWER_LEVEL = frozenset(
     {
@@ -28,6 +28,8 @@ BORROWER_LEVEL = frozenset(
         "attorney_retained",
         "breathing_space_started",
         "breathing_space_ended",
+        "collections_paused",
+        "collections_resumed",
     }
 )
 
@@ -87,6 +89,18 @@ def group_by_loan(events: Iterable[Event | Mapping[str, Any]]) -> dict[str, list
             )
         out[loan_id].append(e)
     return out
+
+
+def group_by_borrower(
+    events: Iterable[Event | Mapping[str, Any]],
+) -> dict[str, dict[str, list[Event]]]:
+    """Borrower id -> (loan id -> that loan's events, as `group_by_loan` gives them), both
+    sorted: a partition of borrowers keeps every loan of a borrower together."""
+    out: dict[str, dict[str, list[Event]]] = {}
+    for loan, evs in group_by_loan(events).items():
+        borrower = next(e.borrower_id for e in evs if isinstance(e, LoanOpened))
+        out.setdefault(borrower, {})[loan] = evs
+    return dict(sorted(out.items()))
 
 
 def dumps_event(event: Event) -> str:

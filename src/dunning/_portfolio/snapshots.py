@@ -261,6 +261,13 @@ class SnapshotStore:
 
     def iter_decisions_json(self, batch_id: str, *, chunk: int = 1000) -> Iterator[str]:
         """The batch's decisions as JSON, in loan id order, read `chunk` at a time."""
+        for _key, decision in self.iter_keyed_decisions_json(batch_id, chunk=chunk):
+            yield decision
+
+    def iter_keyed_decisions_json(
+        self, batch_id: str, *, chunk: int = 1000
+    ) -> Iterator[tuple[str, str]]:
+        """(loan id or ``borrower:<id>``, decision JSON) of the batch, in key order."""
         after = ""
         while True:
             rows = self.conn.execute(
@@ -270,8 +277,8 @@ class SnapshotStore:
             ).fetchall()
             if not rows:
                 return
-            for _loan, decision in rows:
-                yield str(decision)
+            for key, decision in rows:
+                yield str(key), str(decision)
             after = str(rows[-1][0])
 
     def drop_batch(self, batch_id: str) -> None:
