@@ -64,13 +64,16 @@ def month_start(first: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def events_per_account(n: int, months: int) -> int:
+def events_per_account(n: int, months: int, ahead: int = 0) -> int:
     """How many events `history` writes for account `n` (opened, dues, payments, contacts)."""
-    return 1 + months + max(0, months - 1 - n % 3) + min(2, months)
+    return 1 + months + ahead + max(0, months - 1 - n % 3) + min(2, months)
 
 
-def history(accounts: int, months: int = MONTHS) -> Iterator[dict[str, Any]]:
-    """Every account's events, month by month (so loans are interleaved in the file)."""
+def history(accounts: int, months: int = MONTHS, ahead: int = 0) -> Iterator[dict[str, Any]]:
+    """Every account's events, month by month (so loans are interleaved in the file).
+
+    `ahead` > 0: the schedule is loaded in advance, as core banking sends it: every due is
+    written with the loan, and `ahead` more dues fall after night 2 (future `at`)."""
     start = month_start(LAST_DUE, 1 - months)  # 24 months: 2023-03-01, as before
     opened = f"{month_start(start, -1)}T09:00:00+08:00"
     for n in range(accounts):
@@ -78,13 +81,19 @@ def history(accounts: int, months: int = MONTHS) -> Iterator[dict[str, Any]]:
         yield {"type": "loan_opened", "event_id": f"{loan}-o", "loan_id": loan,
                "borrower_id": f"B{n:08d}", "at": opened,
                "principal": "12000.00", "currency": "CNY", "timezone": "Asia/Shanghai"}  # fmt: skip
+        for m in range(months + ahead) if ahead else ():
+            due = month_start(start, m)
+            yield {"type": "installment_due", "event_id": f"{loan}-d{m}", "loan_id": loan,
+                   "at": f"{due}T00:00:00+08:00", "due_date": due.isoformat(),
+                   "principal": "500.00", "interest": "30.00", "currency": "CNY"}  # fmt: skip
     for m in range(months):
         due = month_start(start, m)
         for n in range(accounts):
             loan = f"L{n:08d}"
-            yield {"type": "installment_due", "event_id": f"{loan}-d{m}", "loan_id": loan,
-                   "at": f"{due}T00:00:00+08:00", "due_date": due.isoformat(),
-                   "principal": "500.00", "interest": "30.00", "currency": "CNY"}  # fmt: skip
+            if not ahead:
+                yield {"type": "installment_due", "event_id": f"{loan}-d{m}", "loan_id": loan,
+                       "at": f"{due}T00:00:00+08:00", "due_date": due.isoformat(),
+                       "principal": "500.00", "interest": "30.00", "currency": "CNY"}  # fmt: skip
             if m < months - 1 - n % 3:  # the last 1-3 dues are unpaid: 1-3 buckets deep
                 paid = due + timedelta(days=n % 5)
                 yield {"type": "payment_received", "event_id": f"{loan}-p{m}",
@@ -182,6 +191,10 @@ def main() -> None:
     p.add_argument("--checkpoints", type=int, default=10,
                    help="resident-set checkpoints per night (default 10)")  # fmt: skip
     p.add_argument("--workdir", help="where to put the generated files (default: a temp dir)")
+    p.add_argument("--schedule-in-advance", type=int, default=0, metavar="MONTHS",
+                   help="load every due with its loan, plus MONTHS dues after night 2"
+                        " (future-dated events in every snapshot); default 0: dues month"
+                        " by month")  # fmt: skip
     p.add_argument("--no-dask", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the generated files")
     args = p.parse_args()
@@ -195,19 +208,22 @@ def main() -> None:
     for mod in pkgutil.iter_modules(dunning.__path__):
         if mod.name not in ("__main__", "_dask"):  # _dask needs the optional extra
             importlib.import_module(f"dunning.{mod.name}")
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+    lib = Path(dunning.__file__).resolve().parents[2]  # the checkout whose code runs
+    head = subprocess.run(["git", "-C", str(lib), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
-    print(f"dunning at {ROOT} commit {head or '?'}; python {sys.version.split()[0]}", flush=True)
+    print(f"dunning at {lib} commit {head or '?'}; python {sys.version.split()[0]}", flush=True)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="dunning-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         t0 = time.perf_counter()
         print(f"generating {args.accounts:,} accounts x {args.months} months in {work}",
               flush=True)  # fmt: skip
-        n1 = write_jsonl(work / "night1.jsonl", history(args.accounts, args.months))
+        ahead = args.schedule_in_advance
+        n1 = write_jsonl(work / "night1.jsonl", history(args.accounts, args.months, ahead))
         n2 = write_jsonl(work / "night2.jsonl", next_day(args.accounts))
-        per = [events_per_account(n, args.months) for n in range(min(3, args.accounts))]
-        assert n1 == sum(events_per_account(n, args.months) for n in range(args.accounts)), n1
+        per = [events_per_account(n, args.months, ahead) for n in range(min(3, args.accounts))]
+        assert n1 == sum(events_per_account(n, args.months, ahead)
+                         for n in range(args.accounts)), n1  # fmt: skip
         print(f"generated {args.accounts:,} accounts, {n1:,} events"
               f" ({n1 / args.accounts:.1f} per account: min {min(per)}, max {max(per)})"
               f" in {time.perf_counter() - t0:.1f} s; night 2 has {n2:,} new events",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dunning._base.errors import InvalidEventError, StoreError
+from dunning._base.errors import StoreError
 from dunning._portfolio.batch import run_batch
 from dunning._portfolio.feeds import group_by_loan
 from dunning._portfolio.simulate import SimConfig, generate_portfolio
@@ -150,18 +151,23 @@ def test_resuming_with_another_as_of_is_refused(tmp_path: Path, rules: Any) -> N
         run_batch(day1, store=tmp_path / "s.db", rules=rules, as_of=DAY2, out=None, batch_id="x")
 
 
-def test_event_for_a_loan_never_opened_is_refused_before_any_write(
+def test_event_for_a_loan_never_opened_goes_to_the_dead_letter_file(
     tmp_path: Path, rules: Any
 ) -> None:
-    """An unknown loan id names the event; nothing is decided or stored."""
+    """An event of a loan neither stored nor opened is rejected, naming the event; the other
+    loans are decided, and the batch id stays open for a corrected re-run."""
     day1, _ = portfolio(2)
     stray = {"type": "payment_received", "event_id": "p-x", "loan_id": "NOPE",
              "at": "2025-02-01T10:00:00+08:00", "amount": "1.00", "currency": "CNY"}  # fmt: skip
-    with pytest.raises(InvalidEventError, match=r"event .p-x.*loan .NOPE. is not in the"):
-        run_batch([*day1, stray], store=tmp_path / "s.db", rules=rules, as_of=DAY1, out=None,
-                  batch_id="x")  # fmt: skip
+    summary = run_batch([*day1, stray], store=tmp_path / "s.db", rules=rules, as_of=DAY1,
+                        out=tmp_path / "d.jsonl", batch_id="x")  # fmt: skip
+    assert (summary.total, summary.set_aside, summary.rejected_lines) == (2, 1, 1)
+    dead = [json.loads(t) for t in lines(tmp_path / "d.jsonl.rejects.jsonl")]
+    assert [d["event_id"] for d in dead] == ["p-x"]
+    assert "loan 'NOPE' is not in the" in dead[0]["error"]
     with SnapshotStore(tmp_path / "s.db") as db:
-        assert (db.count(), db.decided_count("x")) == (0, 0)
+        assert (db.count(), db.decided_count("x")) == (2, 2)
+        assert db.batch("x").status == "running"  # type: ignore[union-attr]
 
 
 class AuditCrash:

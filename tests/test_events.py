@@ -51,7 +51,7 @@ def test_json_text_is_accepted_like_a_dict() -> None:
         ({"amount": "-5.00"}, "amount", "greater than 0"),
         ({"amount": "5.001"}, None, "more decimals"),
         ({"amount": 5.5}, "amount", "floats lose cents"),
-        ({"colour": "red"}, "colour", "unknown field"),
+        ({"amout": "5.00"}, "amout", "did you mean 'amount'"),
         ({"type": "payment_recieved"}, "type", "did you mean 'payment_received'"),
         ({"event_id": ""}, "event_id", "at least 1 character"),
     ],

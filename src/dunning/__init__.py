@@ -30,12 +30,13 @@ from ._base.version import __version__
 from ._decide.borrower_decision import BorrowerDecision
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
+from ._decide.feed import FeedDecisions
 from ._decide.transitions import transitions
-from ._portfolio.feeds import group_by_loan
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
 from ._rules.ruleset import RuleSet
 from ._state.account import AccountState
+from ._state.intake import Reject, SetAside, group_by_loan
 
 __all__ = [
     "AccountState",
@@ -52,15 +53,18 @@ __all__ = [
     "Engine",
     "EngineError",
     "EventError",
+    "FeedDecisions",
     "Finding",
     "ForeignEventError",
     "InputError",
     "InvalidEventError",
     "Match",
+    "Reject",
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
     "SequenceError",
+    "SetAside",
     "StoreError",
     "VerifyReport",
     "__version__",

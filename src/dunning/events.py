@@ -51,11 +51,8 @@ from ._state.events import (
     RepaymentPlanCancelled,
     StepTaken,
     VulnerabilityFlagged,
-    event_json_schema,
-    event_to_dict,
-    parse_event,
-    parse_events,
 )
+from ._state.parse import event_json_schema, event_to_dict, parse_event, parse_events
 
 __all__ = [
     "CHANNELS",

@@ -59,8 +59,9 @@ class EventError(InputError):
 
     def __init__(self, message: str, *, event_id: str | None = None, field: str | None = None):
         where = []
-        if event_id is not None:
-            where.append(f"event {event_id!r}")
+        if event_id is not None:  # quoted at most ~80 characters (an id may be anything)
+            shown = event_id if len(event_id) <= 80 else f"{event_id[:79]}…"
+            where.append(f"event {shown!r}")
         if field is not None:
             where.append(f"field {field!r}")
         prefix = f"{', '.join(where)}: " if where else ""

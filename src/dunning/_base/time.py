@@ -30,6 +30,10 @@ from .errors import InputError
 
 UTC = UTC
 
+# Instants the library accepts (as_of, event times): far enough from datetime's limits that
+# calendar arithmetic (limitation periods, windows) never overflows.
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
 _SHORT = re.compile(r"^\s*(\d+)\s*([wdhm])\s*$")
 
 
@@ -165,6 +169,11 @@ def aware(value: object, *, what: str = "as_of") -> datetime:
                 f"{what}: expected a timezone-aware datetime, found naive {value.isoformat()}"
                 "; add an offset or a zone, e.g. '2025-03-03T10:00:00+08:00'"
             )
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise InputError(
+                f"{what}: expected a time in the years {MIN_YEAR} to {MAX_YEAR},"
+                f" found {value.isoformat()}"
+            )
         return value
     if isinstance(value, str):
         try:
@@ -172,10 +181,12 @@ def aware(value: object, *, what: str = "as_of") -> datetime:
         except ValueError:
             raise InputError(
                 f"{what}: expected an ISO-8601 time such as '2025-03-03T10:00:00+08:00',"
-                f" found {value!r}"
+                f" found {value[:80]!r}"
             ) from None
         return aware(parsed, what=what)
-    raise InputError(f"{what}: expected an aware datetime or ISO-8601 string, found {value!r}")
+    raise InputError(
+        f"{what}: expected an aware datetime or ISO-8601 string, found {repr(value)[:80]}"
+    )
 
 
 def to_utc(at: datetime) -> datetime:

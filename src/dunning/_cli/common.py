@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from .._base.errors import InputError
 from .._base.time import zone
+from .._portfolio.feeds import write_rejects
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -30,6 +31,58 @@ def open_input(name: str) -> IO[str]:
         return open(name, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read {name!r}: {exc.strerror}") from None
+
+
+def add_feed_options(s: Any) -> None:
+    """--strict and --rejects, for the commands that read a feed of events."""
+    s.add_argument("--strict", action="store_true",
+                   help="reject events with fields dunning does not know (default: ignore"
+                        " and count them)")  # fmt: skip
+    s.add_argument("--rejects", metavar="PATH",
+                   help="dead-letter file (JSON Lines) for rejected lines (default: beside"
+                        " the output, or the input for decide)")  # fmt: skip
+
+
+def default_rejects(events: str, out: str | None) -> str:
+    """Where the dead letters go by default: beside the output file, else beside the input
+    file; ``-`` (stderr) when both are streams."""
+    if out is not None and out != "-":
+        return f"{out}.rejects.jsonl"
+    if events != "-":
+        return f"{events}.rejects.jsonl"
+    return "-"
+
+
+def report_feed(
+    *,
+    decided: int,
+    set_aside: Sequence[str],
+    rejects: Sequence[Any],
+    ignored: dict[str, int],
+    path: str,
+    explicit: bool,
+    source: str | None,
+) -> int:
+    """Write the dead letters (when there are any, or when asked for a path) and say on
+    stderr what was decided, set aside and ignored; the exit code: 0, or 1 when some loans
+    were set aside or lines rejected, 2 when not one loan could be decided."""
+    if rejects or explicit:
+        write_rejects(rejects, path, source)
+    parts = [f"decided {decided} loan{'s' if decided != 1 else ''}"]
+    if set_aside or rejects:
+        parts.append(f"set aside {len(set_aside)} ({len(rejects)} rejected lines in {path})")
+    if ignored:
+        parts.append("ignored fields: " + ", ".join(f"{k} x{v}" for k, v in ignored.items()))
+    if set_aside or rejects or ignored:
+        sys.stderr.write("; ".join(parts) + "\n")
+    for r in rejects[:5] if path != "-" else ():
+        where = f"{r.source}:{r.line}: " if r.source and r.line else ""
+        sys.stderr.write(f"  rejected: {where}{r.error}\n")
+    if len(rejects) > 5:
+        sys.stderr.write(f"  ... and {len(rejects) - 5} more in {path}\n")
+    if not (set_aside or rejects):
+        return EXIT_OK
+    return EXIT_FINDINGS if decided else EXIT_BAD_INPUT
 
 
 def progress_bar(total: int, *, enabled: bool) -> Any:

@@ -2,9 +2,11 @@
 
 Exit codes (a table, because services and CI scripts branch on them):
 
-    0  success
-    1  the command ran and found problems (lint findings, a failed audit verify)
-    2  bad input: unreadable or invalid rule file, event, decision or argument
+    0  success (decide, batch: every loan decided)
+    1  the command ran and found problems (lint findings, a failed audit verify; decide and
+       batch: some records rejected, their loans set aside, see the dead-letter file)
+    2  nothing could run: unreadable or invalid rule file, argument, input file (missing,
+       invalid UTF-8), decision; decide and batch: records rejected and not one loan decided
     3  internal failure: a bug in dunning or a dependency; please report it
 
 Output for people goes through rich (tables, progress); output for programs (JSON Lines)
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,21 +27,26 @@ from .._base.errors import DunningError, InputError, RuleFileError
 from .._base.time import aware
 from .._decide.decision import Decision
 from .._decide.engine import Engine
-from .._portfolio.feeds import group_by_loan, read_jsonl
+from .._decide.feed import decide_grouped
+from .._portfolio.feeds import read_records
 from .._rules.lint import lint
 from .._rules.loader import load_rules
 from .._rules.schema import rule_file_json_schema
 from .._state.catalog import FAMILIES, SCALARS, catalog_markdown
-from .._state.events import event_json_schema
+from .._state.intake import group_feed
+from .._state.parse import event_json_schema
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
     EXIT_INTERNAL,
     EXIT_OK,
+    add_feed_options,
     console,
+    default_rejects,
     open_input,
     print_decisions,
     progress_bar,
+    report_feed,
 )
 from .demo import run_demo
 from .portfolio import add_commands
@@ -98,19 +106,29 @@ def cmd_decide(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
     engine = Engine(rules, backend=args.backend)
     as_of = aware(args.as_of, what="--as-of")
+    ignored: Counter[str] = Counter()
     with open_input(args.events) as fh:
-        loans = group_by_loan(read_jsonl(fh, name=args.events))
-    decisions = []
-    progress = progress_bar(len(loans), enabled=args.format == "table" and len(loans) > 200)
-    for loan_id, events in loans.items():
-        decisions.append(engine.decide(events, as_of))
-        progress(loan_id)
+        grouped = group_feed(read_records(fh, name=args.events, strict=args.strict,
+                                          ignored=ignored))  # fmt: skip
+    grouped.ignored.update(ignored)
+    total = len(grouped.loans)
+    progress = progress_bar(total, enabled=args.format == "table" and total > 200)
+    result = decide_grouped(engine, grouped, as_of, progress)
     if args.format == "jsonl":
-        for d in decisions:
+        for d in result.decisions:
             sys.stdout.write(d.to_json() + "\n")
     else:
-        print_decisions(decisions, rules, console())
-    return EXIT_OK
+        print_decisions(result.decisions, rules, console())
+    rejects = args.rejects or default_rejects(args.events, None)
+    return report_feed(
+        decided=len(result.decisions),
+        set_aside=[s.loan_id for s in result.set_aside],
+        rejects=result.rejects,
+        ignored=result.ignored_fields,
+        path=rejects,
+        explicit=bool(args.rejects),
+        source=None if args.events == "-" else args.events,
+    )
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -175,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
     s.add_argument("--backend", choices=("python", "durable"), default="python")
+    add_feed_options(s)
     s.set_defaults(func=cmd_decide)
 
     s = sub.add_parser("explain", help="explain decisions (JSON Lines) in plain language")

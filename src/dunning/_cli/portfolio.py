@@ -1,7 +1,8 @@
 """Portfolio commands of the console script: batch, simulate, compare (see _batch, _simulate).
 
 Progress bars go to stderr (only when it is a terminal); results go to stdout as a rich
-table or as JSON for programs. Exit codes are `main`'s table: 0 done, 2 bad input, 3 bug.
+table or as JSON for programs. Exit codes are `_cli`'s table: 0 done, 1 some loans set
+aside (batch), 2 bad input, 3 bug.
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ from typing import Any
 from .._base.errors import InputError
 from .._portfolio.batch import run_batch
 from .._portfolio.compare import compare, render_png, render_table, summary
-from .._portfolio.feeds import dumps_event, read_jsonl
+from .._portfolio.feeds import dumps_event, read_records
 from .._portfolio.simulate import DEFAULT_MIX, SimConfig, simulate
-from .common import EXIT_OK, console, open_input
+from .common import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    add_feed_options,
+    console,
+    default_rejects,
+)
 
 __all__ = ["add_commands"]
 
@@ -37,6 +45,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--audit", help="also append every decision to this audit store")
     s.add_argument("--chunk", type=int, default=500, help="loans per transaction")
     s.add_argument("--format", choices=("table", "json"), default="table", help="summary")
+    add_feed_options(s)
     s.set_defaults(func=cmd_batch)
 
     s = sub.add_parser("simulate", help="simulate a synthetic portfolio under a rule set")
@@ -101,8 +110,10 @@ def progress_bar(label: str) -> Iterator[Callable[..., None]]:
 def cmd_batch(args: argparse.Namespace) -> int:
 
     out = Path(args.store).with_suffix(".stdout.jsonl") if args.out == "-" else Path(args.out)
-    with open_input(args.events) as fh, progress_bar("deciding") as tick:
-        events = read_jsonl(fh, name=args.events)
+    dead = args.rejects or default_rejects(args.events, args.out)
+    with progress_bar("deciding") as tick:
+        # A file is read by path (so dead letters found after reading get their line).
+        events: Any = args.events if args.events != "-" else read_records(sys.stdin, name="-")
         summary = run_batch(
             events,
             store=args.store,
@@ -113,6 +124,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
             batch_id=args.batch_id,
             chunk=args.chunk,
             progress=tick,
+            strict=args.strict,
+            rejects=dead,
         )
     if args.out == "-":
         with open(out, encoding="utf-8") as fh:
@@ -123,7 +136,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         sys.stderr.write(json.dumps(facts, sort_keys=True) + "\n")
     else:
         _show_pairs(f"Batch {summary.batch_id}", facts, sys.stderr)
-    return EXIT_OK
+    if not (summary.set_aside or summary.rejected_lines):
+        return EXIT_OK
+    return EXIT_FINDINGS if summary.decided_now or summary.resumed_from else EXIT_BAD_INPUT
 
 
 def _config(args: argparse.Namespace) -> Any:

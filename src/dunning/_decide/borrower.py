@@ -49,8 +49,9 @@ from .._base.version import __version__
 from .._gate.gate import Candidate, GateResult, evaluate
 from .._state.account import AccountState
 from .._state.event_base import _BorrowerEvent
-from .._state.events import LoanOpened, parse_event
+from .._state.events import LoanOpened
 from .._state.facts import compute_facts
+from .._state.parse import parse_event
 from .borrower_decision import BorrowerContact, BorrowerDecision, LoanLine, LoanOutcome
 from .decision import canonical_dumps
 
@@ -202,7 +203,12 @@ def borrower_states(given: Any, as_of: datetime) -> list[AccountState]:
         )
     items = list(given)
     if items and all(isinstance(x, AccountState) for x in items):
-        states = sorted(items, key=lambda s: s.loan_id)
+        # A state holding events after as_of is cut there; a loan opened later is left out.
+        states = sorted(
+            (s if s.last_event_at <= as_of else s.until(as_of) for s in items
+             if s.opened_at <= as_of),
+            key=lambda s: s.loan_id,
+        )  # fmt: skip
     elif any(isinstance(x, AccountState) for x in items):
         raise InputError(
             "decide_borrower: expected either events or AccountStates, found a mix of both"

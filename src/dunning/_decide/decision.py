@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_serializer,
@@ -29,7 +30,7 @@ from pydantic import (
 )
 
 from .._base.errors import InputError
-from .._base.time import aware, iso_utc, to_utc
+from .._base.time import aware, iso_utc, to_utc, zone
 from .._gate.outcome import Block as Block
 from .._gate.outcome import FlagNote as FlagNote
 from .explain import explain
@@ -104,10 +105,21 @@ class Decision(BaseModel):
     # Left out of the canonical JSON when absent, so decisions written before it keep their id.
     position: Position | None = None
 
-    @field_validator("as_of", "not_before", mode="before")
+    @field_validator("as_of", mode="before")
     @classmethod
     def _aware(cls, v: Any) -> Any:
         return None if v is None else to_utc(aware(v))
+
+    @field_validator("not_before", mode="before")
+    @classmethod
+    def _local(cls, v: Any, info: ValidationInfo) -> Any:
+        # The instant as the borrower sees it (08:00+08:00, not 00:00Z); the canonical JSON
+        # (and so the id) writes it in UTC, like every instant.
+        if v is None:
+            return None
+        tz = info.data.get("timezone")
+        when = to_utc(aware(v))
+        return when if tz is None else when.astimezone(zone(tz))
 
     @field_validator("flags", mode="before")
     @classmethod
@@ -184,7 +196,7 @@ class Decision(BaseModel):
         return hash(self.to_json())
 
     def __repr__(self) -> str:
-        when = f" not_before={iso_utc(self.not_before)}" if self.not_before else ""
+        when = f" not_before={self.not_before.isoformat()}" if self.not_before else ""
         return (
             f"<Decision {self.loan_id} {self.status} step={self.step}{when}"
             f" matched={len(self.matched)} blocked={len(self.blocked)}>"

@@ -1,7 +1,7 @@
 """Digests a decision carries: of its input (`input_digest`) and of itself (`decision_id`).
 
 The input digest is the sha256 of ``{"as_of":"<UTC instant>","events":[...]}`` where the
-events are the de-duplicated events the decision saw, in fold order ``(at, event_id)``, each
+events are the de-duplicated events the decision saw, in fold order (`_state.order`), each
 in its wire form (the JSON pydantic writes for the event model: fields in model order, decimals
 as strings, instants as given, None fields left out). A state carries its events, so deciding
 from a state and deciding from the same event list give the same digest; events later than

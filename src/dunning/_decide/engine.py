@@ -4,7 +4,8 @@ Theory of operation, per decision:
 
 1. Input. An `AccountState`, or an iterable of events (models, dicts or JSON texts). Events
    later than `as_of` are dropped before folding, so a past decision can be re-made at its own
-   moment; a state whose last event is after `as_of` is refused by the state itself.
+   moment; a state holding events after `as_of` (a schedule loaded in advance) is cut at
+   `as_of` (`AccountState.until`): both give the same decision, digest included.
 2. Facts at `as_of` (`_state.facts.compute_facts`), only the families the rule set reads.
 3. The backend returns the indices of the rules whose condition holds, in preference order:
    **priority desc, then ladder level of the proposed step desc, then step id asc, then rule
@@ -28,16 +29,17 @@ from .._backends.durable import compile_durable
 from .._backends.python import compile_ruleset
 from .._base.errors import EngineError, InputError
 from .._base.money import quantize
-from .._base.time import aware, to_utc
+from .._base.time import aware, to_utc, zone
 from .._base.version import __version__
 from .._gate.gate import Candidate, construct, evaluate
 from .._state.account import AccountState
-from .._state.events import parse_event
 from .._state.facts import compute_facts, context_for
+from .._state.parse import parse_event
 from .borrower import decide_borrower
 from .borrower_decision import BorrowerDecision
 from .decision import Decision, FactValue, Match, RuleSetRef
 from .digest import decision_id, state_digest
+from .feed import FeedDecisions, decide_feed
 from .position import position_of
 
 __all__ = ["BACKENDS", "Engine", "preference_order"]
@@ -128,11 +130,17 @@ class Engine:
 
     # -- the decision ---------------------------------------------------------------------------
 
-    def decide(self, state_or_events: Any, as_of: datetime | str) -> Decision:
-        """The Decision for the loan at `as_of` (aware datetime or ISO-8601 with offset)."""
-        when = aware(as_of)
-        state = self._state(state_or_events, when)
+    def decide(
+        self, state_or_events: Any, as_of: datetime | str, *, strict: bool = False
+    ) -> Decision:
+        """The Decision for the loan at `as_of` (aware datetime or ISO-8601 with offset).
 
+        Events later than `as_of` are left out, on a state as on an event list; unknown event
+        fields are ignored unless `strict` (then an InvalidEventError)."""
+        when = aware(as_of)
+        state = self._state(state_or_events, when, strict)
+        if state.last_event_at > when:
+            state = state.until(when)
         facts = compute_facts(state, when, self._ctx)
         return self._decide(state, facts, when)
 
@@ -140,6 +148,16 @@ class Engine:
         """The BorrowerDecision for all of one borrower's loans at `as_of`: at most one contact
         step, covering every loan in arrears, and each loan's own steps (`_decide.borrower`)."""
         return decide_borrower(self, events_or_states, as_of)
+
+    def decide_all(
+        self, events: Iterable[Any], as_of: datetime | str, *, strict: bool = False
+    ) -> FeedDecisions:
+        """Decide every loan of a mixed feed (models, dicts or JSON texts of many loans).
+
+        A loan with an invalid event, or whose events do not fold, is set aside whole (none
+        of its events used) and reported with the records at fault; every other loan is
+        decided. Returns decisions and set-aside loans, both in loan id order."""
+        return decide_feed(self, events, aware(as_of), strict=strict)
 
     def match(self, facts: Mapping[str, object], currency: str | None = None) -> tuple[int, ...]:
         """Indices of the rules (in `self.rules.rules`) that hold for `facts`, best first."""
@@ -176,7 +194,10 @@ class Engine:
                 "timezone": state.timezone,
                 "status": gate.status,
                 "step": gate.step,
-                "not_before": None if gate.not_before is None else to_utc(gate.not_before),
+                # In the borrower's offset (the canonical JSON writes UTC; `Decision`).
+                "not_before": None
+                if gate.not_before is None
+                else gate.not_before.astimezone(zone(state.timezone)),
                 "chosen_rule": gate.chosen_rule,
                 "step_label": plan.labels.get(gate.step, {}) if gate.step else {},
                 "matched": matched,
@@ -218,7 +239,7 @@ class Engine:
             },
         )
 
-    def _state(self, given: Any, as_of: datetime) -> Any:
+    def _state(self, given: Any, as_of: datetime, strict: bool = False) -> Any:
 
         if isinstance(given, AccountState):
             return given
@@ -228,7 +249,7 @@ class Engine:
                 f" found {type(given).__name__}"
             )
 
-        events = [parse_event(e) for e in given]
+        events = [parse_event(e, strict=strict) for e in given]
         kept = [e for e in events if e.at <= as_of]
         if events and not kept:
             raise InputError(

@@ -43,14 +43,15 @@ from typing import Any
 
 from .._audit.borrower import read_decision
 from .._audit.store import AuditStore
-from .._base.errors import InputError, InvalidEventError
+from .._base.errors import EventError, InputError, InvalidEventError
 from .._base.time import aware, iso_utc
 from .._decide.engine import Engine
 from .._rules.loader import load_rules
 from .._state.account import AccountState
-from .._state.events import Event, parse_event
+from .._state.events import Event
+from .._state.intake import Reject, records_of
 from .batch_borrower import BorrowerJob, write_transitions
-from .feeds import BORROWER_LEVEL, read_jsonl
+from .feeds import BORROWER_LEVEL, dumps_event, read_records, write_rejects
 from .snapshots import SnapshotStore
 from .spill import pack, unpack
 
@@ -87,6 +88,10 @@ class BatchSummary:
     resumed_from: int  # already decided by an earlier run of this batch id (interrupted or not)
     statuses: dict[str, int] = field(default_factory=dict)  # of the loans decided now
     out: str | None = None
+    set_aside: int = 0  # loans left undecided by this run (bad records; see `rejects`)
+    rejected_lines: int = 0  # records written to the dead-letter file
+    rejects: str | None = None  # the dead-letter file (JSON Lines), when there were rejects
+    ignored_fields: dict[str, int] = field(default_factory=dict)  # unknown field -> count
 
 
 def run_batch(
@@ -101,6 +106,8 @@ def run_batch(
     engine: Any = None,
     chunk: int = 500,
     progress: Progress | None = None,
+    strict: bool = False,
+    rejects: str | Path | None = None,
     by: str = "loan",
     transitions: str | Path | None = None,
 ) -> BatchSummary:
@@ -113,6 +120,12 @@ def run_batch(
     writes `out` again. `by` is ``"loan"`` (one Decision per loan) or ``"borrower"`` (one
     BorrowerDecision per borrower, `batch_borrower`); `transitions` is a path for the night's
     transition events (JSON Lines, against the store's previous batch), or None.
+
+    A loan with a bad record (or whose events do not fold) is set aside whole: not decided,
+    its snapshot untouched, its rejected records written to the dead-letter file `rejects`
+    (default ``<out>.rejects.jsonl``), and the batch id stays open, so a re-run with the
+    corrected input decides those loans and changes nothing else (by borrower: every loan of
+    its borrower waits with it). Unknown event fields are ignored and counted unless `strict`.
     """
 
     if chunk < 1:
@@ -133,10 +146,12 @@ def run_batch(
         if auditor is not None:
             _audit_pending(db, batch_id, auditor, ruleset)
         statuses: Counter[str] = Counter()
+        intake = _Intake(strict=strict)
         if record.status != "done":
-            _spill(db, new_events)
+            _spill(db, new_events, intake)
             try:
-                _check_unknown_loans(db)
+                _check_unknown_loans(db, intake)
+                intake.aside |= _borrowers_aside(db, intake)
                 if by == "borrower":
                     audit_chunk = None
                     if auditor is not None:
@@ -144,19 +159,24 @@ def run_batch(
                         def audit_chunk(decided: list[tuple[str, Any]]) -> None:
                             _audit_chunk(db, batch_id, auditor, ruleset, decided)
 
-                    BorrowerJob(db, batch_id, engine, when, statuses, audit_chunk).run(
-                        chunk, progress
-                    )
+                    BorrowerJob(
+                        db, batch_id, engine, when, statuses, audit_chunk, intake, _fold_reject
+                    ).run(chunk, progress)
                 else:
-                    job = _Job(db, batch_id, engine, when, auditor, ruleset, statuses)
+                    job = _Job(db, batch_id, engine, when, auditor, ruleset, statuses, intake)
                     job.run(chunk, progress)
             finally:
                 db.conn.execute("DETACH DATABASE spill")
-            db.finish_batch(batch_id)
+            if not intake.aside and not intake.rejects:
+                db.finish_batch(batch_id)
         if out is not None:
             write_decisions(db, batch_id, out)
         if transitions is not None:
             write_transitions(db, batch_id, transitions)
+        dead = rejects if rejects is not None else (f"{out}.rejects.jsonl" if out else None)
+        if intake.rejects and dead is not None:
+            source = str(new_events) if isinstance(new_events, str | Path) else None
+            write_rejects(intake.rejects, str(dead), source)
         total = db.decided_count(batch_id)
     finally:
         if auditor is not None and auditor is not audit:
@@ -171,6 +191,10 @@ def run_batch(
         resumed_from=resumed_from,
         statuses=dict(sorted(statuses.items())),
         out=None if out is None else str(out),
+        set_aside=len(intake.aside),
+        rejected_lines=len(intake.rejects),
+        rejects=None if not intake.rejects or dead is None else str(dead),
+        ignored_fields=dict(sorted(intake.ignored.items())),
     )
 
 
@@ -188,13 +212,31 @@ def write_decisions(db: SnapshotStore, batch_id: str, out: str | Path) -> None:
 # --- spill -----------------------------------------------------------------------------------
 
 
-def _iter_events(source: EventSource) -> Iterable[Event]:
+@dataclass
+class _Intake:
+    """What a run set aside: loan ids, the rejected records, the unknown fields seen."""
+
+    strict: bool = False
+    aside: set[str] = field(default_factory=set)
+    rejects: list[Reject] = field(default_factory=list)
+    ignored: Counter[str] = field(default_factory=Counter)
+    borrowers: set[str] = field(default_factory=set)  # of rejects naming no loan
+
+    def reject(self, r: Reject) -> None:
+        self.rejects.append(r)
+        if r.loan_id:
+            self.aside.add(r.loan_id)
+        elif r.borrower_id:
+            self.borrowers.add(r.borrower_id)
+
+
+def _iter_records(source: EventSource, intake: _Intake) -> Iterable[Event | Reject]:
     if isinstance(source, str | Path):
-        return read_jsonl(source)
-    return (parse_event(e) for e in source)
+        return read_records(source, strict=intake.strict, ignored=intake.ignored)
+    return records_of(source, strict=intake.strict, ignored=intake.ignored)
 
 
-def _spill(db: SnapshotStore, source: EventSource) -> None:
+def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> None:
     """Write the day's events to a temporary database attached as `spill` (see module doc)."""
     c = db.conn
     c.execute("ATTACH DATABASE '' AS spill")
@@ -202,7 +244,10 @@ def _spill(db: SnapshotStore, source: EventSource) -> None:
     c.execute("BEGIN")
     try:
         rows: list[tuple[object, ...]] = []
-        for event in _iter_events(source):
+        for event in _iter_records(source, intake):
+            if isinstance(event, Reject):
+                intake.reject(event)
+                continue
             level = 1 if event.type in BORROWER_LEVEL else 0
             # From __dict__: a missing attribute on a pydantic model costs a raised and
             # caught AttributeError (a quarter of the spill's own time).
@@ -231,21 +276,34 @@ def _flush(c: Any, rows: list[tuple[object, ...]]) -> None:
     rows.clear()
 
 
-def _check_unknown_loans(db: SnapshotStore) -> None:
-    row = db.conn.execute(
-        "SELECT e.event_id, e.loan_id FROM spill.events e WHERE e.borrower_level = 0"
+def _check_unknown_loans(db: SnapshotStore, intake: _Intake) -> None:
+    """Events of a loan neither in the store nor opened in the input are rejected."""
+    rows = db.conn.execute(
+        "SELECT e.event_id, e.loan_id, e.body FROM spill.events e WHERE e.borrower_level = 0"
         " AND NOT EXISTS (SELECT 1 FROM main.snapshots s WHERE s.loan_id = e.loan_id)"
         " AND NOT EXISTS (SELECT 1 FROM spill.new_loans n WHERE n.loan_id = e.loan_id)"
-        " ORDER BY e.loan_id, e.event_id LIMIT 1"
-    ).fetchone()
-    if row is not None:
-        raise InvalidEventError(
-            f"loan {row[1]!r} is not in the snapshot store {str(db.path)!r} and has no"
+        " ORDER BY e.loan_id, e.event_id"
+    )
+    for event_id, loan_id, body in rows:
+        err = InvalidEventError(
+            f"loan {loan_id!r:.80} is not in the snapshot store {str(db.path)!r} and has no"
             " loan_opened event in the input; expected its loan_opened first (today or in an"
             " earlier batch)",
-            event_id=str(row[0]),
+            event_id=str(event_id),
             field="loan_id",
         )
+        text = dumps_event(unpack(body))
+        intake.reject(Reject(error=str(err), text=text, event_id=str(event_id), loan_id=loan_id))
+
+
+def _borrowers_aside(db: SnapshotStore, intake: _Intake) -> set[str]:
+    """The loans of the borrowers named by rejects that name no loan."""
+    out: set[str] = set()
+    for borrower in sorted(intake.borrowers):
+        for table in ("main.snapshots", "spill.new_loans"):
+            sql = f"SELECT loan_id FROM {table} WHERE borrower_id = ?"
+            out |= {str(r[0]) for r in db.conn.execute(sql, (borrower,))}
+    return out
 
 
 # --- the decide loop -------------------------------------------------------------------------
@@ -286,6 +344,7 @@ class _Job:
     auditor: Any
     rules: Any
     statuses: Counter[str]
+    intake: _Intake
 
     def run(self, chunk: int, progress: Progress | None) -> None:
         c = self.db.conn
@@ -317,17 +376,31 @@ class _Job:
         decided: list[tuple[str, Any]] = []
         with self.db.transaction() as c:
             for loan_id, borrower_id in loans:
+                if loan_id in self.intake.aside:
+                    continue  # a bad record: the loan waits, its snapshot untouched
                 rows = c.execute(_NEW_EVENTS, (loan_id, borrower_id))
                 fresh: list[Event] = [unpack(r[0]) for r in rows]
                 old = self.db.get_json(loan_id)
-                state = _advance(old, fresh)
-                decision = self.engine.decide(state, self.as_of)
+                try:
+                    state = _advance(old, fresh)
+                    decision = self.engine.decide(state, self.as_of)
+                except (EventError, InputError) as err:
+                    self.intake.reject(_fold_reject(err, loan_id, fresh))
+                    continue
                 if old is None or fresh:
                     self.db.put(state)
                 self.db.record_decision(self.batch_id, loan_id, decision.to_json())
                 self.statuses[decision.status] += 1
                 decided.append((loan_id, decision))
         return decided
+
+
+def _fold_reject(err: Exception, loan_id: str, events: list[Event]) -> Reject:
+    """The reject of a loan whose new events do not fold (the offending event, if named)."""
+    eid = getattr(err, "event_id", None)
+    hit = next((e for e in events if e.event_id == eid), None)
+    text = "" if hit is None else dumps_event(hit)
+    return Reject(error=str(err), text=text, event_id=eid, loan_id=loan_id)
 
 
 def _advance(old: str | None, fresh: list[Event]) -> AccountState:

@@ -10,7 +10,9 @@ today, each advanced with its new events exactly as the per-loan batch does, and
 together by `engine.decide_borrower(states, as_of)`. The chunk's snapshots and one
 ``batch_loans`` row per borrower, keyed ``borrower:<id>`` (the audit store's key for a
 borrower decision), are written in one transaction, so resuming, idempotent output and
-auditing work as for loans (`batch`). A chunk never splits a borrower.
+auditing work as for loans (`batch`). A chunk never splits a borrower. A borrower with a
+loan set aside (a bad record, events that do not fold) waits whole: none of its loans is
+decided or moved on, and a re-run with the corrected input decides it.
 
 Transitions (`write_transitions`). When asked, the batch writes the night's transitions as
 JSON Lines: for every decision of this batch (key order), `dunning.transitions(previous,
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .._audit.borrower import BORROWER_KEY, read_decision
+from .._base.errors import EventError, InputError
 from .._decide.transitions import transitions
 from .._state.account import AccountState
 from .._state.events import Event
@@ -75,7 +78,9 @@ class BorrowerJob:
     engine: Any
     as_of: datetime
     statuses: Counter[str]
-    audit: Any  # (db, batch_id, decided) -> None, or None
+    audit: Any  # (decided) -> None, or None
+    intake: Any  # the run's set-aside loans and rejects (`batch._Intake`)
+    fold_reject: Any  # (error, loan id, events) -> Reject
 
     def run(self, chunk: int, progress: Any) -> None:
         c = self.db.conn
@@ -106,16 +111,27 @@ class BorrowerJob:
         decided: list[tuple[str, Any]] = []
         with self.db.transaction() as c:
             for borrower in borrowers:
-                states = []
-                for (loan_id,) in c.execute(_LOANS, {"b": borrower}).fetchall():
-                    rows = c.execute(_NEW_EVENTS, (loan_id, borrower)).fetchall()
-                    fresh: list[Event] = [unpack(r[0]) for r in rows]
-                    old = self.db.get_json(loan_id)
-                    state = _advance(old, fresh)
-                    if old is None or fresh:
+                loans = [str(r[0]) for r in c.execute(_LOANS, {"b": borrower}).fetchall()]
+                if any(loan in self.intake.aside for loan in loans):
+                    self.intake.aside.update(loans)  # the borrower waits with its bad loan
+                    continue
+                advanced = []
+                try:
+                    for loan_id in loans:
+                        rows = c.execute(_NEW_EVENTS, (loan_id, borrower)).fetchall()
+                        fresh: list[Event] = [unpack(r[0]) for r in rows]
+                        old = self.db.get_json(loan_id)
+                        current = loan_id
+                        advanced.append((_advance(old, fresh), old is None or bool(fresh)))
+                    states = [state for state, _changed in advanced]
+                    decision = self.engine.decide_borrower(states, self.as_of)
+                except (EventError, InputError) as err:
+                    self.intake.reject(self.fold_reject(err, current, fresh))
+                    self.intake.aside.update(loans)
+                    continue
+                for state, changed in advanced:
+                    if changed:
                         self.db.put(state)
-                    states.append(state)
-                decision = self.engine.decide_borrower(states, self.as_of)
                 key = BORROWER_KEY + borrower
                 self.db.record_decision(self.batch_id, key, decision.to_json())
                 self.statuses[decision.status] += 1

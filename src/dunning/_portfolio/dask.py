@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .._base.errors import EngineError, InputError
+from .._base.errors import EngineError, EventError, InputError
 from .._base.time import aware
 from .._decide.decision import Decision
 from .._decide.engine import Engine
@@ -38,7 +38,8 @@ from .._rules.loader import load_rules
 from .._rules.ruleset import RuleSet
 from .._state.account import AccountState
 from .._state.events import Event
-from .feeds import dumps_event, group_by_loan, read_jsonl
+from .._state.intake import Reject, SetAside, group_feed, records_of
+from .feeds import dumps_event, read_records
 from .snapshots import SnapshotStore
 
 __all__ = ["decide_on_dask", "decide_store_on_dask", "local_client", "warm_up"]
@@ -102,10 +103,17 @@ def _warm(sha256: str, source: str) -> None:
 def decide_partition(
     sha256: str, source: str, as_of: str, loans: list[tuple[str, list[str]]]
 ) -> list[str]:
-    """Decide `loans` ((loan_id, [event JSON]) sorted) -> decision JSON texts, same order."""
+    """Decide `loans` ((loan_id, [event JSON]) sorted) -> decision JSON texts, same order;
+    a loan whose events do not fold gives ``"!" + error`` instead (the driver sets it aside)."""
     engine = _engine(sha256, source)
     when = aware(as_of)
-    return [engine.decide(events, when).to_json() for _loan, events in loans]
+    out = []
+    for _loan, events in loans:
+        try:
+            out.append(engine.decide(events, when).to_json())
+        except (EventError, InputError) as err:
+            out.append("!" + str(err))
+    return out
 
 
 def decide_store_partition(
@@ -140,20 +148,41 @@ def decide_on_dask(
     *,
     client: Any,
     partitions: int | None = None,
+    set_aside: list[SetAside] | None = None,
+    strict: bool = False,
 ) -> list[Decision]:
-    """Decide every loan of `events` on the Dask `client`; sorted by loan id."""
+    """Decide every loan of `events` on the Dask `client`; sorted by loan id.
+
+    A loan with a bad record, or whose events do not fold, is set aside whole (as in
+    `Engine.decide_all`) and appended to `set_aside` when given; the others are decided."""
     _distributed()
     sha, source = _rules_ref(rules)
     when = aware(as_of).isoformat()
-    stream = read_jsonl(events) if isinstance(events, str | Path) else events
-    grouped = group_by_loan(stream)
-    loans = [(loan, [dumps_event(e) for e in evs]) for loan, evs in grouped.items()]
+    stream = (
+        read_records(events, strict=strict)
+        if isinstance(events, str | Path)
+        else records_of(events, strict=strict)
+    )
+    grouped = group_feed(stream)
+    loans = [(loan, [dumps_event(e) for e in evs]) for loan, evs in grouped.loans.items()]
     parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
     futures = [
         client.submit(decide_partition, sha, source, when, chunk, pure=False)
         for chunk in _chunks(loans, parts)
     ]
-    return [Decision.from_json(text) for f in futures for text in f.result()]
+    aside = {loan: list(rs) for loan, rs in grouped.set_aside.items()}
+    for r in grouped.orphans:
+        aside.setdefault("", []).append(r)
+    decisions = []
+    texts = [text for f in futures for text in f.result()]
+    for (loan, _evs), text in zip(loans, texts, strict=True):
+        if text.startswith("!"):
+            aside[loan] = [Reject(error=text[1:], text="", loan_id=loan)]
+        else:
+            decisions.append(Decision.from_json(text))
+    if set_aside is not None:
+        set_aside.extend(SetAside(loan, tuple(rs)) for loan, rs in sorted(aside.items()))
+    return decisions
 
 
 def decide_store_on_dask(

@@ -2,93 +2,59 @@
 
 Borrower-level events (contacts, cease requests, bankruptcy, ...) may omit `loan_id` or name
 another loan of the same borrower; they belong to every loan of that borrower, which is how
-per-borrower frequency caps see all contacts. Grouping therefore happens in two passes: find
-each loan's borrower from its `loan_opened`, then hand every event to the loans it concerns.
+per-borrower frequency caps see all contacts. Grouping (`_state.intake`) happens in two
+passes: find each loan's borrower from its `loan_opened`, then hand every event to the loans
+it concerns.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from .._base.errors import InvalidEventError
-from .._state.events import Event, LoanOpened, parse_event
-
-BORROWER_LEVEL = frozenset(
-    {
-        "contact_attempted",
-        "cease_contact_requested",
-        "consent_changed",
-        "bankruptcy_filed",
-        "bankruptcy_closed",
-        "borrower_deceased",
-        "vulnerability_flagged",
-        "attorney_retained",
-        "breathing_space_started",
-        "breathing_space_ended",
-        "collections_paused",
-        "collections_resumed",
-    }
-)
+from .._base.errors import InputError, InvalidEventError
+from .._state.events import Event, LoanOpened
+from .._state.intake import BORROWER_LEVEL as BORROWER_LEVEL
+from .._state.intake import Reject, read_lines
+from .._state.intake import group_by_loan as group_by_loan
 
 
-def read_jsonl(source: str | Path | IO[str], *, name: str | None = None) -> Iterator[Event]:
-    """Events from a JSON Lines file or stream; errors name the file and line number."""
+def read_records(
+    source: str | Path | IO[bytes] | IO[str],
+    *,
+    name: str | None = None,
+    strict: bool = False,
+    ignored: Counter[str] | None = None,
+) -> Iterator[Event | Reject]:
+    """Events, or Rejects for bad lines, of a JSON Lines file or stream (read as bytes, so
+    invalid UTF-8 is reported as ``file:line``)."""
     if isinstance(source, str | Path):
-        with open(source, encoding="utf-8") as fh:
-            yield from read_jsonl(fh, name=str(source))
+        try:
+            fh = open(source, "rb")  # noqa: SIM115 - closed below, after the generator
+        except OSError as exc:
+            raise InputError(f"cannot read {str(source)!r}: {exc.strerror}") from None
+        with fh:
+            yield from read_lines(fh, name or str(source), strict=strict, ignored=ignored)
         return
-    label = name or getattr(source, "name", "<stream>")
-    for n, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except ValueError as exc:
-            raise InvalidEventError(
-                f"{label}:{n}: expected one JSON object per line ({exc})"
-            ) from None
-        try:
-            yield parse_event(raw)
-        except InvalidEventError as exc:
-            raise type(exc)(f"{label}:{n}: {exc}") from None
+    label = name or str(getattr(source, "name", "<stream>"))
+    binary = cast(IO[bytes], getattr(source, "buffer", source))
+    yield from read_lines(binary, label, strict=strict, ignored=ignored)
 
 
-def group_by_loan(events: Iterable[Event | Mapping[str, Any]]) -> dict[str, list[Event]]:
-    """Events per loan id (sorted by loan id); borrower-level events go to all their loans.
-
-    A borrower-level event dated before a loan was opened reaches that loan only when it
-    names it (it belongs to the borrower's older loans otherwise).
-    """
-    parsed = [parse_event(e) for e in events]
-    borrower_of: dict[str, str] = {}
-    for e in parsed:
-        if e.type == "loan_opened":
-            borrower_of[e.loan_id] = e.borrower_id
-    loans_of: dict[str, list[str]] = {}
-    for loan, borrower in sorted(borrower_of.items()):
-        loans_of.setdefault(borrower, []).append(loan)
-    opened_at = {e.loan_id: e.at for e in parsed if e.type == "loan_opened"}
-    out: dict[str, list[Event]] = {loan: [] for loan in sorted(borrower_of)}
-    for e in parsed:
-        if e.type in BORROWER_LEVEL:
-            for loan in loans_of.get(e.borrower_id, []):  # type: ignore[union-attr]
-                # A contact from before this loan existed belongs to the borrower's older
-                # loans; it would make this loan's fold fail (nothing happens before opening).
-                if e.loan_id == loan or e.at >= opened_at[loan]:
-                    out[loan].append(e)
-            continue
-        loan_id = e.loan_id
-        if loan_id not in out:
-            raise InvalidEventError(
-                f"no loan_opened event for loan {loan_id!r} in the input",
-                event_id=e.event_id,
-                field="loan_id",
-            )
-        out[loan_id].append(e)
-    return out
+def read_jsonl(
+    source: str | Path | IO[bytes] | IO[str], *, name: str | None = None, strict: bool = False
+) -> Iterator[Event]:
+    """Events from a JSON Lines file or stream; the first bad line raises, naming file:line."""
+    for r in read_records(source, name=name, strict=strict):
+        if isinstance(r, Reject):
+            raise InvalidEventError(f"{r.source}:{r.line}: {r.error}")
+        yield r
 
 
 def group_by_borrower(
@@ -107,3 +73,35 @@ def dumps_event(event: Event) -> str:
     return json.dumps(
         event.model_dump(mode="json", exclude_none=True), sort_keys=True, ensure_ascii=False
     )
+
+
+def write_rejects(rejects: Sequence[Any], path: str, source: str | None) -> None:
+    """The dead-letter JSON Lines file, one line per rejected record (written whole); ``-``
+    writes them to stderr."""
+    if path == "-":
+        sys.stderr.writelines(r.to_json() + "\n" for r in verbatim(rejects, source))
+        return
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        for r in verbatim(rejects, source):
+            fh.write(r.to_json() + "\n")
+    os.replace(tmp, path)
+
+
+def verbatim(rejects: Sequence[Any], source: str | None) -> list[Any]:
+    """`rejects`, those found after reading (a fold error knows its event, not its line)
+    given their line of `source` verbatim when the file can be read again."""
+    want = {r.event_id for r in rejects if r.line is None and r.event_id}
+    found: dict[str, tuple[int, str]] = {}
+    if want and source is not None and os.path.isfile(source):
+        with open(source, "rb") as fh:
+            for n, raw in enumerate(fh, start=1):
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                for eid in want:
+                    if eid not in found and f'"{eid}"' in text:
+                        found[eid] = (n, text)
+    out = []
+    for r in rejects:
+        hit = found.get(r.event_id) if r.line is None and r.event_id else None
+        out.append(r if hit is None else replace(r, line=hit[0], text=hit[1], source=source))
+    return out

@@ -22,7 +22,8 @@ from typing import Any
 from .._base.errors import InputError
 from .._base.money import quantize
 from .._base.time import local_at
-from .._state.events import Event, parse_event
+from .._state.events import Event
+from .._state.parse import parse_event
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 
-Events are put in the order ``(at, event_id)`` and folded one by one; the input order does
-not matter. An event id seen twice is ignored when both copies are identical and rejected
+Events are put in the fold order (`_state.order`: time, causal rank of the type, the feed's
+optional ``seq``, event id) and folded one by one; neither the input order nor the ids'
+spelling matters. An event id seen twice is ignored when both copies are identical and rejected
 (`ConflictingEventError`) when they differ, so a payment is never counted twice.
 
 The snapshot keeps its sorted, de-duplicated events. `apply(more)` folds incrementally when
@@ -12,14 +13,24 @@ every new event sorts after the last one (the usual case: a feed moving forward)
 everything again from scratch when a late event sorts before it, so
 ``from_events(a + b) == from_events(a).apply(b)`` for any split.
 
-The fold itself (a table of handlers and the checks it makes) is in `fold`; the money
-(charges, waterfall allocation, credit) in `ledger`; the facts at an ``as_of`` in `facts`.
+A snapshot may hold events later than the instant it is asked about (a repayment schedule
+loaded at origination: every due is known, with a future ``at``). `until(as_of)` is the state
+as it was at `as_of`: the fold of its events with ``at <= as_of`` (a prefix of the sorted
+events), exactly what `from_events` gives for the event list cut at `as_of`. When no event is
+later than `as_of` (a feed moving forward, the common night) it is the state itself, at the
+cost of one comparison; otherwise the cut is folded once and cached on the snapshot (the last
+`as_of` asked), so facts, the gate and the digest of one decision share it.
+
+The fold itself (a table of handlers and the checks it makes) is in `_fold`; the money
+(charges, waterfall allocation, credit) in `_ledger`; the facts at an ``as_of`` in `_facts`.
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -29,10 +40,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .._base.errors import ConflictingEventError, InputError
 from .._base.time import aware
-from .events import Event, parse_event
+from . import catalog as _catalog
+from .events import Event
 from .facts import compute_facts, context_for
 from .fold import Contact, Payment, Plan, Promise, StepRecord, fold
 from .ledger import Ledger
+from .order import fold_sorted, order_key
+from .parse import parse_event
 from .pauses import Pause
 
 if TYPE_CHECKING:
@@ -91,24 +105,30 @@ class AccountState(BaseModel):
     # --- building -------------------------------------------------------------------------
 
     @classmethod
-    def from_events(cls, events: Iterable[Event | Mapping[str, Any] | str]) -> AccountState:
-        """Fold `events` (models, JSON-shaped dicts or JSON texts; any order) into a state."""
-        unique = _dedupe({}, [parse_event(e) for e in events])
+    def from_events(
+        cls, events: Iterable[Event | Mapping[str, Any] | str], *, strict: bool = False
+    ) -> AccountState:
+        """Fold `events` (models, JSON-shaped dicts or JSON texts; any order) into a state.
+
+        Unknown fields are ignored unless `strict` (then an InvalidEventError)."""
+        unique = _dedupe({}, [parse_event(e, strict=strict) for e in events])
         if not unique:
             raise InputError("events: expected at least a loan_opened event, found an empty list")
-        return cls._built(fold(sorted(unique.values(), key=event_key), None))
+        return cls._built(fold(fold_sorted(unique.values()), None))
 
-    def apply(self, events: Iterable[Event | Mapping[str, Any] | str]) -> AccountState:
+    def apply(
+        self, events: Iterable[Event | Mapping[str, Any] | str], *, strict: bool = False
+    ) -> AccountState:
         """This state with `events` folded in; equal to folding all events from scratch."""
         known = {e.event_id: e for e in self.events}
-        fresh = _dedupe(known, [parse_event(e) for e in events])
+        fresh = _dedupe(known, [parse_event(e, strict=strict) for e in events])
         if not fresh:
             return self
-        new = sorted(fresh.values(), key=event_key)
-        if event_key(new[0]) > event_key(self.events[-1]):
+        new = fold_sorted(fresh.values())
+        if order_key(new[0]) > order_key(self.events[-1]):
             # Fast path: the feed moved forward; continue the fold from this snapshot.
             return type(self)._built(fold(new, self))
-        merged = sorted([*self.events, *new], key=event_key)
+        merged = fold_sorted([*self.events, *new])
         return type(self)._built(fold(merged, None))
 
     @classmethod
@@ -119,11 +139,34 @@ class AccountState(BaseModel):
         # trip property (from_json(to_json(s)) == s, a validated state) checks the types.
         return cls.model_construct(**fields)
 
+    def until(self, as_of: datetime | str) -> AccountState:
+        """The state as it was at `as_of`: its events with ``at <= as_of`` folded (see the
+        module doc). `self` when no event is later; InputError when the loan was not opened
+        yet at `as_of`."""
+        when = aware(as_of)
+        if self.last_event_at <= when:
+            return self
+        cache = self._derived
+        hit = cache.get("until")
+        if hit is not None and hit[0] == when:
+            return hit[1]  # type: ignore[no-any-return]
+        keep = bisect_right(self.events, when, key=_at)
+        if keep == 0:
+            raise InputError(
+                f"as_of {when.isoformat()}: loan {self.loan_id!r} was not opened yet (opened"
+                f" at {self.opened_at.isoformat()}); expected an as_of at or after its"
+                " loan_opened event"
+            )
+        state = type(self)._built(fold(self.events[:keep], None))
+        cache["until"] = (when, state)
+        return state
+
     # --- persistence ----------------------------------------------------------------------
 
     def to_json(self) -> str:
-        """The snapshot as JSON text (decimals as strings, times ISO-8601)."""
-        return self.model_dump_json()
+        """The snapshot as JSON text (decimals as strings, times ISO-8601; fields whose value
+        is None are left out: they read back as their default, None)."""
+        return self.model_dump_json(exclude_none=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> AccountState:
@@ -140,15 +183,34 @@ class AccountState(BaseModel):
 
     # --- facts ----------------------------------------------------------------------------
 
-    def facts(self, as_of: datetime | str, rules: Any = None) -> MappingProxyType[str, Any]:
+    def facts(
+        self, as_of: datetime | str, rules: Any = None, *, names: Iterable[str] | None = None
+    ) -> MappingProxyType[str, Any]:
         """The facts at `as_of` as a read-only mapping (the values rules see).
 
         `rules` is a RuleSet (its limitation, steps and fact names are used) or None for the
         defaults: limitation P3Y from the oldest unpaid due date, no steps, scalar facts only.
+        `names` asks for exactly these catalog facts, families included (``attempts_7d.phone``,
+        ``days_since_step.lawyer_letter``), whether or not the rule set reads them; an unknown
+        name is an InputError with a did-you-mean. Events later than `as_of` are left out.
         """
         from types import MappingProxyType
 
-        return MappingProxyType(compute_facts(self, aware(as_of), context_for(rules)))
+        ctx = context_for(rules)
+        if names is None:
+            return MappingProxyType(compute_facts(self, aware(as_of), ctx))
+        wanted = list(names)
+        steps = set(ctx.steps) if rules is not None else {n.partition(".")[2] for n in wanted}
+        for name in wanted:
+            if not isinstance(name, str) or _catalog.lookup(name, steps) is None:
+                hint = _catalog.suggest(str(name), steps) if isinstance(name, str) else None
+                raise InputError(
+                    f"facts names: {str(name)[:80]!r} is not a catalog fact"
+                    + (f"; did you mean {hint!r}?" if hint else "; see `dunning facts`")
+                )
+        ctx = replace(ctx, names=ctx.names | frozenset(wanted))
+        every = compute_facts(self, aware(as_of), ctx)
+        return MappingProxyType({name: every[name] for name in wanted})
 
     # --- derived values, cached per snapshot ------------------------------------------------
     # A snapshot never changes, so what is derived from it alone (the events' wire JSON for the
@@ -168,9 +230,8 @@ class AccountState(BaseModel):
         )
 
 
-def event_key(event: Event) -> tuple[datetime, str]:
-    """The fold order: time, then event id (so equal instants are ordered too)."""
-    return (event.at, event.event_id)
+def _at(event: Event) -> datetime:
+    return event.at
 
 
 def _dedupe(known: Mapping[str, Event], events: list[Event]) -> dict[str, Event]:

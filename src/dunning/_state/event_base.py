@@ -8,12 +8,24 @@ of every snapshot passes through them when a nightly batch reads its store back.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from .._base.money import MINOR_UNITS, fits, to_decimal
+from .._base.time import MAX_YEAR, MIN_YEAR
 
 Channel = Literal["phone", "sms", "email", "letter", "app", "visit"]
 ChannelOrAny = Literal["phone", "sms", "email", "letter", "app", "visit", "any"]
@@ -33,17 +45,75 @@ Outcome = Literal[
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 
+# Bounds checked at intake (every path reads events through these types), so nothing later
+# (sums, quantize, calendar arithmetic) can overflow: amounts at most 10^15 major units,
+# dates and instants in the years 1900 to 2200, ids at most 128 printable non-space characters.
+MAX_AMOUNT = Decimal(10) ** 15
+ID_MAX = 128
+# The wire forms: plain decimal text (no exponent, sign, underscores or spaces), ISO dates and
+# ISO-8601 times (a date, 'T' or a space, hours and minutes, then what fromisoformat reads).
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+
+
 def _money(value: object) -> Decimal:
-    # Fast path for the wire form (a plain decimal string): exactly what to_decimal returns
-    # for it; anything else, or a bad string, goes to to_decimal for its checks and message.
-    if type(value) is str:
-        try:
-            d = Decimal(value)
-        except InvalidOperation:
-            return to_decimal(value)
-        if d.is_finite():
-            return d
-    return to_decimal(value)
+    """A Decimal from plain decimal text or an integer (or a Decimal), at most MAX_AMOUNT."""
+    kind = type(value)
+    if isinstance(value, str):
+        if _PLAIN_DECIMAL.fullmatch(value) is None:
+            raise ValueError(
+                "expected plain decimal text such as '500.00' (digits, one optional point;"
+                " no exponent, sign, spaces or underscores)"
+            )
+        d = Decimal(value)
+    elif kind is int or kind is Decimal:
+        d = to_decimal(value)
+    else:
+        d = to_decimal(value)  # refuses floats and bools with its own message
+    if abs(d) > MAX_AMOUNT:
+        raise ValueError("expected an amount of at most 10^15 (major units)")
+    return d
+
+
+def _instant(value: object) -> object:
+    """ISO-8601 text (or a datetime); numbers and numeric strings are not times."""
+    if isinstance(value, str):
+        if _ISO_TIME.match(value) is None:
+            raise ValueError(
+                "expected an ISO-8601 time with an offset such as '2025-03-03T10:00:00+08:00'"
+            )
+        return value
+    if isinstance(value, datetime):
+        return value
+    raise ValueError("expected ISO-8601 text such as '2025-03-03T10:00:00+08:00'")
+
+
+def _in_years(value: datetime) -> datetime:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(
+            f"expected a time in the years {MIN_YEAR} to {MAX_YEAR}, found {value.isoformat()}"
+        )
+    return value
+
+
+def _day(value: object) -> object:
+    """An ISO date as text (or a date); numbers, numeric strings and times are not dates."""
+    if isinstance(value, str):
+        if _ISO_DATE.fullmatch(value) is None:
+            raise ValueError("expected an ISO date such as '2025-03-03'")
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("expected an ISO date such as '2025-03-03'")
+
+
+def _day_in_years(value: date) -> date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(
+            f"expected a date in the years {MIN_YEAR} to {MAX_YEAR}, found {value.isoformat()}"
+        )
+    return value
 
 
 # Results of `fits` by (amount, currency): amounts repeat (the same dues and payments on
@@ -83,6 +153,9 @@ def _money_fields(cls: type[BaseModel]) -> tuple[str, ...]:
 
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant), AfterValidator(_in_years)]
+Day = Annotated[date, BeforeValidator(_day), AfterValidator(_day_in_years)]
 Amount = Annotated[Decimal, BeforeValidator(_money), Field(gt=0)]
 NonNegAmount = Annotated[Decimal, BeforeValidator(_money), Field(ge=0)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -93,8 +166,10 @@ class _Event(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
-    event_id: NonEmpty
-    at: AwareDatetime
+    event_id: Id
+    at: Instant
+    # The feed's own order of events at one instant, when it sends one (`_state.order`).
+    seq: Annotated[StrictInt, Field(ge=0, lt=2**63)] | None = None
 
     def __repr__(self) -> str:
         loan = getattr(self, "loan_id", None)
@@ -102,14 +177,18 @@ class _Event(BaseModel):
 
 
 class _LoanEvent(_Event):
-    loan_id: NonEmpty
+    """A loan-level event. Each one also takes an optional `borrower_id` (most feeds send it
+    on every event), declared after its `type` so the wire form of an event without it is
+    unchanged; when given it is checked against the loan's borrower (ForeignEventError)."""
+
+    loan_id: Id
 
 
 class _BorrowerEvent(_Event):
     """A borrower-level event: `loan_id` optional, `borrower_id` required."""
 
-    loan_id: NonEmpty | None = None
-    borrower_id: NonEmpty
+    loan_id: Id | None = None
+    borrower_id: Id
 
 
 class _MoneyCheck:

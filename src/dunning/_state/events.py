@@ -1,9 +1,12 @@
 """Events: the facts of a loan's life, as frozen pydantic models in one union on ``type``.
 
 Everything the library knows about an account comes from these events. They are validated
-strictly (unknown fields and types are errors; times must be aware; amounts positive and
-exact to the currency's minor unit; floats are refused for money) and may be given as models
-or as plain JSON-shaped dicts anywhere the API takes an event.
+strictly (times only as aware ISO-8601 text, dates as ISO dates, both between 1900 and
+2200; amounts only as plain decimal text or integers, positive, at most `MAX_AMOUNT` and exact
+to the currency's minor unit; ids bounded in length and charset) and may be given as models
+or as plain JSON-shaped dicts anywhere the API takes an event. Unknown fields are ignored
+(and counted) unless ``strict=True``; a near-miss of a known field is an error
+(`_state.field_policy`).
 
 Borrower-level events (contacts, cease requests, consent, bankruptcy, death, vulnerability)
 may omit ``loan_id``: they are accepted by every loan of the same borrower.
@@ -11,22 +14,17 @@ may omit ``loan_id``: they are accepted by every loan of the same borrower.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
-from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     TypeAdapter,
-    ValidationError,
     model_validator,
 )
 
-from .._base.errors import InvalidEventError
 from .._base.money import fits
 from .._base.time import is_zone
 from .event_base import CHANNELS as CHANNELS
@@ -36,6 +34,8 @@ from .event_base import Amount as Amount
 from .event_base import Channel as Channel
 from .event_base import ChannelOrAny as ChannelOrAny
 from .event_base import Currency as Currency
+from .event_base import Day as Day
+from .event_base import Id as Id
 from .event_base import NonEmpty as NonEmpty
 from .event_base import NonNegAmount as NonNegAmount
 from .event_base import Outcome as Outcome
@@ -49,17 +49,16 @@ from .pauses import CollectionsResumed as CollectionsResumed
 __all__ = [
     "CHANNELS",
     "CONTACT_CHANNELS",
+    "EVENT_CLASSES",
+    "EVENT_TYPES",
     "OUTCOMES",
     "Event",
-    "event_json_schema",
-    "parse_event",
-    "parse_events",
 ]
 
 
 class LoanOpened(_MoneyCheck, _LoanEvent):
     type: Literal["loan_opened"] = "loan_opened"
-    borrower_id: NonEmpty
+    borrower_id: Id
     principal: Amount
     currency: Currency
     timezone: NonEmpty
@@ -78,12 +77,13 @@ class LoanOpened(_MoneyCheck, _LoanEvent):
 
 class InstallmentDue(_MoneyCheck, _LoanEvent):
     type: Literal["installment_due"] = "installment_due"
-    due_date: date
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
+    due_date: Day
     principal: NonNegAmount = Decimal(0)
     interest: NonNegAmount = Decimal(0)
     fees: NonNegAmount = Decimal(0)
     currency: Currency
-    installment_id: NonEmpty | None = None  # defaults to the event_id
+    installment_id: Id | None = None  # defaults to the event_id
 
     @model_validator(mode="after")
     def _not_empty(self) -> InstallmentDue:
@@ -96,23 +96,26 @@ class FeeCharged(_MoneyCheck, _LoanEvent):
     """A fee (late fee, collection cost) due on `due_date` (default: the event's local date)."""
 
     type: Literal["fee_charged"] = "fee_charged"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     amount: Amount
     currency: Currency
     kind: NonEmpty = "late_fee"
-    due_date: date | None = None
+    due_date: Day | None = None
 
 
 class InterestCharged(_MoneyCheck, _LoanEvent):
     """Interest (e.g. penalty interest) due on `due_date` (default: the event's local date)."""
 
     type: Literal["interest_charged"] = "interest_charged"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     amount: Amount
     currency: Currency
-    due_date: date | None = None
+    due_date: Day | None = None
 
 
 class PaymentReceived(_MoneyCheck, _LoanEvent):
     type: Literal["payment_received"] = "payment_received"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     amount: Amount
     currency: Currency
     method: NonEmpty | None = None
@@ -122,7 +125,8 @@ class PaymentReversed(_LoanEvent):
     """A payment bounced or was charged back: its effect is undone exactly."""
 
     type: Literal["payment_reversed"] = "payment_reversed"
-    payment_event_id: NonEmpty
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
+    payment_event_id: Id
     reason: NonEmpty | None = None
 
 
@@ -138,34 +142,39 @@ class ContactAttempted(_BorrowerEvent):
 
 class PromiseToPay(_MoneyCheck, _LoanEvent):
     type: Literal["promise_to_pay"] = "promise_to_pay"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     amount: Amount
     currency: Currency
-    promised_date: date
+    promised_date: Day
 
 
 class DisputeRaised(_LoanEvent):
     type: Literal["dispute_raised"] = "dispute_raised"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     written: bool = True
     reason: NonEmpty | None = None
 
 
 class DisputeResolved(_LoanEvent):
     type: Literal["dispute_resolved"] = "dispute_resolved"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     outcome: Literal["verified", "upheld", "withdrawn"] = "verified"
 
 
 class HardshipDeclared(_LoanEvent):
     type: Literal["hardship_declared"] = "hardship_declared"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     reason: NonEmpty | None = None
 
 
 class HardshipEnded(_LoanEvent):
     type: Literal["hardship_ended"] = "hardship_ended"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
 
 
 class PlanInstallment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    due_date: date
+    due_date: Day
     amount: Amount
 
 
@@ -173,6 +182,7 @@ class RepaymentPlanAgreed(_MoneyCheck, _LoanEvent):
     """A repayment plan (installments, extension, interest relief) replacing the arrears."""
 
     type: Literal["repayment_plan_agreed"] = "repayment_plan_agreed"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     kind: Literal["installments", "extension", "interest_relief", "settlement"] = "installments"
     currency: Currency
     installments: tuple[PlanInstallment, ...] = Field(min_length=1, max_length=600)
@@ -190,6 +200,7 @@ class RepaymentPlanAgreed(_MoneyCheck, _LoanEvent):
 
 class RepaymentPlanCancelled(_LoanEvent):
     type: Literal["repayment_plan_cancelled"] = "repayment_plan_cancelled"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     reason: NonEmpty | None = None
 
 
@@ -236,11 +247,13 @@ class AttorneyRetained(_BorrowerEvent):
 
 class ComplaintOpened(_LoanEvent):
     type: Literal["complaint_opened"] = "complaint_opened"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     ombudsman: bool = False
 
 
 class ComplaintResolved(_LoanEvent):
     type: Literal["complaint_resolved"] = "complaint_resolved"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
 
 
 class BreathingSpaceStarted(_BorrowerEvent):
@@ -248,7 +261,7 @@ class BreathingSpaceStarted(_BorrowerEvent):
 
     type: Literal["breathing_space_started"] = "breathing_space_started"
     kind: Literal["standard", "mental_health_crisis"] = "standard"
-    ends_on: date | None = None
+    ends_on: Day | None = None
 
 
 class BreathingSpaceEnded(_BorrowerEvent):
@@ -259,6 +272,7 @@ class DebtAcknowledged(_LoanEvent):
     """The borrower acknowledged the debt (restarts the limitation period where the law says)."""
 
     type: Literal["debt_acknowledged"] = "debt_acknowledged"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     written: bool = True
 
 
@@ -266,17 +280,20 @@ class StepTaken(_LoanEvent):
     """The bank carried out a collection step (a letter sent, a lawsuit filed, ...)."""
 
     type: Literal["step_taken"] = "step_taken"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     step: NonEmpty
     channel: ChannelOrAny | None = None
-    decision_id: NonEmpty | None = None
+    decision_id: Id | None = None
 
 
 class LoanWrittenOff(_LoanEvent):
     type: Literal["loan_written_off"] = "loan_written_off"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
 
 
 class LoanClosed(_LoanEvent):
     type: Literal["loan_closed"] = "loan_closed"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
     reason: Literal["repaid", "settled", "sold", "discharged", "other"] = "repaid"
 
 
@@ -334,75 +351,3 @@ EVENT_CLASSES: dict[str, type[_Event]] = {
     c.model_fields["type"].default: c for c in _all_event_classes()
 }
 EVENT_TYPES: tuple[str, ...] = tuple(sorted(EVENT_CLASSES))
-
-
-def _describe(err: ValidationError, raw: Mapping[str, Any]) -> InvalidEventError:
-    first = err.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    # The discriminated union puts the type tag first in the location; drop it.
-    if loc and loc[0] == raw.get("type"):
-        loc = loc[1:]
-    field = ".".join(loc) or None
-    msg = first["msg"]
-    if first["type"] == "union_tag_invalid":
-        from difflib import get_close_matches
-
-        guess = get_close_matches(str(raw.get("type")), EVENT_TYPES, n=1)
-        hint = f"; did you mean {guess[0]!r}?" if guess else ""
-        known = ", ".join(EVENT_TYPES)
-        msg = f"unknown event type {raw.get('type')!r}; expected one of {known}{hint}"
-        field = "type"
-    elif first["type"] == "extra_forbidden":
-        msg = f"unknown field for a {raw.get('type')} event (found {first.get('input')!r})"
-    elif first["type"] == "missing":
-        msg = f"required field missing from a {raw.get('type')} event"
-    elif first["type"] == "timezone_aware":
-        msg = f"expected a timezone-aware time (with an offset), found {first.get('input')!r}"
-    else:
-        msg = f"{msg} (found {first.get('input')!r})"
-    n = len(err.errors())
-    if n > 1:
-        msg += f" [and {n - 1} more problem{'s' if n > 2 else ''}]"
-    event_id = raw.get("event_id")
-    return InvalidEventError(
-        msg, event_id=str(event_id) if event_id is not None else None, field=field
-    )
-
-
-def parse_event(obj: Event | Mapping[str, Any] | str) -> Event:
-    """An Event from a model, a JSON-shaped dict, or a JSON text; InvalidEventError otherwise."""
-    if isinstance(obj, _Event):
-        return obj
-    if isinstance(obj, str | bytes):
-        try:
-            obj = json.loads(obj)
-        except ValueError as exc:
-            raise InvalidEventError(f"expected a JSON object, found invalid JSON ({exc})") from None
-    if not isinstance(obj, Mapping):
-        raise InvalidEventError(f"expected an event model or a JSON object, found {obj!r:.80}")
-    if "type" not in obj:
-        eid = obj.get("event_id")
-        raise InvalidEventError(
-            "missing the 'type' discriminator", event_id=str(eid) if eid else None, field="type"
-        )
-    try:
-        return _ADAPTER.validate_python(dict(obj))
-    except ValidationError as err:
-        raise _describe(err, obj) from None
-    except Exception as exc:  # a validator of ours raised something unexpected (e.g. InputError)
-        eid = obj.get("event_id")
-        raise InvalidEventError(str(exc), event_id=str(eid) if eid else None) from None
-
-
-def parse_events(items: Iterable[Event | Mapping[str, Any] | str]) -> list[Event]:
-    return [parse_event(i) for i in items]
-
-
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """The wire form of an event (JSON-shaped, decimals as strings, times as ISO-8601)."""
-    return event.model_dump(mode="json", exclude_none=True)
-
-
-def event_json_schema() -> dict[str, Any]:
-    """JSON Schema of the Event union (for producers validating their feeds)."""
-    return _ADAPTER.json_schema()

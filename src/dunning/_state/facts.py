@@ -26,8 +26,9 @@ windows  ``_<N>d``     contacts whose local date is one of the last N dates (tod
 windows  ``_<N>h``     contacts with ``as_of - N hours < at <= as_of``
 =====================  ====================================================================
 
-A snapshot is only valid from its own last event on: asking for facts before it raises
-InputError (decide from the event list instead, which leaves out later events).
+Events later than `as_of` are left out: a snapshot holding them (a schedule loaded in
+advance) is first cut at `as_of` (`AccountState.until`), so the facts equal those of the event
+list cut at `as_of`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .._base.errors import InputError
 from .._base.money import ZERO, quantize
 from .._base.time import aware, local_date, parse_duration
 from . import catalog as _catalog
@@ -126,13 +126,8 @@ def context_for(rules: Any) -> FactContext:
 def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dict[str, Any]:
     """Every scalar fact, plus the families named in `ctx.names`, at `as_of`."""
     as_of = aware(as_of)
-    if state.last_event_at > as_of:
-        raise InputError(
-            f"as_of {as_of.isoformat()} is before the snapshot's last event"
-            f" ({state.last_event_at.isoformat()}, loan {state.loan_id!r}); a snapshot cannot"
-            " be decided before its own last event; pass the event list instead so later"
-            " events are left out"
-        )
+    if state.last_event_at > as_of:  # events later than as_of are left out (module doc)
+        state = state.until(as_of)
     today = local_date(as_of, state.timezone)
     overdue = [b for b in _unpaid(state) if b[0] < today]
     facts: dict[str, Any] = {}

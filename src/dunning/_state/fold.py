@@ -1,6 +1,6 @@
 """The fold: how each event changes a loan's state (used by `account.AccountState`).
 
-Theory of operation: `fold(events, base)` takes events already sorted by ``(at, event_id)``
+Theory of operation: `fold(events, base)` takes events already in fold order (`_state.order`)
 and de-duplicated, copies `base` (a previous snapshot, or nothing) into a mutable `_Fold`,
 applies each event through the handler table `_HANDLERS` (or the flag table `_FLAG_EVENTS`,
 in `records` with the records it builds), and returns the fields of the next snapshot.
@@ -15,6 +15,7 @@ condition                         error                                   field
 first event is not loan_opened    SequenceError ("not opened yet")        at
 second loan_opened                SequenceError                           type
 loan-level event, other loan      ForeignEventError                       loan_id
+loan-level event, other borrower  ForeignEventError                       borrower_id
 borrower-level, other borrower    ForeignEventError                       borrower_id
 money in another currency         CurrencyMismatchError                   currency
 reversal of an unknown payment    SequenceError                           payment_event_id
@@ -103,7 +104,7 @@ class _Fold:
                 raise SequenceError(
                     f"the loan was not opened yet: a {event.type} at {event.at.isoformat()}"
                     " comes before any loan_opened; expected loan_opened as the first event"
-                    " (events are ordered by (at, event_id))",
+                    " (events are ordered by at, then the causal rank of their type)",
                     event_id=event.event_id,
                     field="at",
                 )
@@ -136,11 +137,21 @@ class _Fold:
                 )
         elif event.loan_id != self.head["loan_id"]:
             raise ForeignEventError(
-                f"belongs to loan {event.loan_id!r}, expected {self.head['loan_id']!r};"
+                f"belongs to loan {event.loan_id!r:.80}, expected {self.head['loan_id']!r};"
                 " fold each loan's events into its own AccountState",
                 event_id=event.event_id,
                 field="loan_id",
             )
+        else:
+            borrower = event.__dict__.get("borrower_id")
+            if borrower is not None and borrower != self.head["borrower_id"]:
+                raise ForeignEventError(
+                    f"names borrower {borrower!r:.80}, but loan {self.head['loan_id']!r} belongs"
+                    f" to borrower {self.head['borrower_id']!r}; expected the loan's borrower"
+                    " (or no borrower_id) on a loan-level event",
+                    event_id=event.event_id,
+                    field="borrower_id",
+                )
 
     def freeze(self) -> dict[str, Any]:
         payments = self.lists["payments"]

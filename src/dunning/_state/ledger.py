@@ -20,7 +20,9 @@ Waterfall (the order money is applied):
 order  what                               why
 =====  =================================  ===============================================
 1      oldest item first: ``due_date``,   the oldest arrears are cleared first, so days
-       then ``item_id``                   past due fall as soon as possible
+       then installments before interest  past due fall as soon as possible; items due
+       before fees, then by ``at``, the   the same day are ordered by what they are,
+       amounts, and ``item_id`` last      never by the spelling of their ids
 2      within an item: fees               fees earn nothing; clear the cheapest debt first
 3      within an item: interest           then interest, as banks usually apply it
 4      within an item: principal          principal last
@@ -137,8 +139,12 @@ class Ledger(BaseModel):
         )
 
 
-def waterfall_key(item: DueItem) -> tuple[date, str]:
-    return (item.due_date, item.item_id)
+_KIND_ORDER = {"installment": 0, "interest": 1, "fee": 2}
+
+
+def waterfall_key(item: DueItem) -> tuple[date, int, datetime, Decimal, Decimal, Decimal, str]:
+    return (item.due_date, _KIND_ORDER.get(item.kind, 3), item.at, item.principal,
+            item.interest, item.fees, item.item_id)  # fmt: skip
 
 
 def allocate(items: Iterable[DueItem], payments: Iterable[Decimal]) -> Ledger:

@@ -44,10 +44,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from .._base.time import local_date
-from .event_base import NonEmpty, _BorrowerEvent
+from .event_base import Instant, NonEmpty, _BorrowerEvent
 
 __all__ = [
     "CollectionsPaused",
@@ -63,7 +63,7 @@ __all__ = [
 class _PauseEvent(_BorrowerEvent):
     """Scoped to `loan_id` when given, else to every loan of `borrower_id`."""
 
-    effective_from: AwareDatetime | None = None  # earlier than `at` for a late recording
+    effective_from: Instant | None = None  # earlier than `at` for a late recording
 
     @model_validator(mode="after")
     def _not_after_at(self) -> _PauseEvent:
@@ -81,7 +81,7 @@ class CollectionsPaused(_PauseEvent):
 
     type: Literal["collections_paused"] = "collections_paused"
     reason: NonEmpty  # a reason code: goodwill, system_incident, complaint_review, ...
-    until: AwareDatetime | None = None
+    until: Instant | None = None
     note: NonEmpty | None = None
 
     @model_validator(mode="after")

@@ -35,8 +35,8 @@ from .._state.events import (
     LoanOpened,
     PaymentReceived,
     StepTaken,
-    event_to_dict,
 )
+from .._state.parse import event_to_dict
 from .strategies import loan_histories
 from .times import as_of_times
 

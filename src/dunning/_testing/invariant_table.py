@@ -40,7 +40,8 @@ from typing import Any
 from .._decide.engine import Engine
 from .._rules.schema import Prerequisite
 from .._state.account import AccountState
-from .._state.events import InstallmentDue, event_to_dict
+from .._state.events import InstallmentDue
+from .._state.parse import event_to_dict
 from .cases import Case
 from .checker import applies, breaches, prerequisite_met
 
