@@ -197,6 +197,41 @@ class SnapshotStore:
                 points.append(str(row[0]))
         return points
 
+    def iter_borrowers_json(
+        self, *, lo: str = "", hi: str | None = None
+    ) -> Iterator[tuple[str, list[str]]]:
+        """(borrower id, [state JSON of each loan, loan id order]) for borrower ids in
+        [lo, hi), sorted (the borrower index)."""
+        sql = "SELECT borrower_id, state FROM snapshots WHERE borrower_id >= ?"
+        args: tuple[object, ...] = (lo,)
+        if hi is not None:
+            sql += " AND borrower_id < ?"
+            args += (hi,)
+        current: str | None = None
+        texts: list[str] = []
+        for borrower, state in self.conn.execute(sql + " ORDER BY borrower_id, loan_id", args):
+            if borrower != current:
+                if current is not None:
+                    yield current, texts
+                current, texts = str(borrower), []
+            texts.append(str(state))
+        if current is not None:
+            yield current, texts
+
+    def borrower_split_points(self, parts: int) -> list[str]:
+        """Borrower ids cutting the store into `parts` ranges of near-equal loan counts, never
+        between two loans of one borrower (sorted)."""
+        total = self.count()
+        points: list[str] = []
+        for i in range(1, parts):
+            row = self.conn.execute(
+                "SELECT borrower_id FROM snapshots ORDER BY borrower_id, loan_id LIMIT 1 OFFSET ?",
+                (total * i // parts,),
+            ).fetchone()
+            if row is not None and str(row[0]) > "" and (not points or str(row[0]) > points[-1]):
+                points.append(str(row[0]))
+        return points
+
     # --- batch progress ---------------------------------------------------------------------
 
     def batch(self, batch_id: str) -> BatchRecord | None:
