@@ -112,11 +112,9 @@ def test_while_paused_the_decision_is_held_with_reason_and_until() -> None:
 def test_a_step_the_pack_allows_during_a_pause() -> None:
     """A pack may mark steps allowed while paused (here the monthly credit report, a
     regulatory duty): it is taken during the pause, every other step waits."""
-    events = two_loans() + [
-        {"type": "step_taken", "event_id": "n1", "loan_id": "L1", "at": at(0, 10),
-         "step": "credit_report_notice"},
-        pause("p1", 2),
-    ]  # fmt: skip
+    notice = {"type": "step_taken", "event_id": "n1", "loan_id": "L1", "at": at(0, 10),
+              "step": "credit_report_notice"}  # fmt: skip
+    events = [*two_loans(), notice, pause("p1", 2)]
     mine = [e for e in events if e.get("loan_id") in ("L1", None)]
     assert dunning.Engine(EXTENDED).decide(mine, at(9)).step == "credit_report"
     assert ENGINE.decide(mine, at(9)).step is None
