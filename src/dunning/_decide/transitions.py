@@ -12,11 +12,13 @@ type               emitted when (between the previous and the current decision o
 =================  =========================================================================
 ``entered_bucket`` the position's bucket differs (or there was no previous decision): the
                    bucket with its dpd range from the rule set (`buckets:`, default M0..M7+)
-``step_changed``   the chosen step differs (`scope` ``loan``); for a borrower decision the
+``step_changed``   the chosen step differs, or a first decision has one (`scope` ``loan``);
+                   for a borrower decision the
                    loan's own step (`LoanLine.step`), and the borrower's contact step
                    (`scope` ``borrower``, `loan_id` null)
 ``blocked``        a limit holds back some step now and did not before: the limit, its kind,
-                   citation, reason, until, and the steps it holds
+                   citation, reason, until, and the steps it holds (cooldowns, the ladder's
+                   own pacing, are not limits here: they come and go every few days)
 ``unblocked``      a limit that held steps back before holds none now
 ``paused``         collection became paused: the reason codes and until
 ``resumed``        collection was paused and is not any more
@@ -254,7 +256,7 @@ def _loan(
                 previous_bucket=prev_bucket, dpd=pos.dpd,
             )
         )  # fmt: skip
-    if previous is None or step != prev_step:
+    if (previous is None and step is not None) or (previous is not None and step != prev_step):
         out.append(StepChanged(**head, step=step, previous_step=prev_step, status=status,
                                previous_status=prev_status, not_before=not_before))  # fmt: skip
     now, before = _holds(current), _holds(previous)
@@ -277,10 +279,15 @@ def _loan(
     return out
 
 
+_PACING = frozenset({"cooldown"})  # block kinds that are not transitions (the table above)
+
+
 def _holds(decision: Decision | None) -> dict[str, tuple[Any, tuple[str, ...]]]:
     """limit id -> (its first block, the steps it holds) in `decision`."""
     out: dict[str, tuple[Any, list[str]]] = {}
     for b in decision.blocked if decision is not None else ():
+        if b.kind in _PACING:
+            continue
         _first, steps = out.setdefault(b.limit_id, (b, []))
         if b.step not in steps:
             steps.append(b.step)
@@ -308,7 +315,7 @@ def _borrower(previous: BorrowerDecision | None, current: BorrowerDecision) -> t
         )  # fmt: skip
     c, p = current.contact, previous.contact if previous is not None else None
     step, prev_step = (c.step if c else None), (p.step if p else None)
-    if previous is None or step != prev_step:
+    if (previous is None and step is not None) or (previous is not None and step != prev_step):
         head = _head(previous, current, None, current.id, prev_id)
         out.append(
             StepChanged(
