@@ -100,6 +100,8 @@ class _Transition(BaseModel):
 
 
 class EnteredBucket(_Transition):
+    """The loan's days past due moved into another bucket of the rule set (its dpd range)."""
+
     type: Literal["entered_bucket"] = "entered_bucket"
     bucket: str
     min_dpd: int
@@ -109,6 +111,8 @@ class EnteredBucket(_Transition):
 
 
 class StepChanged(_Transition):
+    """The chosen step changed: the loan's own step (scope loan) or the borrower's contact (scope borrower, loan_id null)."""
+
     type: Literal["step_changed"] = "step_changed"
     step: str | None
     previous_step: str | None
@@ -118,6 +122,8 @@ class StepChanged(_Transition):
 
 
 class Blocked(_Transition):
+    """A limit started holding steps back: which, why, under which citation, until when (null: no known end)."""
+
     type: Literal["blocked"] = "blocked"
     limit_id: str
     kind: str
@@ -128,6 +134,8 @@ class Blocked(_Transition):
 
 
 class Unblocked(_Transition):
+    """A limit that held steps back holds none any more."""
+
     type: Literal["unblocked"] = "unblocked"
     limit_id: str
     kind: str
@@ -135,22 +143,30 @@ class Unblocked(_Transition):
 
 
 class Paused(_Transition):
+    """Collection became paused (collections_paused in force): the reason codes and when the pauses end."""
+
     type: Literal["paused"] = "paused"
     reasons: tuple[str, ...]
     until: datetime | None
 
 
 class Resumed(_Transition):
+    """Collection was paused and is not any more."""
+
     type: Literal["resumed"] = "resumed"
     reasons: tuple[str, ...]  # of the pauses that ended
 
 
 class Cured(_Transition):
+    """The loan was in arrears and is not any more."""
+
     type: Literal["cured"] = "cured"
     previous_dpd: int
 
 
 class TimeBarred(_Transition):
+    """The claim became time-barred (the limitation period ran out)."""
+
     type: Literal["time_barred"] = "time_barred"
     dpd: int
 
