@@ -150,13 +150,9 @@ def test_the_schema_doc_is_current() -> None:
     if os.environ.get("DUNNING_UPDATE_DOCS") == "1":
         SCHEMA.write_text(text, encoding="utf-8")
     assert SCHEMA.read_text(encoding="utf-8") == text
-    assert {
-        s["properties"]["type"]["const"]
-        for s in transition_json_schema()["$defs"].values()
-        if "type" in s.get("properties", {})
-    } == set(  # fmt: skip
-        dunning._decide.transitions.TRANSITION_TYPES
-    )
+    defs = transition_json_schema()["$defs"].values()
+    types = {d["properties"]["type"]["const"] for d in defs if "type" in d.get("properties", {})}
+    assert types == set(dunning._decide.transitions.TRANSITION_TYPES)
 
 
 def test_loan_decisions_give_the_same_loan_transitions(story: Any) -> None:

@@ -111,7 +111,8 @@ class EnteredBucket(_Transition):
 
 
 class StepChanged(_Transition):
-    """The chosen step changed: the loan's own step (scope loan) or the borrower's contact (scope borrower, loan_id null)."""
+    """The chosen step changed: the loan's own step (scope loan) or the borrower's contact
+    (scope borrower, loan_id null)."""
 
     type: Literal["step_changed"] = "step_changed"
     step: str | None
@@ -122,7 +123,8 @@ class StepChanged(_Transition):
 
 
 class Blocked(_Transition):
-    """A limit started holding steps back: which, why, under which citation, until when (null: no known end)."""
+    """A limit started holding steps back: which, why, under which citation, until when
+    (null: no known end)."""
 
     type: Literal["blocked"] = "blocked"
     limit_id: str
@@ -143,7 +145,8 @@ class Unblocked(_Transition):
 
 
 class Paused(_Transition):
-    """Collection became paused (collections_paused in force): the reason codes and when the pauses end."""
+    """Collection became paused (collections_paused in force): the reason codes and when the
+    pauses end."""
 
     type: Literal["paused"] = "paused"
     reasons: tuple[str, ...]
