@@ -133,10 +133,11 @@ def test_every_loan_decision_passes_the_gate_on_its_own(case: tuple[list[Any], A
 
 
 @given(borrowers(), st.randoms(use_true_random=False))
-def test_replay_of_borrower_decisions_is_exact(case: tuple[list[Any], Any], rnd: random.Random) -> None:
+def test_replay_of_borrower_decisions_is_exact(
+    case: tuple[list[Any], Any], rnd: random.Random
+) -> None:
     """The canonical JSON reads back equal with the same id; replaying from the events in any
-    order (and with events after as_of present) gives the same decision; an audit store
-    holds it and replays it."""
+    order (and with events after as_of present) gives the same decision, byte for byte."""
     events, as_of = case
     bd = ENGINE.decide_borrower(events, as_of)
     assert dunning.BorrowerDecision.from_json(bd.to_json()) == bd
