@@ -121,3 +121,34 @@ def test_the_feed_sequence_number_orders_what_the_type_cannot() -> None:
     off = {**flag, "event_id": "aa", "active": False, "seq": 2}
     assert not AccountState.from_events([OPEN, on, off]).vulnerable
     assert AccountState.from_events([OPEN, {**on, "seq": 3}, off]).vulnerable
+
+
+@given(st.data())
+def test_a_state_cut_at_any_instant_equals_the_fold_of_the_events_known_then(
+    data: st.DataObject,
+) -> None:
+    """`state.until(t)` equals folding the events with ``at <= t``, for any t from the
+    opening on; with the schedule loaded in advance (only dues ahead) and without."""
+    events = data.draw(loan_histories(max_months=6, max_events=4))
+    if data.draw(st.booleans()):  # the schedule loaded with the loan
+        opened = events[0].at
+        events = [e.model_copy(update={"at": opened}) if e.type == "installment_due" else e
+                  for e in events]  # fmt: skip
+    times = sorted({e.at for e in events})
+    t = data.draw(st.sampled_from(times))
+    if data.draw(st.booleans()):  # the last moment before only dues lie ahead (fast path)
+        t = max(e.at for e in events if e.type != "installment_due")
+    full = AccountState.from_events(events)
+    known = AccountState.from_events([e for e in events if e.at <= t])
+    assert full.until(t) == known
+    assert dict(full.facts(t, RULES)) == dict(known.facts(t, RULES))
+
+
+def test_the_concepts_page_prints_the_rank_table() -> None:
+    """docs/concepts.md shows the rank table as `_state.order.RANK` has it, row for row."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "concepts.md").read_text("utf-8")
+    by_rank: dict[int, list[str]] = {}
+    for kind, rank in RANK.items():
+        by_rank.setdefault(rank, []).append(f"`{kind}`")
+    for rank, kinds in sorted(by_rank.items()):
+        assert f"| {rank} | {', '.join(kinds)} |" in page

@@ -224,3 +224,25 @@ def test_only_dunning_errors_escape_a_bad_record() -> None:
     for bad in (None, 5, [], {"type": 5}, {"type": "loan_opened", "at": []}, b"\xff"):
         with pytest.raises(DunningError):
             AccountState.from_events([bad])
+
+
+def test_a_loan_whose_events_do_not_fold_is_set_aside_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Loan 2's feed reverses a payment that never came: every line is valid on its own, but
+    the loan cannot be folded. `dunning decide` decides loan 1, sets loan 2 aside and finds
+    the reversal's line again for the dead-letter file."""
+    reversal = {"type": "payment_reversed", "event_id": "L00002-r1", "loan_id": "L00002",
+                "at": "2025-02-05T09:00:00+08:00", "payment_event_id": "L00002-p9"}  # fmt: skip
+    lines = [json.dumps(e) for e in loan(1) + loan(2)] + [json.dumps(reversal)]
+    feed, dead = tmp_path / "feed.jsonl", tmp_path / "dead.jsonl"
+    write_night(feed, lines)
+    args = ["decide", str(feed), "--rules", str(RULES_PATH), "--as-of", AS_OF,
+            "--rejects", str(dead)]  # fmt: skip
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(t)["loan_id"] for t in out.splitlines()] == ["L00001"]
+    assert "decided 1 loan; set aside 1" in err
+    [record] = [json.loads(t) for t in dead.read_text("utf-8").splitlines()]
+    assert (record["line"], record["line_text"], record["event_id"]) == (7, lines[6], "L00002-r1")
+    assert "L00002-p9" in record["error"]

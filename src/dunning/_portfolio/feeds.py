@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -98,10 +99,15 @@ def verbatim(rejects: Sequence[Any], source: str | None) -> list[Any]:
             for n, raw in enumerate(fh, start=1):
                 text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 for eid in want:
-                    if eid not in found and f'"{eid}"' in text:
+                    if eid not in found and f'"{eid}"' in text and _names_event(text, eid):
                         found[eid] = (n, text)
     out = []
     for r in rejects:
         hit = found.get(r.event_id) if r.line is None and r.event_id else None
         out.append(r if hit is None else replace(r, line=hit[0], text=hit[1], source=source))
     return out
+
+
+def _names_event(text: str, event_id: str) -> bool:
+    """True when the JSON line `text` is the event `event_id` (not one that refers to it)."""
+    return re.search(r'"event_id"\s*:\s*"' + re.escape(event_id) + '"', text) is not None

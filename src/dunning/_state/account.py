@@ -44,7 +44,7 @@ from . import catalog as _catalog
 from .events import Event
 from .facts import compute_facts, context_for
 from .fold import Contact, Payment, Plan, Promise, StepRecord, fold
-from .ledger import Ledger
+from .ledger import Ledger, allocate
 from .order import fold_sorted, order_key
 from .parse import parse_event
 from .pauses import Pause
@@ -157,7 +157,21 @@ class AccountState(BaseModel):
                 f" at {self.opened_at.isoformat()}); expected an as_of at or after its"
                 " loan_opened event"
             )
-        state = type(self)._built(fold(self.events[:keep], None))
+        later = self.events[keep:]
+        if all(e.type in _CHARGES for e in later):
+            # Only charges lie ahead (a schedule loaded in advance, the usual case): they
+            # add ledger items and nothing else, so the cut is this state without them, the
+            # ledger allocated again (what folding the kept events gives, without the fold).
+            gone = {e.event_id for e in later}
+            items = [b.item for b in self.ledger.balances if b.item.event_id not in gone]
+            live = [p.amount for p in self.payments if not p.reversed]
+            fields = {name: getattr(self, name) for name in type(self).model_fields}
+            fields["events"] = self.events[:keep]
+            fields["last_event_at"] = self.events[keep - 1].at
+            fields["ledger"] = allocate(items, live)
+            state = type(self)._built(fields)
+        else:
+            state = type(self)._built(fold(self.events[:keep], None))
         cache["until"] = (when, state)
         return state
 
@@ -228,6 +242,10 @@ class AccountState(BaseModel):
             f" events={len(self.events)} unpaid={self.ledger.unpaid} credit={self.ledger.credit}"
             f" last={self.last_event_at.isoformat()}>"
         )
+
+
+# Event types that only add a ledger item (the fast path of `AccountState.until`).
+_CHARGES = frozenset({"installment_due", "fee_charged", "interest_charged"})
 
 
 def _at(event: Event) -> datetime:

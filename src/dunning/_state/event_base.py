@@ -8,13 +8,11 @@ of every snapshot passes through them when a nightly batch reads its store back.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -50,69 +48,86 @@ OUTCOMES: tuple[str, ...] = get_args(Outcome)
 # dates and instants in the years 1900 to 2200, ids at most 128 printable non-space characters.
 MAX_AMOUNT = Decimal(10) ** 15
 ID_MAX = 128
-# The wire forms: plain decimal text (no exponent, sign, underscores or spaces), ISO dates and
-# ISO-8601 times (a date, 'T' or a space, hours and minutes, then what fromisoformat reads).
-_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ISO_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+
+
+# Money texts already read (amounts repeat: the same dues and payments on every loan), so a
+# snapshot's amounts are checked once per distinct text. Decimals are immutable. Bounded.
+_MONEY_TEXT: dict[str, Decimal] = {}
 
 
 def _money(value: object) -> Decimal:
     """A Decimal from plain decimal text or an integer (or a Decimal), at most MAX_AMOUNT."""
-    kind = type(value)
-    if isinstance(value, str):
-        if _PLAIN_DECIMAL.fullmatch(value) is None:
+    if type(value) is str:
+        hit = _MONEY_TEXT.get(value)
+        if hit is not None:
+            return hit
+        # Plain decimal text: ASCII digits with at most one point (and a sign, refused by
+        # the field's bound).
+        digits = value[1:] if value[:1] == "-" else value
+        if not (digits.isascii() and len(digits) <= 40 and digits.replace(".", "", 1).isdigit()):
             raise ValueError(
                 "expected plain decimal text such as '500.00' (digits, one optional point;"
                 " no exponent, sign, spaces or underscores)"
             )
         d = Decimal(value)
-    elif kind is int or kind is Decimal:
-        d = to_decimal(value)
-    else:
-        d = to_decimal(value)  # refuses floats and bools with its own message
+        if abs(d) > MAX_AMOUNT:
+            raise ValueError("expected an amount of at most 10^15 (major units)")
+        if len(_MONEY_TEXT) >= 4096:
+            _MONEY_TEXT.clear()
+        _MONEY_TEXT[value] = d
+        return d
+    d = to_decimal(value)  # ints and Decimals; refuses floats and bools with its own message
     if abs(d) > MAX_AMOUNT:
         raise ValueError("expected an amount of at most 10^15 (major units)")
     return d
 
 
 def _instant(value: object) -> object:
-    """ISO-8601 text (or a datetime); numbers and numeric strings are not times."""
-    if isinstance(value, str):
-        if _ISO_TIME.match(value) is None:
+    """ISO-8601 text (or a datetime) in the years MIN_YEAR..MAX_YEAR (as written); numbers and
+    numeric strings are not times. One call per field, with string methods only: every event
+    of every snapshot a nightly batch reads passes through it."""
+    if type(value) is str:
+        # 'YYYY-MM-DDTHH:MM...' (or a space for the T); pydantic parses the rest.
+        if not (
+            value[4:5] == "-"
+            and value[7:8] == "-"
+            and value[13:14] == ":"
+            and value[10:11] in ("T", "t", " ")
+            and value[:4].isdigit()
+        ):
             raise ValueError(
                 "expected an ISO-8601 time with an offset such as '2025-03-03T10:00:00+08:00'"
             )
-        return value
-    if isinstance(value, datetime):
-        return value
-    raise ValueError("expected ISO-8601 text such as '2025-03-03T10:00:00+08:00'")
-
-
-def _in_years(value: datetime) -> datetime:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(
-            f"expected a time in the years {MIN_YEAR} to {MAX_YEAR}, found {value.isoformat()}"
-        )
+        year = int(value[:4])
+    elif isinstance(value, datetime):
+        year = value.year
+    else:
+        raise ValueError("expected ISO-8601 text such as '2025-03-03T10:00:00+08:00'")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"expected a time in the years {MIN_YEAR} to {MAX_YEAR}")
     return value
 
 
 def _day(value: object) -> object:
-    """An ISO date as text (or a date); numbers, numeric strings and times are not dates."""
-    if isinstance(value, str):
-        if _ISO_DATE.fullmatch(value) is None:
+    """An ISO date as text (or a date) in the years MIN_YEAR..MAX_YEAR; numbers, numeric
+    strings and times are not dates."""
+    if type(value) is str:
+        if not (
+            len(value) == 10
+            and value[4] == "-"
+            and value[7] == "-"
+            and value[:4].isdigit()
+            and value[5:7].isdigit()
+            and value[8:].isdigit()
+        ):
             raise ValueError("expected an ISO date such as '2025-03-03'")
-        return value
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    raise ValueError("expected an ISO date such as '2025-03-03'")
-
-
-def _day_in_years(value: date) -> date:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(
-            f"expected a date in the years {MIN_YEAR} to {MAX_YEAR}, found {value.isoformat()}"
-        )
+        year = int(value[:4])
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        year = value.year
+    else:
+        raise ValueError("expected an ISO date such as '2025-03-03'")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"expected a date in the years {MIN_YEAR} to {MAX_YEAR}")
     return value
 
 
@@ -154,8 +169,8 @@ def _money_fields(cls: type[BaseModel]) -> tuple[str, ...]:
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
-Instant = Annotated[AwareDatetime, BeforeValidator(_instant), AfterValidator(_in_years)]
-Day = Annotated[date, BeforeValidator(_day), AfterValidator(_day_in_years)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant)]
+Day = Annotated[date, BeforeValidator(_day)]
 Amount = Annotated[Decimal, BeforeValidator(_money), Field(gt=0)]
 NonNegAmount = Annotated[Decimal, BeforeValidator(_money), Field(ge=0)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from itertools import islice
+from operator import eq, itemgetter
 from typing import Any
 
 __all__ = ["RANK", "event_key", "fold_sorted", "order_key"]
@@ -79,8 +81,11 @@ def _content(event: Any) -> bytes:
 
 def fold_sorted(events: Iterable[Any]) -> list[Any]:
     """`events` in fold order: sorted by `order_key`, tied runs by content, then id."""
-    out = sorted(events, key=order_key)
-    keys = [order_key(e) for e in out]
+    keyed = sorted([(order_key(e), e) for e in events], key=itemgetter(0))
+    keys = [k for k, _ in keyed]
+    out = [e for _, e in keyed]
+    if not any(map(eq, keys, islice(keys, 1, None))):
+        return out  # no two events share (at, rank, seq): the usual case
     i, n = 0, len(out)
     while i < n - 1:
         j = i + 1
