@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint imports typecheck bench docs clean
+.PHONY: demo test test-slow lint imports typecheck bench docs clean system-deps
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -26,12 +26,18 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
+# System packages pip cannot bring (Debian's Chromium for the browser tests, PostgreSQL, fonts,
+# libatomic1 for playwright's node): installed by the script (apt-get update first; root, or
+# sudo -n) only when Chromium is missing. The browser tests fail, never skip, without them.
+system-deps:
+	@test -x /usr/bin/chromium || bash .ci/install-system-deps.sh
+
 # The fast suite (CI profile of hypothesis); heavier runs are behind the `slow` marker.
-test: $(STAMP) lint imports typecheck
+test: $(STAMP) system-deps lint imports typecheck
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -m "not slow" -q
 
 # Everything, with the slow hypothesis profile (2,000 examples) and the `slow`-marked runs.
-test-slow: $(STAMP)
+test-slow: $(STAMP) system-deps
 	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -q
 
 DOCS_STAMP := $(VENV)/.docs-installed

@@ -63,6 +63,36 @@ def test_dask_over_a_snapshot_store_equals_the_batch_output(
     assert out.read_text(encoding="utf-8").splitlines() == actual
 
 
+def test_a_split_on_dask_equals_the_split_in_one_process(client: Any, events: list[Any]) -> None:
+    """A Split travels as its configuration; workers decide each loan with its arm, tagged."""
+    from dunning._decide.split import Split
+    from dunning._portfolio.dask import decide_on_dask
+    from dunning._rules.loader import loads_rules
+
+    text = RULES.read_text(encoding="utf-8").replace('version: "2026.1"', 'version: "b"')
+    split = Split(RULES, {"B": loads_rules(text)}, share="0.5", salt="d", experiment="dx")
+    expected = [split.decide(evs, AS_OF).to_json() for evs in group_by_loan(events).values()]
+    actual = decide_on_dask(events, split, AS_OF, client=client, partitions=3)
+    assert expected == [d.to_json() for d in actual]
+    assert {d.arm for d in actual} == {"A", "B"}
+
+
+def test_a_split_over_a_snapshot_store_equals_the_split_batch(
+    client: Any, events: list[Any], tmp_path: Path
+) -> None:
+    from dunning._decide.split import Split
+    from dunning._portfolio.dask import decide_store_on_dask
+    from dunning._rules.loader import loads_rules
+
+    text = RULES.read_text(encoding="utf-8").replace('version: "2026.1"', 'version: "b"')
+    split = Split(RULES, {"B": loads_rules(text)}, share="0.3", key="borrower_id")
+    store, out = tmp_path / "s.db", tmp_path / "o.jsonl"
+    run_batch(events, store=store, rules=split, as_of=AS_OF, out=out, batch_id="b")
+    actual = list(decide_store_on_dask(store, split, AS_OF, client=client, partitions=3))
+    assert out.read_text(encoding="utf-8").splitlines() == actual
+    assert '"arm":"B"' in "".join(actual)
+
+
 def test_without_dask_the_user_is_told_which_extra_to_install(monkeypatch: Any) -> None:
     """No `distributed` module: an InputError naming the `dask` extra, not an ImportError."""
     import sys

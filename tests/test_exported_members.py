@@ -29,6 +29,7 @@ EXPECTED = [
     "RuleSet",
     "SequenceError",
     "SetAside",
+    "Split",
     "StoreError",
     "VerifyReport",
     "__version__",
@@ -69,7 +70,7 @@ def test_public_submodules_export_what_they_list() -> None:
     """dunning.events, .batch, .simulation and .testing: every listed name exists."""
     import importlib
 
-    for name in ("events", "batch", "simulation", "testing"):
+    for name in ("analytics", "events", "batch", "simulation", "testing"):
         module = importlib.import_module(f"dunning.{name}")
         assert [] == [n for n in module.__all__ if not hasattr(module, n)], name
 

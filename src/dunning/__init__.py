@@ -31,6 +31,7 @@ from ._decide.borrower_decision import BorrowerDecision
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
 from ._decide.feed import FeedDecisions
+from ._decide.split import Split
 from ._decide.transitions import transitions
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
@@ -65,6 +66,7 @@ __all__ = [
     "RuleSet",
     "SequenceError",
     "SetAside",
+    "Split",
     "StoreError",
     "VerifyReport",
     "__version__",

@@ -226,12 +226,19 @@ class AuditStore:
         loan_id: str | None = None,
         start: datetime | str | None = None,
         end: datetime | str | None = None,
+        experiment: str | None = None,
+        arm: str | None = None,
     ) -> Iterator[StoredRecord]:
-        """Records in seq order; filters: `loan_id`, and `start <= as_of < end`."""
+        """Records in seq order; filters: `loan_id`, `start <= as_of < end`, and the
+        `experiment` and `arm` a `Split` recorded in the decision."""
         where, args = ["seq > ?"], []
         if loan_id is not None:
             where.append("loan_id = ?")
             args.append(loan_id)
+        for key, value in (("experiment", experiment), ("arm", arm)):
+            if value is not None:
+                where.append(f"json_extract(decision_json, '$.{key}') = ?")
+                args.append(value)
         if start is not None:
             where.append("as_of >= ?")
             args.append(as_of_key(aware(start, what="start")))

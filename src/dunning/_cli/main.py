@@ -36,6 +36,7 @@ from .._rules.schema import rule_file_json_schema
 from .._state.catalog import FAMILIES, SCALARS, catalog_markdown
 from .._state.intake import group_feed
 from .._state.parse import event_json_schema
+from .analytics import add_commands as add_analytics_commands
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     add_commands(sub)
+    add_analytics_commands(sub)
     return p
 
 

@@ -21,6 +21,7 @@ from .._portfolio.batch import run_batch
 from .._portfolio.compare import compare, render_png, render_table, summary
 from .._portfolio.feeds import dumps_event, read_records
 from .._portfolio.simulate import DEFAULT_MIX, SimConfig, simulate
+from .analytics import add_html_args, add_split_args, rules_or_split, write_report
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -53,6 +54,7 @@ def add_commands(sub: Any) -> None:
     )
     s.add_argument("--transitions", help="write the night's transition events here (JSON Lines)")
     add_feed_options(s)
+    add_split_args(s)
     s.set_defaults(func=cmd_batch)
 
     s = sub.add_parser("simulate", help="simulate a synthetic portfolio under a rule set")
@@ -68,6 +70,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--salt", default="", help="changes which loans fall in which arm")
     _sim_args(s)
     s.add_argument("--png", help="write charts to this PNG file (needs dunning[sim])")
+    add_html_args(s)
     s.set_defaults(func=cmd_compare)
 
 
@@ -124,7 +127,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         summary = run_batch(
             events,
             store=args.store,
-            rules=args.rules,
+            rules=rules_or_split(args),
             as_of=args.as_of,
             out=out,
             audit=args.audit,
@@ -213,6 +216,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.png:
         render_png(report, args.png)
         sys.stderr.write(f"charts: {args.png}\n")
+    write_report(report, args)
     return EXIT_OK
 
 

@@ -79,6 +79,10 @@ class Decision(BaseModel):
     `status` is one of: ``act`` (take `step` now), ``defer`` (take `step` at `not_before`),
     ``blocked`` (rules proposed steps but limits hold all of them with no known end),
     ``none`` (no rule proposed anything).
+
+    `experiment` and `arm` are set when a `Split` (champion/challenger) made the decision:
+    the experiment's id and the arm the loan was assigned to. They are left out of the
+    canonical JSON when absent, so decisions made without a split keep their bytes and ids.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -104,6 +108,8 @@ class Decision(BaseModel):
     # Where the loan stands (dpd, bucket, paused, time-barred): what transitions are made of.
     # Left out of the canonical JSON when absent, so decisions written before it keep their id.
     position: Position | None = None
+    experiment: str | None = None
+    arm: str | None = None
 
     @field_validator("as_of", mode="before")
     @classmethod
@@ -254,9 +260,9 @@ def content_id(payload: dict[str, Any]) -> str:
 # `model_construct`) takes the reference path, which keeps its float refusal.
 
 _PLAIN = frozenset({str, int, bool, type(None)})
-# Fields written only when set: absent, the canonical JSON is byte for byte what it was
-# before these fields existed.
-_OPTIONAL = ("position",)
+# Fields written only when set (a Split's experiment and arm, the loan's position): absent,
+# the canonical JSON is byte for byte what it was before these fields existed.
+_OPTIONAL = ("arm", "experiment", "position")
 
 
 def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
@@ -341,7 +347,9 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "step_label": dict(sorted(d.step_label.items())),
         "timezone": d.timezone,
     }
-    position = d.__dict__.get("position")
-    if position is not None:
-        shape = dict(sorted({**shape, "position": position.shape()}.items()))
+    extra = {k: v for k in _OPTIONAL if (v := d.__dict__.get(k)) is not None}
+    if "position" in extra:
+        extra["position"] = extra["position"].shape()
+    if extra:
+        shape = dict(sorted({**shape, **extra}.items()))
     return shape

@@ -208,6 +208,8 @@ class Engine:
                 "engine_version": __version__,
                 "backend": self.backend,
                 "input_digest": state_digest(state, as_of),
+                "experiment": None,
+                "arm": None,
                 "position": position_of(self._buckets, state, facts, as_of),
             },
         )

@@ -46,6 +46,7 @@ from .._audit.store import AuditStore
 from .._base.errors import EventError, InputError, InvalidEventError
 from .._base.time import aware, iso_utc
 from .._decide.engine import Engine
+from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._state.account import AccountState
 from .._state.events import Event
@@ -113,13 +114,16 @@ def run_batch(
 ) -> BatchSummary:
     """Apply `new_events` to the snapshots in `store` and decide every account at `as_of`.
 
-    `rules` is a RuleSet or a rule file path; `engine` (default `Engine(rules)`) is anything
+    `rules` is a RuleSet, a rule file path or a `Split` (champion/challenger: each loan is
+    decided by its arm's rule set, tagged with the experiment and arm, and audited with the
+    rule set of its arm); `engine` (default `Engine(rules)`, or the split) is anything
     with `decide(state, as_of)` (and `decide_borrower` for ``by="borrower"``). `audit` is an
     AuditStore, a path to one, or None. Re-running with the same `batch_id` resumes: loans
     already decided are skipped (see module doc); once a batch id has finished, a re-run only
     writes `out` again. `by` is ``"loan"`` (one Decision per loan) or ``"borrower"`` (one
-    BorrowerDecision per borrower, `batch_borrower`); `transitions` is a path for the night's
-    transition events (JSON Lines, against the store's previous batch), or None.
+    BorrowerDecision per borrower, `batch_borrower`; not with a Split); `transitions` is a
+    path for the night's transition events (JSON Lines, against the store's previous batch),
+    or None.
 
     A loan with a bad record (or whose events do not fold) is set aside whole: not decided,
     its snapshot untouched, its rejected records written to the dead-letter file `rejects`
@@ -133,8 +137,13 @@ def run_batch(
     if by not in ("loan", "borrower"):
         raise InputError(f"run_batch: expected by 'loan' or 'borrower', found {by!r}")
     ruleset = rules if hasattr(rules, "sha256") else load_rules(rules)
+    if by == "borrower" and isinstance(ruleset, Split):
+        raise InputError(
+            "run_batch: by='borrower' takes one rule set, found a Split; split by borrower"
+            " is not supported yet: run each arm's borrowers with its own rule set"
+        )
     if engine is None:
-        engine = Engine(ruleset)
+        engine = ruleset if isinstance(ruleset, Split) else Engine(ruleset)
     when = aware(as_of)
     owned = not isinstance(store, SnapshotStore)
     db = SnapshotStore(store) if not isinstance(store, SnapshotStore) else store
@@ -424,7 +433,7 @@ def _audit_chunk(
     db: SnapshotStore, batch_id: str, auditor: Any, rules: Any, decided: list[tuple[str, Any]]
 ) -> None:
     for _loan, decision in decided:
-        auditor.append(decision, rules)
+        auditor.append(decision, _rules_of(rules, decision))
     db.mark_audited(batch_id, [loan for loan, _d in decided])
 
 
@@ -442,8 +451,13 @@ def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -
         for loan_id, text in rows:
             decision = read_decision(text)
             if not _audited(auditor, loan_id, decision.as_of, json.loads(text)["id"]):
-                auditor.append(decision, rules)
+                auditor.append(decision, _rules_of(rules, decision))
         db.mark_audited(batch_id, [loan for loan, _t in rows])
+
+
+def _rules_of(rules: Any, decision: Any) -> Any:
+    """The rule set that made `decision`: the batch's, or its arm's under a Split."""
+    return rules.rules_for(decision) if isinstance(rules, Split) else rules
 
 
 def _audited(auditor: Any, loan_id: str, as_of: datetime, decision_id: str) -> bool:

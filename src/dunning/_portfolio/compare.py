@@ -11,16 +11,22 @@ Both arms simulate the same generated portfolio with the same per-loan behaviour
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time as _time
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
 from .._base.errors import InputError
+from .._base.time import local_at
+from .._decide.engine import Engine
+from .._decide.split import arm_of, tag
 from .._rules.loader import load_rules
 from .metrics import ARMS, BUCKETS, ArmMetrics
+from .outcome_report import OutcomeReport
+from .outcomes import outcomes
 from .simulate import SimConfig, simulate
 
 __all__ = [
@@ -34,15 +40,6 @@ __all__ = [
 ]
 
 
-def arm_of(loan_id: str, share: float | Decimal | str, salt: str = "") -> str:
-    """'challenger' for a `share` (0..1) of loan ids chosen by hash, else 'champion'."""
-    fraction = Decimal(str(share))
-    if not Decimal(0) <= fraction <= Decimal(1):
-        raise InputError(f"challenger share: expected a number from 0 to 1, found {share!r}")
-    digest = hashlib.sha256(f"{salt}:{loan_id}".encode()).digest()
-    return "challenger" if int.from_bytes(digest[:8], "big") < fraction * 2**64 else "champion"
-
-
 @dataclass(frozen=True)
 class CompareReport:
     """Both arms' metrics and the names of their rule sets."""
@@ -51,6 +48,8 @@ class CompareReport:
     share: str
     names: dict[str, str]  # arm -> "rule_set_id version"
     arms: dict[str, ArmMetrics]
+    # The simulated decisions and events through `outcomes`: the real-data report's shape.
+    outcomes: OutcomeReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +60,7 @@ class CompareReport:
             "start": self.config.start.isoformat(),
             "arms": {arm: {"rules": self.names[arm], **self.arms[arm].to_dict()} for arm in ARMS},
             "summary": {arm: summary(self.arms[arm]) for arm in ARMS},
+            **({} if self.outcomes is None else {"outcomes": self.outcomes.to_dict()}),
         }
 
 
@@ -73,13 +73,21 @@ def compare(
     salt: str = "",
     engines: tuple[Any, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    with_outcomes: bool = True,
 ) -> CompareReport:
-    """Simulate `config`'s portfolio with `share` of loans under `challenger`, rest `champion`."""
+    """Simulate `config`'s portfolio with `share` of loans under `challenger`, rest `champion`.
+
+    With `with_outcomes` (the default; needs the `analytics` extra) the first decision of
+    each loan and its simulated events go through `outcomes`, exactly as real decisions do:
+    the report's `outcomes` has the real report's shape (windows of 30, 60, 90 days that fit
+    in the run, else the run's length)."""
 
     text = str(Decimal(str(share)))
     arm_of("probe", text)  # validates the share before any work
     metrics: dict[str, ArmMetrics] = {}
     names: dict[str, str] = {}
+    decisions: list[Any] = []
+    events: list[Any] = []
     for i, (arm, rules) in enumerate(zip(ARMS, (champion, challenger), strict=True)):
         ruleset = rules if hasattr(rules, "sha256") else load_rules(rules)
         names[arm] = f"{ruleset.id} {ruleset.version}"
@@ -92,8 +100,37 @@ def compare(
                 progress(arm, done, total)
 
         engine = None if engines is None else engines[i]
-        metrics[arm] = simulate(ruleset, config, engine=engine, arm_of=in_arm, progress=tick)
-    return CompareReport(config, text, names, metrics)
+        recorder = _Recorder(engine or Engine(ruleset), arm, f"simulation:{salt}:{text}")
+        keep = recorder.events if with_outcomes else None
+        metrics[arm] = simulate(ruleset, config, engine=recorder, arm_of=in_arm, progress=tick,
+                                on_events=keep)  # fmt: skip
+        decisions.extend(recorder.first.values())
+        events.extend(recorder.kept)
+    report = None
+    if with_outcomes:
+        windows = tuple(w for w in (30, 60, 90) if w <= config.days) or (config.days,)
+        end = local_at(config.start, _time(config.decide_hour), config.timezone)
+        report = outcomes(decisions, events, windows, champion="champion",
+                          until=end + timedelta(days=config.days))  # fmt: skip
+    return CompareReport(config, text, names, metrics, report)
+
+
+class _Recorder:
+    """An engine that keeps each loan's first decision (tagged with the arm) and its events."""
+
+    def __init__(self, engine: Any, arm: str, experiment: str) -> None:
+        self.engine, self.arm, self.experiment = engine, arm, experiment
+        self.first: dict[str, Any] = {}
+        self.kept: list[Any] = []
+
+    def decide(self, state: Any, as_of: Any) -> Any:
+        decision = self.engine.decide(state, as_of)
+        if decision.loan_id not in self.first:
+            self.first[decision.loan_id] = tag(decision, self.experiment, self.arm)
+        return decision
+
+    def events(self, _loan_id: str, events: list[Any]) -> None:
+        self.kept.extend(events)
 
 
 # --- derived figures -------------------------------------------------------------------------

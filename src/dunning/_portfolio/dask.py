@@ -24,6 +24,7 @@ Two sources:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -35,6 +36,7 @@ from .._base.time import aware
 from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision
 from .._decide.engine import Engine
+from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._rules.ruleset import RuleSet
 from .._state.account import AccountState
@@ -69,8 +71,22 @@ def local_client(workers: int, *, threads_per_worker: int = 1) -> Any:
     return distributed.Client(cluster)
 
 
+_SPLIT = "split:"
+
+
 def _rules_ref(rules: Any) -> tuple[str, str]:
-    """(sha256, source): the rule file's absolute path, or canonical JSON when it has none."""
+    """(sha256, source): the rule file's absolute path, or canonical JSON when it has none;
+    for a Split, ``split:`` and the JSON of its configuration with each arm's reference."""
+    if isinstance(rules, Split):
+        spec = {
+            "arms": {arm: list(_rules_ref(rs)) for arm, rs in rules.rule_sets.items()},
+            "champion": rules.champion_arm,
+            "experiment": rules.experiment,
+            "key": rules.key,
+            "salt": rules.salt,
+            "shares": {arm: str(s) for arm, s in rules.shares.items()},
+        }
+        return rules.sha256, _SPLIT + json.dumps(spec, sort_keys=True)
     if not hasattr(rules, "sha256"):
         rules = load_rules(rules)
     path = getattr(rules, "source_path", None)
@@ -80,8 +96,22 @@ def _rules_ref(rules: Any) -> tuple[str, str]:
 
 @lru_cache(maxsize=8)
 def _engine(sha256: str, source: str) -> Any:
-    """The worker's engine, built once per process from a path or canonical JSON; sha checked."""
+    """The worker's engine, built once per process from a path or canonical JSON; sha checked.
+    A split's reference gives the Split (its arms' rule sets loaded the same way)."""
 
+    if source.startswith(_SPLIT):
+        spec = json.loads(source[len(_SPLIT) :])
+        arms = {arm: _engine(*ref).rules for arm, ref in spec["arms"].items()}
+        champion = arms.pop(spec["champion"])
+        split = Split(champion, arms, share=spec["shares"], salt=spec["salt"],
+                      experiment=spec["experiment"], key=spec["key"],
+                      champion_arm=spec["champion"])  # fmt: skip
+        if split.sha256 != sha256:
+            raise EngineError(
+                f"split {spec['experiment']!r} on a worker has sha256 {split.sha256[:12]}, the"
+                f" driver has {sha256[:12]}; expected the same rule files and dunning version"
+            )
+        return split
     rules = RuleSet.from_canonical(source) if source.startswith("{") else load_rules(source)
     if rules.sha256 != sha256:
         raise EngineError(
@@ -233,7 +263,8 @@ def decide_on_dask(
     A loan with a bad record, or whose events do not fold, is set aside whole (as in
     `Engine.decide_all`) and appended to `set_aside` when given; the others are decided.
     ``by="borrower"``: one BorrowerDecision per borrower, sorted by borrower id; partitions
-    hold whole borrowers (`_decide_borrowers`)."""
+    hold whole borrowers (`_decide_borrowers`). `rules` may be a `Split` (by loan): each loan
+    is decided by its arm, as in a single process."""
     _distributed()
     sha, source = _rules_ref(rules)
     when = aware(as_of).isoformat()
