@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import dunning
 from dunning._decide.borrower import scope_of
+from dunning._decide.borrower_decision import _reference_bytes, canonical_bytes
 from dunning._gate.gate import Candidate, evaluate
 from dunning._state.facts import compute_facts
 from dunning.events import CollectionsPaused
@@ -146,3 +147,16 @@ def test_replay_of_borrower_decisions_is_exact(
     rnd.shuffle(shuffled)
     remade = dunning.replay(bd, shuffled, RULES)
     assert remade.to_json() == bd.to_json()
+
+
+@given(borrowers())
+def test_the_fast_canonical_bytes_equal_the_reference(case: tuple[list[Any], Any]) -> None:
+    """The borrower decision the engine builds without validation is the one validation
+    builds: same canonical bytes as the generic serialisation (model_dump + sorted
+    json.dumps), same id."""
+    events, as_of = case
+    bd = ENGINE.decide_borrower(events, as_of)
+    assert canonical_bytes(bd, with_id=True) == _reference_bytes(bd, with_id=True)
+    assert canonical_bytes(bd) == _reference_bytes(bd, with_id=False)
+    validated = dunning.BorrowerDecision.model_validate(bd.model_dump())
+    assert validated.id == bd.id and validated.to_json() == bd.to_json()

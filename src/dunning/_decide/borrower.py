@@ -52,7 +52,14 @@ from .._state.event_base import _BorrowerEvent
 from .._state.events import LoanOpened
 from .._state.facts import compute_facts
 from .._state.parse import parse_event
-from .borrower_decision import BorrowerContact, BorrowerDecision, LoanLine, LoanOutcome
+from .borrower_decision import (
+    BorrowerContact,
+    BorrowerDecision,
+    LoanLine,
+    LoanOutcome,
+    Status,
+    canonical_bytes,
+)
 from .decision import canonical_dumps
 
 __all__ = ["SCOPE_BY_KIND", "borrower_digest", "borrower_states", "decide_borrower", "scope_of"]
@@ -114,23 +121,26 @@ def decide_borrower(engine: Any, given: Any, as_of: datetime | str) -> BorrowerD
                 check = evaluate(rules, state, facts, when, [cand])
                 if check.status in ("act", "defer"):
                     covered.add(other.loan_id)
-        contact_step = BorrowerContact(
+        contact_step = BorrowerContact.model_construct(
             step=cand.step,
-            status=result.status,
-            not_before=result.not_before,
+            status="act" if result.status == "act" else "defer",  # a driver acts or defers
+            not_before=None if result.not_before is None else to_utc(result.not_before),
             chosen_rule=cand.rule_id,
             loan_id=line.loan_id,
             level=cand.level,
             priority=cand.priority,
             covers=tuple(sorted(covered)),
-            step_label=plan.labels.get(cand.step, {}),
+            step_label=dict(plan.labels.get(cand.step, {})),
         )
     loans = tuple(
         line.model_copy(update={"covered": line.loan_id in covered}) for line, *_ in lines
     )
-    return BorrowerDecision(
+    # Built without re-validation (every value is already in its canonical type: UTC
+    # instants, sorted flags, the gate's own outcomes), the id computed as the validator
+    # would (`from_json` validates and checks it; a test pins the equality).
+    decision = BorrowerDecision.model_construct(
         borrower_id=states[0].borrower_id,
-        as_of=when,
+        as_of=to_utc(when),
         timezone=states[0].timezone,
         status=_status(contact_step, loans),
         contact=contact_step,
@@ -140,14 +150,16 @@ def decide_borrower(engine: Any, given: Any, as_of: datetime | str) -> BorrowerD
         engine_version=__version__,
         input_digest=borrower_digest(when, [(x.loan_id, x.decision.input_digest) for x in loans]),
     )
+    object.__setattr__(decision, "id", hashlib.sha256(canonical_bytes(decision)).hexdigest())
+    return decision
 
 
 def _outcome(result: GateResult) -> LoanOutcome:
-    return LoanOutcome(
+    return LoanOutcome.model_construct(
         status=result.status,
         step=result.step,
         chosen_rule=result.chosen_rule,
-        not_before=result.not_before,
+        not_before=None if result.not_before is None else to_utc(result.not_before),
     )
 
 
@@ -178,13 +190,14 @@ def _driver(
     return min(contenders, key=key)
 
 
-def _status(contact: BorrowerContact | None, loans: Sequence[LoanLine]) -> str:
+def _status(contact: BorrowerContact | None, loans: Sequence[LoanLine]) -> Status:
     """act / defer / blocked / none (see `BorrowerDecision`)."""
     chosen = [line.step.status for line in loans] + ([contact.status] if contact else [])
     options = [line.contact_option.status for line in loans]
-    for status in ("act", "defer"):
-        if status in chosen:
-            return status
+    if "act" in chosen:
+        return "act"
+    if "defer" in chosen:
+        return "defer"
     return "blocked" if "blocked" in chosen + options else "none"
 
 

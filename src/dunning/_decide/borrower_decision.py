@@ -22,6 +22,7 @@ import hashlib
 from datetime import datetime
 from typing import Any, Literal
 
+import pydantic_core
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -35,6 +36,7 @@ from .._base.errors import InputError
 from .._base.time import aware, iso_utc, to_utc
 from .borrower_explain import explain_borrower
 from .decision import Decision, RuleSetRef, canonical_dumps
+from .decision import _shape as _decision_shape
 
 __all__ = ["BorrowerContact", "BorrowerDecision", "LoanLine", "LoanOutcome"]
 
@@ -145,7 +147,7 @@ class BorrowerDecision(_Model):
 
     @model_validator(mode="after")
     def _content_id(self) -> BorrowerDecision:
-        computed = hashlib.sha256(self._canonical(with_id=False).encode("utf-8")).hexdigest()
+        computed = hashlib.sha256(canonical_bytes(self)).hexdigest()
         if self.id and self.id != computed:
             raise ValueError(
                 f"borrower decision id {self.id!r} does not match its content (sha256"
@@ -161,15 +163,9 @@ class BorrowerDecision(_Model):
         data.pop("id", None)
         return data
 
-    def _canonical(self, with_id: bool) -> str:
-        data = self._payload()
-        if with_id:
-            data["id"] = self.id
-        return canonical_dumps(data)
-
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, compact, no floats; `id` from the content."""
-        return self._canonical(with_id=True)
+        return canonical_bytes(self, with_id=True).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str | bytes) -> BorrowerDecision:
@@ -229,3 +225,87 @@ class BorrowerDecision(_Model):
     def explain(self, lang: str = "en") -> str:
         """The borrower decision in plain language (`lang` "en" or "zh")."""
         return explain_borrower(self, lang)
+
+
+# -- the canonical bytes, fast -----------------------------------------------------------------
+# As for `Decision` (see `decision.canonical_bytes`): the JSON-shaped dict is built straight
+# from the fields with every dict's keys inserted in sorted order, each loan's decision in its
+# own fast shape with its id, and serialised by pydantic-core; byte-identical to the reference
+# (`model_dump(mode="json")` + `canonical_dumps`), which a property test checks, and taken
+# instead whenever a nested decision holds an unusual value.
+
+
+def canonical_bytes(d: BorrowerDecision, with_id: bool = False) -> bytes:
+    """The canonical JSON of `d` as UTF-8 bytes, without `id` or with it (`to_json()`)."""
+    data = _shape(d)
+    if data is None:
+        return _reference_bytes(d, with_id)
+    try:
+        text = pydantic_core.to_json(data)
+    except pydantic_core.PydanticSerializationError:
+        return _reference_bytes(d, with_id)
+    if not with_id:
+        return text
+    return pydantic_core.to_json(_with_id(data, hashlib.sha256(text).hexdigest()))
+
+
+def _reference_bytes(d: BorrowerDecision, with_id: bool) -> bytes:
+    data = d._payload()
+    if with_id:
+        data["id"] = hashlib.sha256(canonical_dumps(data).encode("utf-8")).hexdigest()
+    return canonical_dumps(data).encode("utf-8")
+
+
+def _with_id(data: dict[str, Any], digest: str) -> dict[str, Any]:
+    """`data` (sorted keys) with "id" inserted at its sorted place."""
+    return dict(sorted({**data, "id": digest}.items()))
+
+
+def _time(v: datetime | None) -> str | None:
+    return None if v is None else iso_utc(v)
+
+
+def _outcome(o: LoanOutcome) -> dict[str, Any]:
+    return {"chosen_rule": o.chosen_rule, "not_before": _time(o.not_before), "status": o.status,
+            "step": o.step}  # fmt: skip
+
+
+def _shape(d: BorrowerDecision) -> dict[str, Any] | None:
+    loans = []
+    for line in d.loans:
+        inner = _decision_shape(line.decision)
+        if inner is None:
+            return None
+        loans.append(
+            {
+                "contact_option": _outcome(line.contact_option),
+                "covered": line.covered,
+                "decision": _with_id(inner, line.decision.id),
+                "dpd": line.dpd,
+                "in_arrears": line.in_arrears,
+                "loan_id": line.loan_id,
+                "step": _outcome(line.step),
+            }
+        )
+    c = d.contact
+    contact = None
+    if c is not None:
+        contact = {
+            "chosen_rule": c.chosen_rule, "covers": list(c.covers), "level": c.level,
+            "loan_id": c.loan_id, "not_before": _time(c.not_before), "priority": c.priority,
+            "status": c.status, "step": c.step, "step_label": dict(sorted(c.step_label.items())),
+        }  # fmt: skip
+    ref = d.rule_set
+    return {
+        "as_of": iso_utc(d.as_of),
+        "borrower_id": d.borrower_id,
+        "contact": contact,
+        "engine_version": d.engine_version,
+        "flags": list(d.flags),
+        "input_digest": d.input_digest,
+        "kind": d.kind,
+        "loans": loans,
+        "rule_set": {"id": ref.id, "sha256": ref.sha256, "version": ref.version},
+        "status": d.status,
+        "timezone": d.timezone,
+    }
