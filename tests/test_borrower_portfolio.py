@@ -220,3 +220,13 @@ def test_explain_in_chinese_and_bad_input() -> None:
         ENGINE.decide_borrower(b1, "2024-01-01T00:00:00+08:00")
     with pytest.raises(dunning.InputError, match="expected either events or AccountStates"):
         ENGINE.decide_borrower([dunning.AccountState.from_events(b1[:13]), b1[13]], NIGHT1)
+
+
+def test_both_backends_give_the_same_borrower_decision() -> None:
+    """durable_rules and the generated Python decide the borrower identically (bytes)."""
+    n1, n2 = book()
+    b1 = [e for e in n1 + n2 if e.get("borrower_id", "B1") == "B1" and e.get("loan_id") in
+          (None, "L1", "L2", "L3")]  # fmt: skip
+    durable = dunning.Engine(RULES, backend="durable").decide_borrower(b1, NIGHT2)
+    assert durable.to_json() == ENGINE.decide_borrower(b1, NIGHT2).to_json()
+    assert durable.contact is not None
