@@ -46,7 +46,7 @@ from typing import Any
 from .._base.errors import InputError
 from .._base.time import aware, iso_utc, to_utc
 from .._base.version import __version__
-from .._gate.gate import Candidate, GateResult, evaluate
+from .._gate.gate import Candidate, evaluate
 from .._state.account import AccountState
 from .._state.event_base import _BorrowerEvent
 from .._state.events import LoanOpened
@@ -87,38 +87,44 @@ def decide_borrower(engine: Any, given: Any, as_of: datetime | str) -> BorrowerD
     states = borrower_states(given, when)
     rules, plan = engine.rules, engine._plan
     by_rule = {c.rule_id: c for c in plan.candidate.values()}
-    lines: list[tuple[LoanLine, Any, dict[str, Any], GateResult]] = []
+    lines: list[tuple[LoanLine, Any, dict[str, Any], set[str]]] = []
+    _indices: dict[str, tuple[int, ...]] = {}
     for state in states:
         facts = compute_facts(state, when, engine._ctx)
         indices = engine.match(facts, state.currency)
         decision = engine._decide(state, facts, when, indices)
+        # Every candidate step was checked at as_of by the full decision's gate: `held` are
+        # those a limit holds back now.
+        held = {b.step for b in decision.blocked}
         by_scope: dict[str, list[Candidate]] = {"borrower": [], "loan": []}
         for i in indices:
             cand = plan.candidate[i]
             by_scope[scope_of(rules.steps[cand.step])].append(cand)
-        contact = evaluate(rules, state, facts, when, by_scope["borrower"])
-        own = evaluate(rules, state, facts, when, by_scope["loan"])
         line = LoanLine.model_construct(
             loan_id=state.loan_id,
             in_arrears=facts["overdue_amount"] > 0,
             dpd=facts["dpd"],
             covered=False,
-            contact_option=_outcome(contact),
-            step=_outcome(own),
+            contact_option=_gate(rules, state, facts, when, by_scope["borrower"], held),
+            step=_gate(rules, state, facts, when, by_scope["loan"], held),
             decision=decision,
         )
-        lines.append((line, state, facts, contact))
+        lines.append((line, state, facts, held))
+        _indices[state.loan_id] = indices
     chosen = _driver(lines, by_rule)
     contact_step: BorrowerContact | None = None
     covered: set[str] = set()
     if chosen is not None:
-        line, _state, _facts, result = chosen
-        cand = by_rule[result.chosen_rule]
-        for other, state, facts, _ in lines:
+        line = chosen
+        result = line.contact_option
+        cand = by_rule[str(result.chosen_rule)]
+        for other, state, facts, held in lines:
             if other.loan_id == line.loan_id:
                 covered.add(other.loan_id)
             elif other.in_arrears:
-                check = evaluate(rules, state, facts, when, [cand])
+                checked = {plan.candidate[i].step for i in _indices[other.loan_id]}
+                hold = held if cand.step in checked else held | {cand.step}
+                check = _gate(rules, state, facts, when, [cand], hold)
                 if check.status in ("act", "defer"):
                     covered.add(other.loan_id)
         contact_step = BorrowerContact.model_construct(
@@ -154,7 +160,29 @@ def decide_borrower(engine: Any, given: Any, as_of: datetime | str) -> BorrowerD
     return decision
 
 
-def _outcome(result: GateResult) -> LoanOutcome:
+def _gate(
+    rules: Any,
+    state: Any,
+    facts: Mapping[str, Any],
+    when: datetime,
+    cands: Sequence[Candidate],
+    held: set[str],
+) -> LoanOutcome:
+    """`_gate.evaluate` of `cands` (preference order) on this loan alone, as a LoanOutcome.
+
+    The loan's full decision already asked every limit about each candidate step at as_of
+    (`held`: the steps it blocks), so the first candidate not held is what `evaluate` would
+    take now; only when every one is held is the gate asked (for the earliest lawful time).
+    A step the decision did not check (another loan's, in a cover check) is passed as held,
+    so the gate is asked about it."""
+    if not cands:
+        return _NONE
+    for cand in cands:
+        if cand.step not in held:
+            return LoanOutcome.model_construct(
+                status="act", step=cand.step, chosen_rule=cand.rule_id, not_before=None
+            )
+    result = evaluate(rules, state, facts, when, cands)
     return LoanOutcome.model_construct(
         status=result.status,
         step=result.step,
@@ -163,17 +191,21 @@ def _outcome(result: GateResult) -> LoanOutcome:
     )
 
 
+_NONE = LoanOutcome.model_construct(status="none", step=None, chosen_rule=None, not_before=None)
+
+
 def _driver(
-    lines: Sequence[tuple[LoanLine, Any, dict[str, Any], GateResult]],
+    lines: Sequence[tuple[LoanLine, Any, dict[str, Any], set[str]]],
     by_rule: Mapping[str, Candidate],
-) -> tuple[LoanLine, Any, dict[str, Any], GateResult] | None:
+) -> LoanLine | None:
     """The line whose contact option drives the borrower's contact (tie-break: module doc)."""
-    contenders = [x for x in lines if x[3].status in ("act", "defer")]
+    contenders = [x for x in lines if x[0].contact_option.status in ("act", "defer")]
     if not contenders:
         return None
 
-    def key(x: tuple[LoanLine, Any, dict[str, Any], GateResult]) -> tuple[Any, ...]:
-        line, _state, facts, result = x
+    def key(x: tuple[LoanLine, Any, dict[str, Any], set[str]]) -> tuple[Any, ...]:
+        line, _state, facts, _held = x
+        result = line.contact_option
         cand = by_rule[str(result.chosen_rule)]
         later = to_utc(result.not_before) if result.not_before is not None else None
         overdue: Decimal = facts["overdue_amount"]
@@ -187,7 +219,7 @@ def _driver(
             line.loan_id,
         )
 
-    return min(contenders, key=key)
+    return min(contenders, key=key)[0]
 
 
 def _status(contact: BorrowerContact | None, loans: Sequence[LoanLine]) -> Status:
