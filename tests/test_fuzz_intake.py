@@ -5,12 +5,14 @@ kind, a huge or deeply nested value, an unknown or misspelt field, the type chan
 bytes are thrown at the JSON Lines reader. `AccountState.from_events`, `Engine.decide`,
 `Engine.decide_all` and the console script must either succeed or raise a `DunningError`
 (the console script: exit 0, 1 or 2, never 3, the internal-failure code). The CI profile
-runs a few dozen examples; the `slow` test runs 10,000 of each.
+runs a few dozen examples; the `slow` tests run 10,000 mutated feeds, 10,000 byte strings
+through the reader and decide_all, and 2,000 through the console script itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dunning import AccountState, DunningError, Engine, load_rules
+from dunning._base.time import aware
 from dunning._cli.main import main
+from dunning._decide.feed import decide_grouped
+from dunning._portfolio.feeds import read_records
+from dunning._state.intake import group_feed
 from dunning.events import event_to_dict
 from dunning.testing import loan_histories
 
@@ -112,9 +118,27 @@ def test_mutated_events_10000(feed: list[Any]) -> None:
     _only_dunning_errors(feed)
 
 
+def _reading_never_fails_inside(data: bytes) -> None:
+    """What `dunning decide` does with a file (read as bytes, group, decide), in-process."""
+    with contextlib.suppress(DunningError):
+        grouped = group_feed(read_records(io.BytesIO(data), name="fuzz.jsonl"))
+        decide_grouped(ENGINE, grouped, aware(AS_OF))
+
+
 @pytest.mark.slow
 @settings(max_examples=10_000)
 @given(st.binary(max_size=400) | mutated_feeds().map(_as_lines))
-def test_raw_bytes_10000(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    """The slow run: 10,000 byte strings and mutated files through the console script."""
+def test_raw_bytes_10000(data: bytes) -> None:
+    """The slow run: 10,000 byte strings and mutated files through the reader and decide_all."""
+    _reading_never_fails_inside(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=2_000)
+@given(st.binary(max_size=400) | mutated_feeds().map(_as_lines))
+def test_raw_bytes_through_the_console_script_2000(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    """The slow run: 2,000 of them through the console script itself (it loads the rules
+    each time, ~0.1 s)."""
     _cli_never_fails_inside(tmp_path_factory.mktemp("fuzz"), data)

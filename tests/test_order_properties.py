@@ -152,3 +152,17 @@ def test_the_concepts_page_prints_the_rank_table() -> None:
         by_rank.setdefault(rank, []).append(f"`{kind}`")
     for rank, kinds in sorted(by_rank.items()):
         assert f"| {rank} | {', '.join(kinds)} |" in page
+
+
+@given(st.data())
+def test_applying_later_events_to_a_schedule_loaded_in_advance_equals_a_full_fold(
+    data: st.DataObject,
+) -> None:
+    """A snapshot holding its whole schedule (dues ahead), then the rest of the history in
+    one or two nights: the same state as folding everything at once."""
+    events = data.draw(loan_histories(max_months=6, max_events=4))
+    dues = [e for e in events if e.type == "installment_due"]
+    rest = [e for e in events[1:] if e.type != "installment_due"]
+    cut = data.draw(st.integers(0, len(rest)))
+    state = AccountState.from_events([events[0], *dues]).apply(rest[:cut]).apply(rest[cut:])
+    assert state == AccountState.from_events(events)

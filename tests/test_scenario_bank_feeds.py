@@ -246,3 +246,18 @@ def test_a_loan_whose_events_do_not_fold_is_set_aside_with_its_line(
     [record] = [json.loads(t) for t in dead.read_text("utf-8").splitlines()]
     assert (record["line"], record["line_text"], record["event_id"]) == (7, lines[6], "L00002-r1")
     assert "L00002-p9" in record["error"]
+
+
+def test_the_console_script_lists_ignored_fields_and_strict_refuses_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`dunning decide` names the unknown fields it ignored, with counts; with `--strict`
+    the loan is set aside instead (nothing decided: exit 2) and the lines are dead letters."""
+    feed, dead = tmp_path / "feed.jsonl", tmp_path / "dead.jsonl"
+    write_night(feed, [json.dumps(e) for e in loan(1, source="core-banking")])
+    args = ["decide", str(feed), "--rules", str(RULES_PATH), "--as-of", AS_OF]
+    assert main(args) == 0
+    assert "ignored fields: channel_ref x1, source x3" in capsys.readouterr().err
+    assert main([*args, "--strict", "--rejects", str(dead)]) == 2
+    assert capsys.readouterr().out == ""
+    assert len(dead.read_text("utf-8").splitlines()) == 3

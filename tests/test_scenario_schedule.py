@@ -160,3 +160,7 @@ def test_dask_decides_it_every_month(client: Any, tmp_path: Path) -> None:
         want = reference(night)
         assert [d.to_json() for d in decide_on_dask(EVENTS, RULES, night, client=client)] == [want]
         assert list(decide_store_on_dask(store, RULES, night, client=client)) == [want]
+    aside: list[Any] = []
+    early = "2025-01-01T00:00:00+08:00"  # before the loan was opened: nothing to decide
+    assert list(decide_store_on_dask(store, RULES, early, client=client, set_aside=aside)) == []
+    assert [a.loan_id for a in aside] == ["L-WF"] and "not opened yet" in aside[0].error

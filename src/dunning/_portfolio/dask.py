@@ -154,11 +154,14 @@ def decide_store_partition(
 
     engine = _engine(sha256, source)
     when = aware(as_of)
+    out = []
     with SnapshotStore(store, readonly=True) as db:
-        return [
-            engine.decide(AccountState.from_json(text), when).to_json()
-            for _loan, text in db.iter_states_json(lo=lo, hi=hi)
-        ]
+        for loan, text in db.iter_states_json(lo=lo, hi=hi):
+            try:
+                out.append(engine.decide(AccountState.from_json(text), when).to_json())
+            except (EventError, InputError) as err:  # e.g. not opened yet at as_of
+                out.append(f"!{loan}\t{err}")
+    return out
 
 
 def decide_borrower_partition(
@@ -184,11 +187,15 @@ def decide_store_borrowers(
     """Decide the borrowers with ids in [lo, hi) of the store file at `store`."""
     engine = _engine(sha256, source)
     when = aware(as_of)
+    out = []
     with SnapshotStore(store, readonly=True) as db:
-        return [
-            engine.decide_borrower([AccountState.from_json(t) for t in texts], when).to_json()
-            for _borrower, texts in db.iter_borrowers_json(lo=lo, hi=hi)
-        ]
+        for borrower, texts in db.iter_borrowers_json(lo=lo, hi=hi):
+            try:
+                states = [AccountState.from_json(t) for t in texts]
+                out.append(engine.decide_borrower(states, when).to_json())
+            except (EventError, InputError) as err:  # e.g. no loan open yet at as_of
+                out.append(f"!borrower:{borrower}\t{err}")
+    return out
 
 
 def _decide_borrowers(
@@ -304,9 +311,13 @@ def decide_store_on_dask(
     *,
     client: Any,
     partitions: int | None = None,
+    set_aside: list[SetAside] | None = None,
     by: str = "loan",
 ) -> Iterator[str]:
     """Decision JSON texts for every snapshot in the store file, in loan id order.
+
+    A snapshot that cannot be decided at `as_of` (its loan opened later) is left out and,
+    when `set_aside` is given, appended to it.
 
     The driver only computes range boundaries; workers read the store themselves, so the
     file must be on a disk every worker sees. Results are yielded partition by partition.
@@ -327,5 +338,11 @@ def decide_store_on_dask(
         client.submit(task, name, sha, source, when, lo, hi, pure=False) for lo, hi in bounds
     ]
     for f in futures:
-        yield from f.result()
+        for text in f.result():
+            if text.startswith("!"):
+                loan, _tab, error = text[1:].partition("\t")
+                if set_aside is not None:
+                    set_aside.append(SetAside(loan, (Reject(error=error, text="", loan_id=loan),)))
+            else:
+                yield text
         f.release()

@@ -9,8 +9,10 @@ spelling matters. An event id seen twice is ignored when both copies are identic
 (`ConflictingEventError`) when they differ, so a payment is never counted twice.
 
 The snapshot keeps its sorted, de-duplicated events. `apply(more)` folds incrementally when
-every new event sorts after the last one (the usual case: a feed moving forward) and folds
-everything again from scratch when a late event sorts before it, so
+every new event sorts after the last one (the usual case: a feed moving forward), continues
+from the state before the later events when those are only charges (a schedule loaded in
+advance, with payments arriving before its future dues), and folds everything again from
+scratch otherwise, so
 ``from_events(a + b) == from_events(a).apply(b)`` for any split.
 
 A snapshot may hold events later than the instant it is asked about (a repayment schedule
@@ -28,7 +30,7 @@ The fold itself (a table of handlers and the checks it makes) is in `_fold`; the
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
@@ -128,6 +130,12 @@ class AccountState(BaseModel):
         if order_key(new[0]) > order_key(self.events[-1]):
             # Fast path: the feed moved forward; continue the fold from this snapshot.
             return type(self)._built(fold(new, self))
+        # A late event. When only charges lie after it (the schedule loaded in advance),
+        # continue from the state before them; otherwise fold everything again.
+        keep = bisect_left(self.events, new[0].at, key=_at)
+        base = self._before(keep)
+        if base is not None:
+            return type(self)._built(fold(fold_sorted([*self.events[keep:], *new]), base))
         merged = fold_sorted([*self.events, *new])
         return type(self)._built(fold(merged, None))
 
@@ -157,23 +165,26 @@ class AccountState(BaseModel):
                 f" at {self.opened_at.isoformat()}); expected an as_of at or after its"
                 " loan_opened event"
             )
-        later = self.events[keep:]
-        if all(e.type in _CHARGES for e in later):
-            # Only charges lie ahead (a schedule loaded in advance, the usual case): they
-            # add ledger items and nothing else, so the cut is this state without them, the
-            # ledger allocated again (what folding the kept events gives, without the fold).
-            gone = {e.event_id for e in later}
-            items = [b.item for b in self.ledger.balances if b.item.event_id not in gone]
-            live = [p.amount for p in self.payments if not p.reversed]
-            fields = {name: getattr(self, name) for name in type(self).model_fields}
-            fields["events"] = self.events[:keep]
-            fields["last_event_at"] = self.events[keep - 1].at
-            fields["ledger"] = allocate(items, live)
-            state = type(self)._built(fields)
-        else:
-            state = type(self)._built(fold(self.events[:keep], None))
+        state = self._before(keep) or type(self)._built(fold(self.events[:keep], None))
         cache["until"] = (when, state)
         return state
+
+    def _before(self, keep: int) -> AccountState | None:
+        """The fold of the first `keep` events, without folding, when only charges come after
+        them (a schedule loaded in advance, the usual case): charges add ledger items and
+        nothing else, so it is this state without them, the ledger allocated again. None
+        when another kind of event comes after (then fold the kept events)."""
+        later = self.events[keep:]
+        if keep == 0 or not all(e.type in _CHARGES for e in later):
+            return None
+        gone = {e.event_id for e in later}
+        items = [b.item for b in self.ledger.balances if b.item.event_id not in gone]
+        live = [p.amount for p in self.payments if not p.reversed]
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        fields["events"] = self.events[:keep]
+        fields["last_event_at"] = self.events[keep - 1].at
+        fields["ledger"] = allocate(items, live)
+        return type(self)._built(fields)
 
     # --- persistence ----------------------------------------------------------------------
 

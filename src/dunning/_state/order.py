@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from itertools import islice
-from operator import eq, itemgetter
+from operator import attrgetter, eq
 from typing import Any
 
 __all__ = ["RANK", "event_key", "fold_sorted", "order_key"]
@@ -79,19 +79,38 @@ def _content(event: Any) -> bytes:
     return bytes(event.__pydantic_serializer__.to_json(event, exclude={"event_id"}))
 
 
+_AT = attrgetter("at")
+
+
 def fold_sorted(events: Iterable[Any]) -> list[Any]:
-    """`events` in fold order: sorted by `order_key`, tied runs by content, then id."""
-    keyed = sorted([(order_key(e), e) for e in events], key=itemgetter(0))
-    keys = [k for k, _ in keyed]
-    out = [e for _, e in keyed]
-    if not any(map(eq, keys, islice(keys, 1, None))):
-        return out  # no two events share (at, rank, seq): the usual case
+    """`events` in fold order (module doc). Sorted by `at` first (a C-level key); only runs
+    of events sharing an instant, rare in a feed moving forward, are ordered by the rest of
+    the key and, when still tied, by content."""
+    out = sorted(events, key=_AT)
+    ats = list(map(_AT, out))
+    if not any(map(eq, ats, islice(ats, 1, None))):
+        return out
     i, n = 0, len(out)
+    while i < n - 1:
+        j = i + 1
+        while j < n and ats[j] == ats[i]:
+            j += 1
+        if j - i > 1:
+            out[i:j] = _same_instant(out[i:j])
+        i = j
+    return out
+
+
+def _same_instant(run: list[Any]) -> list[Any]:
+    """Events of one instant: by rank and seq, and ties among those by content, then id."""
+    run = sorted(run, key=order_key)
+    keys = list(map(order_key, run))
+    i, n = 0, len(run)
     while i < n - 1:
         j = i + 1
         while j < n and keys[j] == keys[i]:
             j += 1
         if j - i > 1:
-            out[i:j] = sorted(out[i:j], key=lambda e: (_content(e), e.event_id))
+            run[i:j] = sorted(run[i:j], key=lambda e: (_content(e), e.event_id))
         i = j
-    return out
+    return run

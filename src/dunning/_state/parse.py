@@ -120,7 +120,12 @@ def loads_event(text: str | bytes) -> Any:
         raise InvalidEventError(
             f"expected a JSON object, found invalid JSON ({str(exc)[:QUOTE]})"
         ) from None
-    if isinstance(value, dict) and depth(value) > MAX_DEPTH:
+    # Nesting is at most the number of brackets: walk the value only when there are many.
+    if isinstance(text, bytes):
+        openers = text.count(b"{") + text.count(b"[")
+    else:
+        openers = text.count("{") + text.count("[")
+    if openers > MAX_DEPTH and isinstance(value, dict) and depth(value) > MAX_DEPTH:
         raise InvalidEventError(
             f"expected a JSON object nested at most {MAX_DEPTH} deep", event_id=_event_id(value)
         )
