@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import dunning
 from analytics_support import AS_OF, PACK, challenger_pack, planted
 from dunning import Split
 from dunning._cli.main import main
@@ -62,6 +63,28 @@ def test_a_split_batch_then_outcomes_from_its_audit_store(
     assert '<html lang="zh">' in html.read_text(encoding="utf-8")
     code, text, err = run(capsys, "outcomes", str(out), str(everything))
     assert code == 0 and "Cure rate by window" in text and "bucket=M2" in text
+
+
+def test_a_split_decide_tags_each_decision_with_its_arm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`decide --challenger B=...` decides each loan with its arm's rules, as the library's
+    Split does: the same decisions, byte for byte, tagged with the experiment and arm."""
+    b_file = tmp_path / "b.yaml"
+    b_file.write_text(PACK.read_text(encoding="utf-8").replace('version: "2026.1"',
+                      'version: "2026.1-b"'), encoding="utf-8")  # fmt: skip
+    split = Split(PACK, {"B": b_file}, share="0.5", salt="cli", experiment="cli-2")
+    _decisions, events = planted(split, 40)
+    history = jsonl(tmp_path / "day1.jsonl", [e for e in events if parse_event(e).at <= AS_OF])
+    code, out, err = run(capsys, "decide", str(history), "--rules", str(PACK), "--as-of",
+                         AS_OF.isoformat(), "--challenger", f"B={b_file}", "--salt", "cli",
+                         "--experiment", "cli-2")  # fmt: skip
+    assert code == 0, err
+    made = [json.loads(line) for line in out.splitlines()]
+    assert {d["arm"] for d in made} == {"A", "B"}
+    assert [d["arm"] for d in made] == [split.assign(d["loan_id"]) for d in made]
+    by_loan = dunning.group_by_loan([parse_event(e) for e in events if parse_event(e).at <= AS_OF])
+    assert [d["id"] for d in made] == [split.decide(by_loan[d["loan_id"]], AS_OF).id for d in made]
 
 
 def test_diff_command_single_instant_and_range(

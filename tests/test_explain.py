@@ -42,17 +42,19 @@ def test_english_explanation_lists_blocks_with_citation_and_no_end(
     assert "No step may be taken" in text
     assert "by limit cn_dispute_open (block_while)" in text
     assert "no end known" in text
-    assert "征信业管理条例" in text
+    assert "Credit Reporting Regulation, Art. 25" in text
+    assert "征信业管理条例" in d.explain("zh")
 
 
 def test_step_held_by_contact_hours_says_until_when_in_local_time() -> None:
-    """At 22:30 Shanghai phone and SMS wait for 08:00; e-mail (not hour-bound) goes now."""
+    """At 22:30 Shanghai phone, SMS and e-mail all wait for 08:00 (the CBA guideline's night
+    window covers every borrower-facing channel, #15)."""
     rules = dunning.load_rules(ROOT / "rules" / "cn-bank-retail.yaml")
     events = load_portfolio()["L-1002"]
     late = dunning.Engine(rules).decide(events, "2025-06-30T22:30:00+08:00")
-    assert ("act", "email_reminder") == (late.status, late.step)
+    assert "defer" == late.status
     held = [b for b in late.blocked if b.limit_id == "cn_contact_hours"]
-    assert ["phone_reminder", "sms_reminder"] == sorted(b.step for b in held)
+    assert ["email_reminder", "phone_reminder", "sms_reminder"] == sorted(b.step for b in held)
     text = late.explain("en")
     assert "phone_reminder by limit cn_contact_hours" in text
     assert "until 2025-07-01 08:00 CST (Asia/Shanghai)" in text

@@ -27,6 +27,7 @@ EXPECTED = [
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
+    "RuleSetNotInForce",
     "SequenceError",
     "SetAside",
     "Split",

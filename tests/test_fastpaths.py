@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning._base.time import local_date
 from dunning._decide.decision import Decision, FlagNote, Match, _reference_bytes, canonical_bytes
 from dunning._decide.digest import decision_id
-from dunning._state.facts import _latest_local_date
 from test_decision import _ids, decisions
 
 
@@ -100,33 +96,3 @@ _ZONES = (
     "America/New_York",
     "UTC",
 )
-
-
-@given(
-    st.lists(
-        st.datetimes(
-            min_value=datetime(1990, 1, 1),
-            max_value=datetime(2040, 1, 1),
-            timezones=st.sampled_from([ZoneInfo(z) for z in _ZONES]),
-        ),
-        max_size=12,
-    ),
-    st.sampled_from(_ZONES),
-)
-def test_latest_local_date_converts_fewer_instants_with_the_same_answer(
-    instants: list[datetime], tz: str
-) -> None:
-    """The limitation clock's last restart: the latest local date of the restart instants,
-    found by converting only those near the latest instant, is the latest of all of them —
-    across zones whose clocks fall back over midnight (Sao Paulo before 2019)."""
-    expected = max((local_date(at, tz) for at in instants), default=date.min)
-    assert expected == _latest_local_date(instants, tz)
-
-
-def test_latest_local_date_when_the_clock_falls_back_over_midnight() -> None:
-    """Goose Bay fell back at 00:01 until 2010: at 03:00 UTC on 1990-10-28 the local date
-    went back from the 28th to the 27th. The latest restart instant then has an EARLIER local
-    date than one made a minute before it, and the limitation clock takes the later date."""
-    before = datetime(1990, 10, 28, 3, 0, tzinfo=UTC)  # 00:00 on the 28th, local
-    after = datetime(1990, 10, 28, 3, 1, tzinfo=UTC)  # 23:01 on the 27th, local
-    assert date(1990, 10, 28) == _latest_local_date([before, after], "America/Goose_Bay")

@@ -75,9 +75,12 @@ def test_first_allowed_candidate_wins_and_blocked_ones_are_recorded() -> None:
             step="phone_collection",
             limit_id="hours",
             kind="contact_window",
-            reason="23:00 local time (Asia/Shanghai, mon) is outside the contact window",
+            reason="23:00 local time (Asia/Shanghai, Monday) is outside the contact window"
+            " (contact hours that day: 08:00-22:00)",
             citation="C10 contact hours",
             until=datetime(2025, 3, 4, 8, tzinfo=SH),
+            reason_zh="当地时间 23:00（Asia/Shanghai，周一）不在允许联系的时段内"
+            "（当日允许联系的时段：08:00-22:00）",
         ),
     )
     assert expected == result.blocked

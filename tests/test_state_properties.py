@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import pairwise
 
 from hypothesis import given
@@ -137,6 +137,8 @@ def test_every_scalar_fact_is_computed_with_its_type(
             assert type(value) is int, name
         elif spec.type == "bool":
             assert type(value) is bool, name
+        elif spec.type == "date":
+            assert type(value) is date, name
         else:
             assert value in spec.values, name
     assert (facts["dpd"] > 0) == (facts["overdue_amount"] > 0)

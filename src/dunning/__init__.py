@@ -23,6 +23,7 @@ from ._base.errors import (
     InvalidEventError,
     ReplayMismatch,
     RuleFileError,
+    RuleSetNotInForce,
     SequenceError,
     StoreError,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "ReplayMismatch",
     "RuleFileError",
     "RuleSet",
+    "RuleSetNotInForce",
     "SequenceError",
     "SetAside",
     "Split",

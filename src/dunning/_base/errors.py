@@ -4,6 +4,7 @@ The exception tree::
 
     DunningError                 base of everything the library raises on purpose
     ├── InputError               a bad argument (naive as_of, unknown backend, ...)
+    │   ├── RuleSetNotInForce    as_of outside the rule set's `effective` window (strict engine)
     │   └── EventError           an event that cannot be accepted
     │       ├── InvalidEventError      malformed: unknown type/field, naive time, bad amount
     │       ├── ForeignEventError      belongs to another loan or borrower
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidEventError",
     "ReplayMismatch",
     "RuleFileError",
+    "RuleSetNotInForce",
     "SequenceError",
     "StoreError",
 ]
@@ -49,6 +51,11 @@ class DunningError(Exception):
 
 class InputError(DunningError, ValueError):
     """A bad argument handed to the public API."""
+
+
+class RuleSetNotInForce(InputError):
+    """A decision asked of a strict engine (`strict_effective=True`) at an `as_of` outside the
+    rule set's `effective` window."""
 
 
 class EventError(InputError):

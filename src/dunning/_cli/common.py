@@ -144,8 +144,12 @@ def print_decisions(decisions: Sequence[Any], rules: Any, out: Any, lang: str = 
         table.add_column(col)
     for d in decisions:
         label = d.step or "-"
-        if d.step and d.step in rules.steps:
+        if d.step and d.step_label.get(lang):  # the decision's own label (any arm's rules)
+            label = f"{d.step} ({d.step_label[lang]})"
+        elif d.step and d.step in rules.steps:
             label = f"{d.step} ({rules.steps[d.step].label.get(lang)})"
+        if getattr(d, "arm", None):
+            label = f"{label} [{d.arm}]"
         nb = (
             d.not_before.astimezone(zone(d.timezone)).strftime("%Y-%m-%d %H:%M")
             if d.not_before

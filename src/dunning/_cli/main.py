@@ -37,6 +37,7 @@ from .._state.catalog import FAMILIES, SCALARS, catalog_markdown
 from .._state.intake import group_feed
 from .._state.parse import event_json_schema
 from .analytics import add_commands as add_analytics_commands
+from .analytics import add_split_args, rules_or_split
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -107,7 +108,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def cmd_decide(args: argparse.Namespace) -> int:
 
     rules = load_rules(args.rules)
-    engine = Engine(rules, backend=args.backend)
+    split = rules_or_split(args)  # --challenger arms: each account decided by its arm
+    engine = Engine(rules, backend=args.backend) if isinstance(split, str) else split
     as_of = aware(args.as_of, what="--as-of")
     ignored: Counter[str] = Counter()
     with open_input(args.events) as fh:
@@ -209,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one decision per loan, or one per borrower (one contact across their loans)",
     )
     add_feed_options(s)
+    add_split_args(s)
     s.set_defaults(func=cmd_decide)
 
     s = sub.add_parser("explain", help="explain decisions (JSON Lines) in plain language")

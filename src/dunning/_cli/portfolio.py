@@ -1,7 +1,7 @@
 """Portfolio commands of the console script: batch, simulate, compare (see _batch, _simulate).
 
 Progress bars go to stderr (only when it is a terminal); results go to stdout as a rich
-table or as JSON for programs. Exit codes are `_cli`'s table: 0 done, 1 some loans set
+table or as JSON for programs. Exit codes are `main`'s table: 0 done, 1 some loans set
 aside (batch), 2 bad input, 3 bug.
 """
 
@@ -53,8 +53,8 @@ def add_commands(sub: Any) -> None:
         help="one decision per loan, or one per borrower (one contact across their loans)",
     )
     s.add_argument("--transitions", help="write the night's transition events here (JSON Lines)")
-    add_feed_options(s)
     add_split_args(s)
+    add_feed_options(s)
     s.set_defaults(func=cmd_batch)
 
     s = sub.add_parser("simulate", help="simulate a synthetic portfolio under a rule set")

@@ -33,6 +33,7 @@ from .._base.errors import InputError
 from .._base.time import aware, iso_utc, to_utc, zone
 from .._gate.outcome import Block as Block
 from .._gate.outcome import FlagNote as FlagNote
+from .._gate.outcome import drop_unset
 from .explain import explain
 from .position import Position
 
@@ -59,6 +60,13 @@ class Match(BaseModel):
     facts: dict[str, FactValue]
     source: str
     reason: dict[str, str] = {}  # the rule's reason text by language ("zh", "en")
+    source_zh: str | None = None  # the citation in Chinese, when the rule file gives one
+    url: str | None = None
+    grade: str | None = None  # verified | secondary | unverified | bank_policy
+
+    @model_serializer(mode="wrap")
+    def _lean(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return drop_unset(handler(self))
 
     @field_validator("facts", mode="before")
     @classmethod
@@ -296,6 +304,29 @@ def _reference_bytes(d: Decision, with_id: bool) -> bytes:
     return canonical_dumps(data).encode("utf-8")
 
 
+_lean = drop_unset  # the fields added in #15, left out while None (as the models' serializers do)
+
+
+def _block(b: Block) -> dict[str, Any]:
+    """A Block's JSON-shaped dict, keys in sorted order, the #15 fields only when set (the
+    most frequent part of a decision, so built without `_lean`)."""
+    out: dict[str, Any] = {"citation": b.citation}
+    if b.citation_zh is not None:
+        out["citation_zh"] = b.citation_zh
+    if b.grade is not None:
+        out["grade"] = b.grade
+    out["kind"] = b.kind
+    out["limit_id"] = b.limit_id
+    out["reason"] = b.reason
+    if b.reason_zh is not None:
+        out["reason_zh"] = b.reason_zh
+    out["step"] = b.step
+    out["until"] = None if b.until is None else iso_utc(b.until)
+    if b.url is not None:
+        out["url"] = b.url
+    return out
+
+
 def _shape(d: Decision) -> dict[str, Any] | None:
     """`d._payload()` with sorted keys at every level, or None for an unusual fact value."""
     matched = []
@@ -305,35 +336,40 @@ def _shape(d: Decision) -> dict[str, Any] | None:
             if type(v) not in _PLAIN:
                 return None
         matched.append(
-            {
-                "facts": dict(sorted(facts.items())),
-                "level": m.level,
-                "priority": m.priority,
-                "reason": dict(sorted(m.reason.items())),
-                "rule_id": m.rule_id,
-                "source": m.source,
-                "step": m.step,
-            }
+            _lean(
+                {
+                    "facts": dict(sorted(facts.items())),
+                    "grade": m.grade,
+                    "level": m.level,
+                    "priority": m.priority,
+                    "reason": dict(sorted(m.reason.items())),
+                    "rule_id": m.rule_id,
+                    "source": m.source,
+                    "source_zh": m.source_zh,
+                    "step": m.step,
+                    "url": m.url,
+                }
+            )
         )
     ref = d.rule_set
     shape = {
         "as_of": iso_utc(d.as_of),
-        "blocked": [
-            {
-                "citation": b.citation,
-                "kind": b.kind,
-                "limit_id": b.limit_id,
-                "reason": b.reason,
-                "step": b.step,
-                "until": None if b.until is None else iso_utc(b.until),
-            }
-            for b in d.blocked
-        ],
+        "blocked": [_block(b) for b in d.blocked],
         "borrower_id": d.borrower_id,
         "chosen_rule": d.chosen_rule,
         "engine_version": d.engine_version,
         "flag_notes": [
-            {"id": f.id, "source": f.source, "text": f.text, "text_zh": f.text_zh}
+            _lean(
+                {
+                    "grade": f.grade,
+                    "id": f.id,
+                    "source": f.source,
+                    "source_zh": f.source_zh,
+                    "text": f.text,
+                    "text_zh": f.text_zh,
+                    "url": f.url,
+                }
+            )
             for f in d.flag_notes
         ],
         "flags": list(d.flags),

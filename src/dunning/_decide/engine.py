@@ -27,9 +27,9 @@ from typing import Any, Literal
 
 from .._backends.durable import compile_durable
 from .._backends.python import compile_ruleset
-from .._base.errors import EngineError, InputError
+from .._base.errors import EngineError, InputError, RuleSetNotInForce
 from .._base.money import quantize
-from .._base.time import aware, to_utc, zone
+from .._base.time import aware, local_date, to_utc, zone
 from .._base.version import __version__
 from .._gate.gate import Candidate, construct, evaluate
 from .._state.account import AccountState
@@ -76,8 +76,9 @@ class _Plan:
             r, level = cr.rule, rules.steps[cr.rule.step].level
             self.candidate[i] = Candidate(r.id, r.step, r.priority, level)
             reason = {k: v for k, v in (("en", r.reason.en), ("zh", r.reason.zh)) if v}
-            self.match_parts[i] = (r.id, r.step, r.priority, level, r.source, reason,
-                                   cr.facts_read)  # fmt: skip
+            src_zh = r.source.zh if r.source.zh != r.source.en else None
+            self.match_parts[i] = (r.id, r.step, r.priority, level, r.source.get("en"), reason,
+                                   cr.facts_read, src_zh, r.url, r.grade)  # fmt: skip
 
 
 class Engine:
@@ -85,9 +86,14 @@ class Engine:
 
     `backend` is ``"python"`` (generated Python, the default) or ``"durable"`` (durable_rules).
     Safe to call from many threads with either backend.
+
+    A decision whose `as_of` (the borrower's local date) is outside the rule set's
+    `effective` window carries the flag ``rule_set_not_in_force``; with
+    ``strict_effective=True`` the engine refuses it instead (`RuleSetNotInForce`). The default
+    keeps deciding: simulations, tests and replays run on history.
     """
 
-    def __init__(self, rules: Any, backend: str = "python"):
+    def __init__(self, rules: Any, backend: str = "python", strict_effective: bool = False):
 
         if backend not in BACKENDS:
             raise InputError(
@@ -99,6 +105,7 @@ class Engine:
                 f"Engine rules: expected a RuleSet (from dunning.load_rules), found {rules!r:.80}"
             )
         self.rules = rules
+        self.strict_effective = bool(strict_effective)
         self.backend: Backend = backend  # type: ignore[assignment]
         self._plan = _Plan(rules)
         self._ctx = context_for(rules)
@@ -141,6 +148,8 @@ class Engine:
         state = self._state(state_or_events, when, strict)
         if state.last_event_at > when:
             state = state.until(when)
+        if self.strict_effective:
+            self._check_in_force(when, state.timezone)
         facts = compute_facts(state, when, self._ctx)
         return self._decide(state, facts, when)
 
@@ -158,6 +167,19 @@ class Engine:
         of its events used) and reported with the records at fault; every other loan is
         decided. Returns decisions and set-aside loans, both in loan id order."""
         return decide_feed(self, events, aware(as_of), strict=strict)
+
+    def _check_in_force(self, as_of: datetime, tz: str) -> None:
+        eff = self.rules.document.effective
+        day = local_date(as_of, tz)
+        if (eff.from_ is None or eff.from_ <= day) and (eff.until is None or day <= eff.until):
+            return
+        window = f"{eff.from_ or 'the beginning'} to {eff.until or 'open end'}"
+        raise RuleSetNotInForce(
+            f"rule set {self.rules.id!r} version {self.rules.version}: as_of {as_of.isoformat()}"
+            f" (local date {day} in {tz}) is outside its effective window {window}; expected a"
+            " decision date the rule set is in force, or Engine(rules, strict_effective=False)"
+            " to decide on history"
+        )
 
     def match(self, facts: Mapping[str, object], currency: str | None = None) -> tuple[int, ...]:
         """Indices of the rules (in `self.rules.rules`) that hold for `facts`, best first."""
@@ -219,7 +241,9 @@ class Engine:
     def _match_of(
         self, i: int, facts: Mapping[str, Any], trace: dict[str, FactValue], currency: str
     ) -> Match:
-        rule_id, step, priority, level, source, reason, read = self._plan.match_parts[i]
+        rule_id, step, priority, level, source, reason, read, src_zh, url, grade = (
+            self._plan.match_parts[i]
+        )
         values = {}
         for name in read:
             v = trace.get(name, _UNSET)
@@ -238,6 +262,9 @@ class Engine:
                 "facts": values,
                 "source": source,
                 "reason": dict(reason),
+                "source_zh": src_zh,
+                "url": url,
+                "grade": grade,
             },
         )
 

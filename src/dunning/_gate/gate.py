@@ -43,11 +43,14 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from .._backends.python import compile_expr
-from .._base.time import local_date, parse_duration, to_utc
+from .._base.time import parse_duration, to_utc
 from .._rules.schema import Flag
 from .limits import LimitChecker, RulesLike, StateLike, Verdict, applies, checker
+from .notes import NOT_IN_FORCE as NOT_IN_FORCE
+from .notes import not_in_force, time_bar_note
 from .outcome import Block, FlagNote
 from .pause import PAUSE_CITATION, PAUSE_KIND, PAUSE_LIMIT, pause_check
+from .wording import duration_text
 
 Status = Literal["act", "defer", "blocked", "none"]
 
@@ -106,6 +109,9 @@ class _Check:
     kind: str
     citation: str
     ask: LimitChecker
+    citation_zh: str | None = None
+    url: str | None = None
+    grade: str | None = None
 
 
 class _Plan:
@@ -118,7 +124,15 @@ class _Plan:
         limits = [(lim, checker(rules, lim)) for lim in rules.document.limits if lim.enabled]
         for step in rules.steps.values():
             found = [
-                _Check(lim.id, lim.kind, lim.source, ask)
+                _Check(
+                    lim.id,
+                    lim.kind,
+                    lim.source.get("en"),
+                    ask,
+                    lim.source.zh if lim.source.zh != lim.source.en else None,
+                    lim.url,
+                    lim.grade,
+                )
                 for lim, ask in limits
                 if applies(lim.applies_to, step)
             ]
@@ -129,8 +143,11 @@ class _Plan:
                     _Check(
                         f"cooldown:{step.id}",
                         "cooldown",
-                        f"step catalog: {step.id}.cooldown",
+                        "Bank collection policy (interval before a step is repeated)",
                         _cooldown_checker(step.id, step.cooldown),
+                        "本行催收政策（同一步骤的重复间隔）",
+                        None,
+                        "bank_policy",
                     )
                 )
             self.checks[step.id] = tuple(found)
@@ -153,11 +170,15 @@ class _Plan:
         hit = self.notes.get(flag_id)
         if hit is None:
             text = spec.text.get("en") if spec else flag_id
+            src = spec.source if spec else None
             hit = FlagNote(
                 id=flag_id,
                 text=text,
-                source=spec.source if spec else None,
+                source=src.get("en") if src else None,
                 text_zh=spec.text.zh if spec else None,
+                source_zh=src.zh if src and src.zh != src.en else None,
+                url=spec.url if spec else None,
+                grade=spec.grade if spec else None,
             )
             self.notes[flag_id] = hit
         return hit
@@ -184,7 +205,8 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
 
 def _construct_matches() -> bool:
     values: dict[str, Any] = {"step": "s", "limit_id": "l", "kind": "k", "reason": "r",
-                              "citation": "c", "until": None}  # fmt: skip
+                              "citation": "c", "until": None, "reason_zh": None,
+                              "citation_zh": None, "url": None, "grade": None}  # fmt: skip
     fast = Block.__new__(Block)
     for name, v in (("__dict__", dict(values)), ("__pydantic_fields_set__", set(values)),
                     ("__pydantic_extra__", None), ("__pydantic_private__", None)):  # fmt: skip
@@ -282,7 +304,12 @@ def _cooldown_checker(step: str, cooldown: str) -> LimitChecker:
         end = span.add_to(max(taken), state.timezone)
         if t >= end:
             return allow
-        return Verdict(False, end, f"{step} was taken less than its cooldown {cooldown} ago")
+        return Verdict(
+            False,
+            end,
+            f"{step} was taken less than its cooldown of {duration_text(cooldown, 'en')} ago",
+            f"{step} 距上次执行未满冷却期{duration_text(cooldown, 'zh')}",
+        )
 
     return ask
 
@@ -310,6 +337,10 @@ def _blocks_at(ask: _Asker, step: str, checks: Sequence[_Check], at: datetime) -
                         "reason": v.reason,
                         "citation": chk.citation,
                         "until": until,
+                        "reason_zh": v.reason_zh or None,
+                        "citation_zh": chk.citation_zh,
+                        "url": chk.url,
+                        "grade": chk.grade,
                     },
                 )
             )
@@ -352,10 +383,13 @@ def _flags(
     plan: _Plan, facts: Mapping[str, object], as_of: datetime, tz: str
 ) -> tuple[tuple[str, ...], tuple[FlagNote, ...]]:
     notes: dict[str, FlagNote] = {}
+    outside = not_in_force(plan.rules, as_of, tz)
+    if outside is not None:
+        notes[outside.id] = outside
     for fact, note in _BUILTIN_NOTES.items():
         if facts.get(fact) is True:
             notes[fact] = note
-    near = _time_bar_note(plan.rules, facts, as_of, tz)
+    near = time_bar_note(plan.rules, facts, as_of, tz)
     if near is not None:
         notes[near.id] = near
     for flag_id, holds, spec in plan.flags:
@@ -363,21 +397,3 @@ def _flags(
             notes[flag_id] = plan.note(flag_id, spec)
     ids = tuple(sorted(notes))
     return ids, tuple(notes[i] for i in ids)
-
-
-def _time_bar_note(
-    rules: RulesLike, facts: Mapping[str, object], as_of: datetime, tz: str
-) -> FlagNote | None:
-    days = facts.get("days_to_time_bar")
-    if facts.get("time_barred") is True or not isinstance(days, int) or isinstance(days, bool):
-        return None
-    lim = rules.document.limitation
-    today = local_date(as_of, tz)
-    warn_days = (parse_duration(lim.warn_before).add_to_date(today) - today).days
-    if days > warn_days:
-        return None
-    return FlagNote(
-        id="time_bar_near",
-        text=f"The claim becomes time-barred in {days} days: legal steps must start before then.",
-        source=lim.source,
-    )

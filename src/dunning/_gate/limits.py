@@ -22,7 +22,13 @@ prerequisite      `requires` not taken at least `min_gap` before     its due dat
 amount_threshold  facts[fact] below the minimum for the currency      None
 limitation        facts["time_barred"], or `at` is on/after local day  None
                   as_of + days_to_time_bar (a deferral past the bar)
+application_      `at` is on/after the end of `period` after the      None
+window            last `after_steps` step (restarted by `restart_on`
+                  acts while it ran); or none of them was taken
 ================  ==================================================  =========================
+
+Every reason is written in English and Chinese (`Verdict.reason` / `reason_zh`), from the
+word tables of `_wording`, so an explanation in either language reads in that language.
 
 Counting contacts (frequency caps, conversation quiet periods), decided here once:
 
@@ -42,8 +48,7 @@ Counting contacts (frequency caps, conversation quiet periods), decided here onc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 
 from .._backends.python import compile_expr
 from .._base.calendars import HolidayCalendar, calendar_for
@@ -51,7 +56,9 @@ from .._base.errors import EngineError
 from .._base.time import Duration, local_date, local_midnight, parse_duration, to_utc, zone
 from .._rules.limit_checks import LimitProblem, validate
 from .._rules.schema import (
+    WEEKDAYS,
     AmountThreshold,
+    ApplicationWindow,
     BlockWhile,
     ContactWindow,
     FrequencyCap,
@@ -62,12 +69,14 @@ from .._rules.schema import (
     Selector,
     Step,
 )
+from .limits_order import amount_threshold, application_window, limitation, prerequisite
 from .verdict import _ALLOW as _ALLOW  # the structural types live there
 from .verdict import ContactLike as ContactLike
 from .verdict import RulesLike as RulesLike
 from .verdict import StateLike as StateLike
 from .verdict import Verdict as Verdict
-from .windows import inside, next_opening
+from .windows import entries_for, inside, next_opening
+from .wording import duration_text, weekday_text
 
 __all__ = [
     "LimitChecker",
@@ -91,6 +100,7 @@ def applies(selector: Selector, step: Step) -> bool:
         or step.channel in selector.channels
         or ("any" in selector.channels and contact)
         or step.kind in selector.kinds
+        or (selector.threatening and step.threatens_proceedings)
     )
 
 
@@ -135,19 +145,46 @@ def checker(rules: RulesLike, limit: Limit) -> LimitChecker:
         )
     if isinstance(limit, BlockWhile):
         holds = _condition(rules, limit.id)
-        held = Verdict(False, None, f"blocked while: {limit.when}")
+        held = Verdict(False, None, *_said(limit, f"blocked while: {limit.when}",
+                                           f"以下条件成立期间暂停：{limit.when}"))  # fmt: skip
         return lambda state, facts, at, as_of: held if holds(facts) else _ALLOW
     if isinstance(limit, Prerequisite):
         gap = parse_duration(limit.min_gap)
         age = parse_duration(limit.max_age) if limit.max_age else None
-        return lambda state, facts, at, as_of: _prerequisite(limit, gap, age, state, to_utc(at))
+        label = _label(rules, limit.requires)
+        return lambda state, facts, at, as_of: prerequisite(
+            limit, gap, age, label, state, to_utc(at)
+        )
     if isinstance(limit, AmountThreshold):
-        return lambda state, facts, at, as_of: _amount_threshold(limit, state, facts)
+        return lambda state, facts, at, as_of: amount_threshold(limit, state, facts)
     if isinstance(limit, LimitationBar):
-        return lambda state, facts, at, as_of: _limitation(
+        return lambda state, facts, at, as_of: limitation(
             facts, to_utc(at), to_utc(as_of), state.timezone
         )
+    if isinstance(limit, ApplicationWindow):
+        labels = [_label(rules, s) for s in limit.after_steps]
+        written = {sid for sid, st in rules.steps.items() if st.written_demand}
+        return lambda state, facts, at, as_of: application_window(
+            limit, labels, written, state, to_utc(at)
+        )
     raise EngineError(f"limit {limit.id!r}: unknown kind {limit.kind!r}")  # pragma: no cover
+
+
+def _said(limit: Limit, en: str, zh: str) -> tuple[str, str]:
+    """The limit's own description (en, zh) when it has one, else the generic reason."""
+    d = limit.description
+    if d is None:
+        return en, zh
+    # The explanation adds its own punctuation after a reason.
+    return (d.en or en).rstrip(". "), (d.zh or zh).rstrip("。 ")
+
+
+def _label(rules: RulesLike, step_id: str) -> tuple[str, str]:
+    """A step's label (en, zh) for a reason; the id when the step is unknown."""
+    st = rules.steps.get(step_id)
+    if st is None:
+        return step_id, step_id
+    return st.label.get("en"), st.label.get("zh")
 
 
 def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object]], bool]:
@@ -175,10 +212,18 @@ def _contact_window(
         return _ALLOW
     local = at.astimezone(zone(tz))
     day = local.date()
-    what = "a public holiday" if cal.is_holiday(day) else local.strftime("%a").lower()
+    what = "holiday" if cal.is_holiday(day) else WEEKDAYS[day.weekday()]
+    spans = ", ".join(f"{h.from_}-{h.to}" for h in entries_for(limit, cal, day))
     until = next_opening(limit, cal, at, tz)
+    en_hours = f"contact hours that day: {spans}" if spans else "no contact hours that day"
+    zh_hours = f"当日允许联系的时段：{spans}" if spans else "当日不允许联系"
     return Verdict(
-        False, until, f"{local:%H:%M} local time ({tz}, {what}) is outside the contact window"
+        False,
+        until,
+        f"{local:%H:%M} local time ({tz}, {weekday_text(what, 'en')}) is outside the contact"
+        f" window ({en_hours})",
+        f"当地时间 {local:%H:%M}（{tz}，{weekday_text(what, 'zh')}）不在允许联系的时段内"
+        f"（{zh_hours}）",
     )
 
 
@@ -240,12 +285,24 @@ def _frequency_cap(
     until = None if any(u is None for u in untils) else max(u for u in untils if u)
     what = "conversations" if limit.count == "conversations" else "attempts"
     chan = "" if limit.channel == "any" else f" {limit.channel}"
+    what_zh = "接通" if limit.count == "conversations" else "联系尝试"
+    chan_zh = "" if limit.channel == "any" else _CHANNEL_ZH.get(limit.channel, limit.channel)
     return Verdict(
         False,
         until,
-        f"{worst} counted{chan} {what} in the rolling {limit.window} window"
-        f" (scope {limit.scope}); the cap is {limit.max}",
+        f"{worst} counted{chan} {what} in the rolling {duration_text(limit.window, 'en')}"
+        f" window (counted per {_SCOPE['en'][limit.scope]}); the cap is {limit.max}",
+        f"滚动{duration_text(limit.window, 'zh')}内已计{chan_zh}{what_zh} {worst} 次"
+        f"（按{_SCOPE['zh'][limit.scope]}计），上限为 {limit.max} 次",
     )
+
+
+_CHANNEL_ZH = {"phone": "电话", "sms": "短信", "email": "电子邮件", "letter": "信函",
+               "app": "应用消息", "visit": "上门"}  # fmt: skip
+_SCOPE = {
+    "en": {"debt": "debt", "borrower": "borrower", "contact_point": "contact point"},
+    "zh": {"debt": "笔债务", "borrower": "借款人", "contact_point": "联系方式"},
+}
 
 
 # -- quiet period -----------------------------------------------------------------------------
@@ -303,62 +360,20 @@ def _quiet_period(
         return _ALLOW
     what = limit.after_step if limit.after == "step" and limit.after_step else limit.after
     cond = f" while {limit.while_}" if limit.while_ else ""
-    return Verdict(False, end, f"quiet period of {limit.duration} after the last {what}{cond}")
-
-
-def _limitation(facts: Mapping[str, object], at: datetime, as_of: datetime, tz: str) -> Verdict:
-    days = facts.get("days_to_time_bar")
-    barred = facts.get("time_barred") is True
-    if not barred and isinstance(days, int) and not isinstance(days, bool):
-        # The claim becomes barred at the start of local day as_of + days_to_time_bar, so a
-        # step deferred past that day is barred too.
-        barred = at >= local_midnight(local_date(as_of, tz) + timedelta(days=days), tz)
-    if barred:
-        return Verdict(False, None, "the claim is time-barred (the limitation period has run out)")
-    return _ALLOW
-
-
-# -- prerequisite, amount -----------------------------------------------------------------------
-
-
-def _prerequisite(
-    limit: Prerequisite, gap: Duration, age: Duration | None, state: StateLike, at: datetime
-) -> Verdict:
-    tz = state.timezone
-    pending: list[datetime] = []
-    for s in state.steps_taken:
-        taken = to_utc(s.at)
-        if s.step != limit.requires or taken > at:
-            continue
-        due = gap.add_to(taken, tz)
-        if age is not None and age.add_to(taken, tz) <= max(at, due):
-            continue  # too old by the time it would count
-        if due <= at:
-            return _ALLOW
-        pending.append(due)
-    if pending:
-        return Verdict(
-            False, min(pending), f"{limit.requires} was taken less than {limit.min_gap} ago"
-        )
-    stale = f" within {limit.max_age}" if limit.max_age else ""
-    return Verdict(
-        False, None, f"requires {limit.requires} taken{stale} at least {limit.min_gap} before"
+    cond_zh = f"（条件：{limit.while_}）" if limit.while_ else ""
+    en, zh = _said(
+        limit,
+        f"quiet period of {duration_text(limit.duration, 'en')} after the last"
+        f" {_AFTER['en'].get(what, what)}{cond}",
+        f"上次{_AFTER['zh'].get(what, what)}后的{duration_text(limit.duration, 'zh')}静默期内"
+        f"{cond_zh}",
     )
+    return Verdict(False, end, en, zh)
 
 
-def _amount_threshold(
-    limit: AmountThreshold, state: StateLike, facts: Mapping[str, object]
-) -> Verdict:
-    cur = state.currency
-    if cur not in limit.min:
-        listed = ", ".join(sorted(limit.min))
-        return Verdict(
-            False, None, f"no minimum {limit.fact} for currency {cur} (listed: {listed})"
-        )
-    minimum = Decimal(limit.min[cur])
-    value = facts.get(limit.fact)
-    if not isinstance(value, Decimal) or value < minimum:
-        return Verdict(
-            False, None, f"{limit.fact} {value} {cur} is below the minimum {minimum} {cur}"
-        )
-    return _ALLOW
+_AFTER = {
+    "en": {"conversation": "conversation", "plan_agreed": "repayment plan agreed",
+           "promise": "promise to pay", "payment": "payment", "step": "step"},
+    "zh": {"conversation": "通话", "plan_agreed": "还款计划达成", "promise": "还款承诺",
+           "payment": "还款", "step": "步骤"},
+}  # fmt: skip

@@ -9,11 +9,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+    model_serializer,
+)
 
 from .._base.time import aware, iso_utc, to_utc
 
-__all__ = ["Block", "FlagNote"]
+__all__ = ["OPTIONAL_KEYS", "Block", "FlagNote", "drop_unset"]
+
+# Fields added after the first version of the decision format (#15: each language's text, the
+# citation's URL and grade). They are left out of the canonical JSON while None, so decisions
+# that do not carry them keep their bytes (and ids).
+OPTIONAL_KEYS = ("citation_zh", "grade", "reason_zh", "source_zh", "url")
+
+
+def drop_unset(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the OPTIONAL_KEYS whose value is None."""
+    for key in OPTIONAL_KEYS:
+        if key in data and data[key] is None:
+            del data[key]
+    return data
 
 
 class Block(BaseModel):
@@ -26,6 +46,14 @@ class Block(BaseModel):
     reason: str
     citation: str
     until: datetime | None = None
+    reason_zh: str | None = None  # the reason in Chinese
+    citation_zh: str | None = None  # the citation in Chinese, when the rule file gives one
+    url: str | None = None  # the official text of the cited instrument, where public
+    grade: str | None = None  # verified | secondary | unverified | bank_policy
+
+    @model_serializer(mode="wrap")
+    def _lean(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return drop_unset(handler(self))
 
     @field_validator("until", mode="before")
     @classmethod
@@ -49,3 +77,10 @@ class FlagNote(BaseModel):
     text: str
     source: str | None = None
     text_zh: str | None = None  # the Chinese text when the rule file gives one
+    source_zh: str | None = None  # the citation in Chinese, when the rule file gives one
+    url: str | None = None
+    grade: str | None = None  # verified | secondary | unverified | bank_policy
+
+    @model_serializer(mode="wrap")
+    def _lean(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return drop_unset(handler(self))

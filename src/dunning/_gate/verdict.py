@@ -106,6 +106,7 @@ class Verdict:
     allowed: bool
     until: datetime | None
     reason: str
+    reason_zh: str = ""  # the same reason in Chinese (explain("zh") shows it)
 
 
 _ALLOW = Verdict(True, None, "")

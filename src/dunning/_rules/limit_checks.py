@@ -5,8 +5,8 @@ turns each `LimitProblem` into a located `RuleFileError`: `path` is the position
 document (e.g. ``("limits", 3, "applies_to", "steps", 1)``), so the loader can find its line
 in the YAML marks. Checked here:
 
-* `applies_to` (and `except_steps`, `requires`, `after_step`) naming a step the file does not
-  declare — with a did-you-mean suggestion;
+* `applies_to` (and `except_steps`, `requires`, `after_step`, `after_steps`) naming a step
+  the file does not declare — with a did-you-mean suggestion;
 * a frequency-cap window or quiet-period duration of zero length;
 * `after: step` without `after_step`, or `after_step` with another `after`;
 * a prerequisite whose `max_age` is not longer than its `min_gap` (never satisfiable);
@@ -29,6 +29,7 @@ from .._base.calendars import validate_calendar
 from .._base.time import Duration, is_zone, parse_duration
 from .schema import (
     AmountThreshold,
+    ApplicationWindow,
     ContactWindow,
     FrequencyCap,
     Limit,
@@ -113,6 +114,11 @@ def _steps_named(
     if isinstance(limit, QuietPeriod) and limit.after_step and limit.after_step not in step_ids:
         path = (*base, "after_step")
         out.append(_unknown_step(limit.id, "after_step", limit.after_step, step_ids, path))
+    if isinstance(limit, ApplicationWindow):
+        for j, name in enumerate(limit.after_steps):
+            if name not in step_ids:
+                path = (*base, "after_steps", j)
+                out.append(_unknown_step(limit.id, "after_steps", name, step_ids, path))
     return out
 
 

@@ -28,6 +28,8 @@ anything else (``or``, arithmetic, ...)     an opaque atom, matched only by equa
   judging each rule by its conditions on dpd alone (``and`` intersects, ``or`` unites, other
   facts ignored, which only widens a rule's range, so a reported gap is real for those rules).
 * STEP_UNUSED: an enabled step that no rule proposes.
+* THREAT_NOT_TIME_BARRED: a step marked `threatens_proceedings` that no enabled `limitation`
+  limit selects, so it could go out on a time-barred claim (Reg F 1006.26(b), CONC 7.15).
 """
 
 from __future__ import annotations
@@ -310,7 +312,29 @@ def lint(rules: RuleSet | str | Path) -> list[Finding]:
     for sid in sorted(rules.steps):
         if sid not in proposed:
             findings.append(Finding("STEP_UNUSED", None, f"step {sid!r} is proposed by no rule"))
+    findings += _unbarred_threats(rules)
     return sorted(findings, key=lambda f: (f.code, f.rule_id or "", f.message))
+
+
+def _unbarred_threats(rules: RuleSet) -> list[Finding]:
+    bars = [lim for lim in rules.document.limits if lim.enabled and lim.kind == "limitation"]
+    out = []
+    for sid, step in sorted(rules.steps.items()):
+        if not step.threatens_proceedings:
+            continue
+        sel = [b.applies_to for b in bars]
+        if not any(
+            sid not in a.except_steps and (a.all or a.threatening or sid in a.steps) for a in sel
+        ):
+            out.append(
+                Finding(
+                    "THREAT_NOT_TIME_BARRED",
+                    None,
+                    f"step {sid!r} threatens proceedings but no limitation limit selects it"
+                    " (add `threatening: true` to the time-bar limit's applies_to)",
+                )
+            )
+    return out
 
 
 def _gaps(rules: RuleSet, live: list[CompiledRule]) -> list[Finding]:

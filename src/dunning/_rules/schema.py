@@ -39,6 +39,7 @@ from pydantic import (
 
 from .schema_limits import LIMIT_KINDS as LIMIT_KINDS
 from .schema_limits import AmountThreshold as AmountThreshold
+from .schema_limits import ApplicationWindow as ApplicationWindow
 from .schema_limits import BlockWhile as BlockWhile
 from .schema_limits import ContactWindow as ContactWindow
 from .schema_limits import FrequencyCap as FrequencyCap
@@ -53,6 +54,7 @@ from .schema_types import _HHMM as _HHMM
 from .schema_types import WEEKDAYS as WEEKDAYS
 from .schema_types import Channel as Channel
 from .schema_types import DurationStr as DurationStr
+from .schema_types import Grade as Grade
 from .schema_types import Id as Id
 from .schema_types import StepKind as StepKind
 from .schema_types import Text as Text
@@ -82,21 +84,55 @@ class Effective(_Model):
         return self
 
 
+RestartAct = Literal[
+    "payment",
+    "acknowledgement",
+    "written_acknowledgement",
+    "promise",
+    "written_demand",
+    "legal_action",
+]
+
+
 class Limitation(_Model):
     """How the limitation period runs; feeds the facts `time_barred` and `days_to_time_bar`."""
 
     period: str = "P3Y"
     long_stop: str | None = None
     starts_from: Literal["each_due", "last_due", "oldest_unpaid_due"] = "oldest_unpaid_due"
-    restart_on: tuple[
-        Literal["payment", "acknowledgement", "promise", "written_demand", "legal_action"], ...
-    ] = ()
+    # Acts that restart a RUNNING period; once the claim is barred they change nothing.
+    restart_on: tuple[RestartAct, ...] = ()
+    # Acts that remove the defence AFTER expiry and start a new period (民法典 §192: the
+    # obligor's agreement to perform); empty where nothing revives a barred claim (UK s.29(7)).
+    revive_on: tuple[RestartAct, ...] = ()
     warn_before: str = "P90D"
-    source: str | None = None
+    source: TextField | None = None
+    url: str | None = None
+    grade: Grade | None = None
+    figures: tuple[str, ...] = ()
+
+    _t = field_validator("source", mode="before")(_text)
 
     _v = field_validator("period", "long_stop", "warn_before")(
         lambda v: None if v is None else _check_duration(v)
     )
+
+
+class BreathingSpace(_Model):
+    """How long a statutory moratorium lasts when its end is not given (fact `breathing_space`)."""
+
+    standard: str = "60d"
+    after_crisis_treatment: str = "30d"
+    standard_once_per: str = "P12M"
+    source: TextField | None = None
+    url: str | None = None
+    grade: Grade | None = None
+    figures: tuple[str, ...] = ()
+
+    _v = field_validator("standard", "after_crisis_treatment", "standard_once_per")(
+        lambda v: _check_positive_duration(v, "breathing space")
+    )
+    _t = field_validator("source", mode="before")(_text)
 
 
 class Calendar(_Model):
@@ -119,6 +155,9 @@ class Step(_Model):
     level: int = Field(ge=0, le=100)
     cooldown: str | None = None
     written_demand: bool = False  # restarts the limitation period where the law says so
+    # Announces or threatens proceedings (lawyer's letter, letter of claim, attorney demand):
+    # a time-bar limit selecting `threatening: true` blocks it like a suit.
+    threatens_proceedings: bool = False
     description: TextField | None = None
     enabled: bool = True
     # May be taken while collection is paused (collections_paused): e.g. a credit report the
@@ -166,10 +205,13 @@ class Rule(_Model):
     step: Id
     priority: int = Field(default=0, ge=-1000, le=1000)
     reason: TextField
-    source: str = Field(min_length=1)
+    source: TextField
+    url: str | None = None
+    grade: Grade | None = None
+    figures: tuple[str, ...] = ()
     enabled: bool = True
 
-    _t = field_validator("reason", mode="before")(_text)
+    _t = field_validator("reason", "source", mode="before")(_text)
 
 
 class Flag(_Model):
@@ -178,10 +220,13 @@ class Flag(_Model):
     id: Id
     when: str = Field(min_length=1, max_length=4000)
     text: TextField
-    source: str | None = None
+    source: TextField | None = None
+    url: str | None = None
+    grade: Grade | None = None
+    figures: tuple[str, ...] = ()
     enabled: bool = True
 
-    _t = field_validator("text", mode="before")(_text)
+    _t = field_validator("text", "source", mode="before")(_text)
 
 
 class Bucket(_Model):
@@ -213,6 +258,7 @@ class RuleFile(_Model):
     # free text shown in docs (records retention, owner, ...); pydantic copies the default
     metadata: dict[str, str] = {}  # noqa: RUF012
     limitation: Limitation = Limitation()
+    breathing_space: BreathingSpace = BreathingSpace()
     calendar: Calendar = Calendar()
     steps: tuple[Step, ...] = Field(min_length=1)
     derived: tuple[Derived, ...] = ()
@@ -327,9 +373,9 @@ def unknown_keys(
 # -- reference documentation generated from the JSON Schema (docs/rule-files.md) ---------------
 
 _DOC_ORDER = (
-    "RuleFile", "Effective", "Limitation", "Calendar", "Step", "Derived", "Rule", "Flag",
-    "Selector", "ContactWindow", "Hours", "FrequencyCap", "QuietPeriod", "BlockWhile",
-    "Prerequisite", "AmountThreshold", "LimitationBar", "Text",
+    "RuleFile", "Effective", "Limitation", "BreathingSpace", "Calendar", "Step", "Derived",
+    "Rule", "Flag", "Selector", "ContactWindow", "Hours", "FrequencyCap", "QuietPeriod",
+    "BlockWhile", "Prerequisite", "AmountThreshold", "LimitationBar", "ApplicationWindow", "Text",
 )  # fmt: skip
 
 

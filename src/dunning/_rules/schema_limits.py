@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from .schema_types import (
     WEEKDAYS,
     Channel,
+    Grade,
     Id,
     StepKind,
     TextField,
@@ -33,11 +34,15 @@ class Selector(_Model):
     kinds: tuple[StepKind, ...] = ()
     except_steps: tuple[Id, ...] = ()
     all: bool = False
+    threatening: bool = False  # steps marked `threatens_proceedings`
 
     @model_validator(mode="after")
     def _some(self) -> Selector:
-        if not (self.all or self.steps or self.channels or self.kinds):
-            raise ValueError("applies_to must name steps, channels or kinds, or say all: true")
+        if not (self.all or self.steps or self.channels or self.kinds or self.threatening):
+            raise ValueError(
+                "applies_to must name steps, channels or kinds, say threatening: true,"
+                " or say all: true"
+            )
         return self
 
 
@@ -64,11 +69,14 @@ class Hours(_Model):
 class _Limit(_Model):
     id: Id
     applies_to: Selector
-    source: str = Field(min_length=1)
+    source: TextField  # the citation a regulator reads: instrument and article or section
+    url: str | None = None  # the official text, where public
+    grade: Grade | None = None  # how reliable the citation is (shipped packs always say)
+    figures: tuple[str, ...] = ()  # REGULATIONS.md rows it enforces (documentation only)
     description: TextField | None = None
     enabled: bool = True
 
-    _t = field_validator("description", mode="before")(_text)
+    _t = field_validator("description", "source", mode="before")(_text)
 
 
 class ContactWindow(_Limit):
@@ -124,6 +132,10 @@ class Prerequisite(_Limit):
     requires: Id
     min_gap: str = "0d"
     max_age: str | None = None
+    # A later contact on a letter or e-mail channel with outcome `bounced` (the notice came
+    # back undeliverable) voids the `requires` step taken before it: a new one must be taken
+    # and the gap waited again (Reg F comment 30(a)(1)-3).
+    undelivered_voids: bool = False
 
     _d = field_validator("min_gap", "max_age")(lambda v: None if v is None else _check_duration(v))
 
@@ -142,6 +154,24 @@ class LimitationBar(_Limit):
     kind: Literal["limitation"]
 
 
+class ApplicationWindow(_Limit):
+    """The step may be taken only within `period` after the last of `after_steps` (e.g.
+    enforcement within 2 years of a payment order or judgment). A `restart_on` act while the
+    window runs starts it again from that day; after expiry nothing reopens it."""
+
+    kind: Literal["application_window"]
+    after_steps: tuple[Id, ...] = Field(min_length=1)
+    period: str
+    restart_on: tuple[
+        Literal[
+            "payment", "acknowledgement", "written_acknowledgement", "promise", "written_demand"
+        ],
+        ...,
+    ] = ()
+
+    _p = field_validator("period")(lambda v: _check_positive_duration(v, "application window"))
+
+
 Limit: TypeAlias = Annotated[
     ContactWindow
     | FrequencyCap
@@ -149,7 +179,8 @@ Limit: TypeAlias = Annotated[
     | BlockWhile
     | Prerequisite
     | AmountThreshold
-    | LimitationBar,
+    | LimitationBar
+    | ApplicationWindow,
     Field(discriminator="kind"),
 ]
 LIMIT_KINDS: tuple[str, ...] = (
@@ -160,4 +191,5 @@ LIMIT_KINDS: tuple[str, ...] = (
     "prerequisite",
     "amount_threshold",
     "limitation",
+    "application_window",
 )

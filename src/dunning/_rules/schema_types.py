@@ -17,6 +17,9 @@ Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length
 StepKind = Literal["reminder", "contact", "letter", "legal", "negotiation", "internal"]
 Channel = Literal["phone", "sms", "email", "letter", "app", "visit", "any", "none"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# How reliable a citation is (REGULATIONS.md status V / S / U, or no law: the bank's policy).
+Grade = Literal["verified", "secondary", "unverified", "bank_policy"]
+GRADES: tuple[str, ...] = ("verified", "secondary", "unverified", "bank_policy")
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 

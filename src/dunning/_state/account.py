@@ -23,8 +23,8 @@ later than `as_of` (a feed moving forward, the common night) it is the state its
 cost of one comparison; otherwise the cut is folded once and cached on the snapshot (the last
 `as_of` asked), so facts, the gate and the digest of one decision share it.
 
-The fold itself (a table of handlers and the checks it makes) is in `_fold`; the money
-(charges, waterfall allocation, credit) in `_ledger`; the facts at an ``as_of`` in `_facts`.
+The fold itself (a table of handlers and the checks it makes) is in `fold`; the money
+(charges, waterfall allocation, credit) in `ledger`; the facts at an ``as_of`` in `facts`.
 """
 
 from __future__ import annotations

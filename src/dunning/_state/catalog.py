@@ -23,7 +23,8 @@ from difflib import get_close_matches
 from typing import Literal
 
 # The value types of facts; the rules stage types its condition IR with the same names.
-FactType = Literal["int", "money", "bool", "enum"]
+FactType = Literal["int", "money", "bool", "enum", "date"]
+# "date" facts are for explanations and reports (`state.facts`); conditions use the day counts.
 
 
 CONTACT_CHANNELS = ("phone", "sms", "email", "letter", "app", "visit", "any")
@@ -83,7 +84,28 @@ SCALARS: dict[str, FactSpec] = {
         _S("attorney_represented", "bool", "", "An attorney represents the borrower."),
         _S("complaint_open", "bool", "", "A complaint is under review."),
         _S("ombudsman_complaint_open", "bool", "", "A complaint is with the ombudsman (FOS)."),
-        _S("breathing_space", "bool", "", "A statutory breathing space (moratorium) is in force."),
+        _S("breathing_space", "bool", "",
+           "A statutory breathing space (moratorium) is in force: a standard one through"
+           " `ends_on`, else the rule set's standard length (60 days); a mental-health crisis"
+           " one until its treatment ends (`ends_on` or `breathing_space_ended`) plus the"
+           " after-treatment period (30 days)."),
+        _S("breathing_space_days_left", "int", "days",
+           "Days from today to the breathing space's last day (null: none, or no end known).",
+           True),
+        _S("breathing_space_repeat", "bool", "",
+           "The breathing space in force is a standard one started within the rule set's"
+           " `standard_once_per` (12 months) of the previous standard one."),
+        _S("plan_refused", "bool", "",
+           "The borrower refused a repayment plan since hardship was last declared."),
+        _S("plan_installments", "int", "count",
+           "Installments of the latest agreed repayment plan (0 when none)."),
+        _S("plan_offer_installments", "int", "count",
+           "Installments of the latest plan offer recorded on a step_taken (null when none).",
+           True),
+        _S("days_since_dispute", "int", "days",
+           "Days since the open dispute was raised (null when no dispute is open).", True),
+        _S("days_since_delinquency_ended", "int", "days",
+           "Days since the loan was last past due (0 while past due; null when never).", True),
         _S("closed", "bool", "", "The loan is closed (repaid, settled, sold or discharged)."),
         _S("written_off", "bool", "", "The loan was written off (collection may continue)."),
         _S("settled", "bool", "", "Nothing is outstanding or the loan is closed."),
@@ -91,6 +113,12 @@ SCALARS: dict[str, FactSpec] = {
            "The limitation period has run out (per the rule set's `limitation`)."),
         _S("days_to_time_bar", "int", "days",
            "Days until the claim becomes time-barred (null when nothing is due yet).", True),
+        _S("time_bar_date", "date", "date",
+           "Local date on which the claim is (or was) time-barred (null when nothing is due).",
+           True),
+        _S("ever_time_barred", "bool", "",
+           "The claim was time-barred on some day up to as_of (even if the defence was later"
+           " removed by an act the rule set's `limitation.revive_on` names)."),
         _S("ladder_level", "int", "level",
            "Highest ladder level among steps taken (0 when none)."),
         _S("days_since_conversation", "int", "days",

@@ -198,6 +198,14 @@ class RepaymentPlanAgreed(_MoneyCheck, _LoanEvent):
         return self
 
 
+class RepaymentPlanRefused(_LoanEvent):
+    """The borrower turned down the repayment plan offered (negotiation failed)."""
+
+    type: Literal["repayment_plan_refused"] = "repayment_plan_refused"
+    borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
+    reason: NonEmpty | None = None
+
+
 class RepaymentPlanCancelled(_LoanEvent):
     type: Literal["repayment_plan_cancelled"] = "repayment_plan_cancelled"
     borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
@@ -257,7 +265,10 @@ class ComplaintResolved(_LoanEvent):
 
 
 class BreathingSpaceStarted(_BorrowerEvent):
-    """A statutory moratorium (UK Debt Respite Scheme). `ends_on` unknown for mental-health ones."""
+    """A statutory moratorium (UK Debt Respite Scheme). Standard: `ends_on` is its last day;
+    without it, it lasts the rule set's `breathing_space.standard` (60 days). Mental-health
+    crisis: `ends_on` (or a later `breathing_space_ended`) is the day the crisis TREATMENT
+    ends; the moratorium goes on `breathing_space.after_crisis_treatment` (30 days) more."""
 
     type: Literal["breathing_space_started"] = "breathing_space_started"
     kind: Literal["standard", "mental_health_crisis"] = "standard"
@@ -265,11 +276,19 @@ class BreathingSpaceStarted(_BorrowerEvent):
 
 
 class BreathingSpaceEnded(_BorrowerEvent):
+    """A standard moratorium cancelled early, or (mental-health crisis) the crisis treatment
+    ended: that moratorium then goes on for the rule set's after-treatment period."""
+
     type: Literal["breathing_space_ended"] = "breathing_space_ended"
 
 
 class DebtAcknowledged(_LoanEvent):
-    """The borrower acknowledged the debt (restarts the limitation period where the law says)."""
+    """The borrower acknowledged the debt (restarts the limitation period where the law says).
+
+    `written`: signed by the borrower. Only a written acknowledgement counts where the law
+    asks for writing (Limitation Act 1980 s.30) or the rule set names
+    ``written_acknowledgement`` (e.g. 民法典 §192: the obligor's agreement to perform after
+    expiry, which the bank must be able to prove)."""
 
     type: Literal["debt_acknowledged"] = "debt_acknowledged"
     borrower_id: Id | None = None  # shared vocabulary: checked, see _LoanEvent
@@ -284,6 +303,7 @@ class StepTaken(_LoanEvent):
     step: NonEmpty
     channel: ChannelOrAny | None = None
     decision_id: Id | None = None
+    installments: int | None = Field(default=None, ge=1, le=600)  # a plan offer's term
 
 
 class LoanWrittenOff(_LoanEvent):
@@ -311,6 +331,7 @@ Event: TypeAlias = Annotated[
     | HardshipDeclared
     | HardshipEnded
     | RepaymentPlanAgreed
+    | RepaymentPlanRefused
     | RepaymentPlanCancelled
     | CeaseContactRequested
     | ConsentChanged

@@ -20,8 +20,11 @@ plans                  latest plan: cancelled; completed (paid since agreement >
                        broken (paid since agreement < sum of plan items due before today);
                        else active
 limitation             clock starts at the due date picked by ``starts_from`` among the
-                       overdue items, restarts at each ``restart_on`` event; the bar is the
-                       last (re)start + ``period``, capped by first start + ``long_stop``
+                       overdue items; a ``restart_on`` event restarts it only while the
+                       period still runs (after expiry a payment or demand does not revive
+                       the claim); a ``revive_on`` event after expiry removes the defence
+                       and starts a new period; every end is capped by first start +
+                       ``long_stop`` (see `limitation_clock`)
 windows  ``_<N>d``     contacts whose local date is one of the last N dates (today included)
 windows  ``_<N>h``     contacts with ``as_of - N hours < at <= as_of``
 =====================  ====================================================================
@@ -33,19 +36,25 @@ list cut at `as_of`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .._base.money import ZERO, quantize
-from .._base.time import aware, local_date, parse_duration
+from .._base.time import aware, local_date
 from . import catalog as _catalog
+from .context import FactContext as FactContext
+from .context import LimitationTerms as LimitationTerms
+from .context import StepTerms as StepTerms
+from .context import context_for as context_for
 from .events import CONTACT_CHANNELS
+from .limitation import limitation_clock as limitation_clock
+from .limitation import limitation_facts
 from .pauses import pause_facts
+from .protection import MoratoriumTerms as MoratoriumTerms
+from .protection import protection_facts
 
 if TYPE_CHECKING:
     from .account import AccountState
@@ -54,10 +63,12 @@ if TYPE_CHECKING:
 __all__ = [
     "FactContext",
     "LimitationTerms",
+    "MoratoriumTerms",
     "StepTerms",
     "bucket_of",
     "compute_facts",
     "context_for",
+    "limitation_clock",
     "promise_status",
 ]
 
@@ -66,61 +77,6 @@ _BUCKETS: tuple[tuple[int, str], ...] = (
     (181, "M7+"), (151, "M6"), (121, "M5"), (91, "M4"), (61, "M3"), (31, "M2"), (1, "M1"),
     (0, "M0"),
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class LimitationTerms:
-    """How the limitation period runs (a rule file's `limitation:`), as plain values: the
-    state stage knows no rule files, so the rule set hands these over."""
-
-    period: str = "P3Y"
-    long_stop: str | None = None
-    starts_from: str = "oldest_unpaid_due"  # each_due | last_due | oldest_unpaid_due
-    restart_on: tuple[str, ...] = ()
-    warn_before: str = "P90D"
-
-
-@dataclass(frozen=True)
-class StepTerms:
-    """What the facts read of a ladder step: its level, kind and whether it is a written
-    demand (which may restart the limitation period)."""
-
-    level: int
-    kind: str
-    written_demand: bool = False
-
-
-@dataclass(frozen=True)
-class FactContext:
-    """What a rule set adds to fact computation: its limitation, steps and family names."""
-
-    limitation: LimitationTerms = field(default_factory=LimitationTerms)
-    steps: Mapping[str, StepTerms] = field(default_factory=lambda: MappingProxyType({}))
-    names: frozenset[str] = frozenset()
-
-
-def context_for(rules: Any) -> FactContext:
-    """The FactContext of a RuleSet-like object (`.document.limitation`, `.steps`,
-    `.fact_names`), or the defaults for None. Only plain values cross into this stage."""
-    if rules is None:
-        return FactContext()
-    lim = rules.document.limitation
-    return FactContext(
-        limitation=LimitationTerms(
-            period=lim.period,
-            long_stop=lim.long_stop,
-            starts_from=lim.starts_from,
-            restart_on=tuple(lim.restart_on),
-            warn_before=lim.warn_before,
-        ),
-        steps=MappingProxyType(
-            {
-                sid: StepTerms(level=s.level, kind=s.kind, written_demand=s.written_demand)
-                for sid, s in rules.steps.items()
-            }
-        ),
-        names=frozenset(rules.fact_names),
-    )
 
 
 def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dict[str, Any]:
@@ -136,7 +92,8 @@ def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dic
     facts.update(_promise_facts(state, today))
     facts.update(_plan_facts(state, today))
     facts.update(_flag_facts(state, today, facts["outstanding_amount"]))
-    facts.update(_limitation_facts(state, today, ctx, overdue))
+    facts.update(limitation_facts(state, today, ctx, overdue))
+    facts.update(protection_facts(state, today, ctx.moratorium, facts["dpd"]))
     facts.update(_contact_facts(state, today, ctx))
     specs = _family_specs(ctx.names)
     if specs:
@@ -284,7 +241,7 @@ def _plan_facts(state: AccountState, today: date) -> dict[str, Any]:
 
 
 def _flag_facts(state: AccountState, today: date, outstanding: Decimal) -> dict[str, Any]:
-    ends = state.breathing_space_ends_on
+    # breathing_space: `_protection` (its end follows the rule set's moratorium terms)
     charged_installment = any(b.item.kind == "installment" for b in state.ledger.balances)
     return {
         "dispute_open": state.dispute_open,
@@ -296,59 +253,10 @@ def _flag_facts(state: AccountState, today: date, outstanding: Decimal) -> dict[
         "attorney_represented": state.attorney_represented,
         "complaint_open": state.complaint_open,
         "ombudsman_complaint_open": state.ombudsman_complaint_open,
-        "breathing_space": state.breathing_space and (ends is None or today <= ends),
         "closed": state.closed,
         "written_off": state.written_off,
         "settled": state.closed or (outstanding == 0 and charged_installment),
     }
-
-
-def _restarts(state: AccountState, ctx: FactContext) -> list[datetime]:
-    """The instants of the events that restart the limitation clock under `ctx`."""
-    on = set(ctx.limitation.restart_on)
-    out: list[datetime] = []
-    if "payment" in on:
-        out += [p.at for p in _live(state.payments)]
-    if "acknowledgement" in on:
-        out += list(state.acknowledgements)
-    if "promise" in on:
-        out += [p.at for p in state.promises]
-    for rec in state.steps_taken:
-        step = ctx.steps.get(rec.step)
-        if step is None:
-            continue
-        if ("written_demand" in on and step.written_demand) or (
-            "legal_action" in on and step.kind == "legal"
-        ):
-            out.append(rec.at)
-    return out
-
-
-def _limitation_facts(
-    state: AccountState, today: date, ctx: FactContext, overdue: list[tuple[date, Decimal, bool]]
-) -> dict[str, Any]:
-    if not overdue:
-        return {"time_barred": False, "days_to_time_bar": None}
-    lim = ctx.limitation
-    # each_due: every item runs its own clock and the earliest bar is reported (conservative),
-    # which is the oldest item's; last_due: the newest overdue item's due date.
-    start = overdue[-1][0] if lim.starts_from == "last_due" else overdue[0][0]
-    last_start = max(start, _latest_local_date(_restarts(state, ctx), state.timezone))
-    bar = parse_duration(lim.period).add_to_date(last_start)
-    if lim.long_stop is not None:
-        bar = min(bar, parse_duration(lim.long_stop).add_to_date(start))
-    return {"time_barred": today >= bar, "days_to_time_bar": (bar - today).days}
-
-
-def _latest_local_date(instants: list[datetime], tz: str) -> date:
-    """The latest local date among `instants` (date.min when none). Only instants within two
-    days of the latest can share or beat its local date (UTC offsets differ by under a day),
-    so the others are not converted."""
-    if not instants:
-        return date.min
-    latest = max(instants)
-    near = latest - timedelta(days=2)
-    return max(local_date(at, tz) for at in instants if at >= near)
 
 
 def _contact_facts(state: AccountState, today: date, ctx: FactContext) -> dict[str, Any]:

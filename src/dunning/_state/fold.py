@@ -311,6 +311,7 @@ _HANDLERS: dict[str, Callable[[_Fold, Any], None]] = {
     "repayment_plan_cancelled": _Fold.plan_cancelled,
     "step_taken": _Fold.step,
     "debt_acknowledged": _Fold.acknowledged,
+    "repayment_plan_refused": lambda fold, event: None,  # kept in `events`; read by the facts
     "cease_contact_requested": _Fold.cease,
     "consent_changed": _Fold.consent,
     "collections_paused": _Fold.paused,

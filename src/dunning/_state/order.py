@@ -50,6 +50,7 @@ RANK: dict[str, int] = {
     "consent_changed": 8,
     "cease_contact_requested": 8,
     "collections_paused": 8,
+    "repayment_plan_refused": 8,  # after the offer (a step) it answers
     "dispute_resolved": 9,  # ... before it closes
     "hardship_ended": 9,
     "complaint_resolved": 9,

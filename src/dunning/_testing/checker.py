@@ -23,7 +23,10 @@ block_while         the condition holds (conditions read the facts at the decisi
 prerequisite        no `requires` step was taken at least `min_gap` before `at` (and, with
                     max_age, at most `max_age` before)
 amount_threshold    the fact is below the minimum listed for the loan's currency
-limitation          the step is of kind `legal` and the fact `time_barred` holds
+limitation          the limit selects the step (legal kinds, threatening steps) and the fact
+                    `time_barred` holds
+application_window  no `after_steps` step was taken before `at`, or `at`'s local date is
+                    more than `period` after the latest act of any kind (lenient reading)
 (step cooldown)     the same step was taken before `at` and `at` is before that + cooldown
 ==================  ===========================================================================
 """
@@ -36,11 +39,12 @@ from decimal import Decimal
 from typing import Any
 
 from .._base.calendars import calendar_for
-from .._base.time import local_at, parse_duration, zone
+from .._base.time import local_at, local_date, parse_duration, zone
 from .._rules import ir as _ir
 from .._rules.schema import (
     WEEKDAYS,
     AmountThreshold,
+    ApplicationWindow,
     BlockWhile,
     ContactWindow,
     FrequencyCap,
@@ -63,6 +67,7 @@ def applies(selector: Selector, step: Step) -> bool:
         or step.id in selector.steps
         or step.channel in selector.channels
         or step.kind in selector.kinds
+        or (selector.threatening and step.threatens_proceedings)
     )
 
 
@@ -82,7 +87,7 @@ def breaches(
             continue
         why = _CHECKS[limit.kind](limit, rules, state, step, at, facts)
         if why:
-            out.append(f"limit {limit.id!r} ({limit.kind}, {limit.source}): {why}")
+            out.append(f"limit {limit.id!r} ({limit.kind}, {limit.source.get('en')}): {why}")
     if step.cooldown:
         taken = [s.at for s in state.steps_taken if s.step == step.id and s.at < at]
         if taken and at < parse_duration(step.cooldown).add_to(max(taken), state.timezone):
@@ -232,8 +237,24 @@ def _amount(limit: Any, rules: Any, state: Any, step: Step, at: datetime, facts:
 
 def _bar(limit: Any, rules: Any, state: Any, step: Step, at: datetime, facts: Any) -> str:
     lim: LimitationBar = limit
-    if step.kind == "legal" and facts["time_barred"]:
+    if facts["time_barred"]:
         return f"the claim is time-barred ({lim.id})"
+    return ""
+
+
+def _deadline(limit: Any, rules: Any, state: Any, step: Step, at: datetime, facts: Any) -> str:
+    lim: ApplicationWindow = limit
+    tz = state.timezone
+    started = [s.at for s in state.steps_taken if s.step in lim.after_steps and s.at <= at]
+    if not started:
+        return f"none of {list(lim.after_steps)} was taken before"
+    # Lenient: the latest act of any kind after the start reopens the window.
+    acts = [max(started), *(p.at for p in state.payments if p.at <= at),
+            *(p.at for p in state.promises if p.at <= at),
+            *(s.at for s in state.steps_taken if s.at <= at)]  # fmt: skip
+    last = local_date(max(acts), tz)
+    if local_date(at, tz) > parse_duration(lim.period).add_to_date(last):
+        return f"more than {lim.period} after the last act ({last})"
     return ""
 
 
@@ -245,4 +266,5 @@ _CHECKS: dict[str, Callable[[Any, Any, Any, Step, datetime, Any], str]] = {
     "prerequisite": _prereq,
     "amount_threshold": _amount,
     "limitation": _bar,
+    "application_window": _deadline,
 }
