@@ -108,8 +108,9 @@ def test_never_more_than_one_contact_step(case: tuple[list[Any], Any]) -> None:
 
 @given(borrowers())
 def test_every_loan_decision_passes_the_gate_on_its_own(case: tuple[list[Any], Any]) -> None:
-    """Each line's decision is exactly `engine.decide` of that loan alone; the loan's own step
-    and the contact are what the gate gives for that one step on that loan alone (status and
+    """Each line's decision is exactly `engine.decide` of that loan alone; each scope's outcome
+    is the gate's choice among that loan's candidates of the scope; the loan's own step and
+    the contact are what the gate gives for that one step on that loan alone (status and
     not_before), so nothing a borrower decision asks for is unlawful on any loan."""
     events, as_of = case
     bd = ENGINE.decide_borrower(events, as_of)
@@ -119,6 +120,16 @@ def test_every_loan_decision_passes_the_gate_on_its_own(case: tuple[list[Any], A
         assert alone == line.decision and alone.id == line.decision.id
         state = dunning.AccountState.from_events([e for e in mine if e.at <= as_of])
         facts = compute_facts(state, as_of, ENGINE._ctx)
+        cands = [ENGINE._plan.candidate[i] for i in ENGINE.match(facts, state.currency)]
+        for outcome, scope in ((line.step, "loan"), (line.contact_option, "borrower")):
+            mine_ = [c for c in cands if scope_of(RULES.steps[c.step]) == scope]
+            gate = evaluate(RULES, state, facts, as_of, mine_)
+            assert (gate.status, gate.step, gate.chosen_rule, gate.not_before) == (
+                outcome.status,
+                outcome.step,
+                outcome.chosen_rule,
+                outcome.not_before,
+            )
         asks = [(line.step.step, line.step.chosen_rule, line.step)]
         if bd.contact is not None and line.loan_id == bd.contact.loan_id:
             asks.append((bd.contact.step, bd.contact.chosen_rule, bd.contact))

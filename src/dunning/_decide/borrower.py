@@ -105,8 +105,8 @@ def decide_borrower(engine: Any, given: Any, as_of: datetime | str) -> BorrowerD
             in_arrears=facts["overdue_amount"] > 0,
             dpd=facts["dpd"],
             covered=False,
-            contact_option=_gate(rules, state, facts, when, by_scope["borrower"], held),
-            step=_gate(rules, state, facts, when, by_scope["loan"], held),
+            contact_option=_gate(rules, state, facts, when, by_scope["borrower"], held, decision),
+            step=_gate(rules, state, facts, when, by_scope["loan"], held, decision),
             decision=decision,
         )
         lines.append((line, state, facts, held))
@@ -167,6 +167,7 @@ def _gate(
     when: datetime,
     cands: Sequence[Candidate],
     held: set[str],
+    whole: Any = None,
 ) -> LoanOutcome:
     """`_gate.evaluate` of `cands` (preference order) on this loan alone, as a LoanOutcome.
 
@@ -174,7 +175,9 @@ def _gate(
     (`held`: the steps it blocks), so the first candidate not held is what `evaluate` would
     take now; only when every one is held is the gate asked (for the earliest lawful time).
     A step the decision did not check (another loan's, in a cover check) is passed as held,
-    so the gate is asked about it."""
+    so the gate is asked about it. `whole` is the loan's full decision over all its candidates:
+    when it defers one of `cands`, that one is also the earliest among `cands` alone (first
+    in preference order among equals), and when it is blocked every subset is."""
     if not cands:
         return _NONE
     for cand in cands:
@@ -182,6 +185,13 @@ def _gate(
             return LoanOutcome.model_construct(
                 status="act", step=cand.step, chosen_rule=cand.rule_id, not_before=None
             )
+    if whole is not None and whole.status == "blocked":
+        return _BLOCKED
+    if whole is not None and whole.status == "defer" and any(c.step == whole.step for c in cands):
+        return LoanOutcome.model_construct(
+            status="defer", step=whole.step, chosen_rule=whole.chosen_rule,
+            not_before=whole.not_before,
+        )  # fmt: skip
     result = evaluate(rules, state, facts, when, cands)
     return LoanOutcome.model_construct(
         status=result.status,
@@ -192,6 +202,9 @@ def _gate(
 
 
 _NONE = LoanOutcome.model_construct(status="none", step=None, chosen_rule=None, not_before=None)
+_BLOCKED = LoanOutcome.model_construct(
+    status="blocked", step=None, chosen_rule=None, not_before=None
+)
 
 
 def _driver(
