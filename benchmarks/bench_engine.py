@@ -1,8 +1,8 @@
-"""Benchmark both evaluators side by side: rule evaluations/s, full decisions/s, peak memory.
+"""Benchmark the evaluators side by side: rule evaluations/s, full decisions/s, peak memory.
 
     python benchmarks/bench_engine.py                 # 100,000 accounts (a few minutes)
     python benchmarks/bench_engine.py --quick         # 5,000 accounts
-    python benchmarks/bench_engine.py --accounts 20000 --backends python
+    python benchmarks/bench_engine.py --accounts 20000 --backends python,zen
     python benchmarks/bench_engine.py --phases --accounts 3000   # where a decision's time goes
 
 The rule set is the shipped cn-bank-retail pack extended (``extends:``) with bank rules to
@@ -11,11 +11,20 @@ AccountState objects before timing ("stored states"), and processed in chunks so
 bounded. Two figures per backend:
 
 * rule evaluations/s -- facts (pre-computed) in, matching rules and the best candidate step
-  out (`Engine.match`);
+  out (`Engine.match`); a chunk's loop takes milliseconds, so each is timed `--repeat`
+  times (5) and the best counts, for every backend alike;
 * full decisions/s -- `Engine.decide(state, as_of)` from a stored state: facts, rules, gate,
   trace, Decision object with its content id. Each state is decided once per backend, on a
   fresh copy (nothing cached from an earlier decision: the first decision of a state read
   from a snapshot store).
+
+Peers: ``zen`` is zen-engine (the `bench` extra, `zen_table`) evaluating the same conditions
+as a decision table; it has rule evaluations only (no gate, no decisions), timed on its faster
+path, and its match sets are checked equal to the python backend's for every account (a
+mismatch stops the run). The ratios python/zen and python/durable are printed side by side.
+
+Every timed loop runs under `gc_quiet.quiet_gc` (collect and freeze before, no collection
+inside): a generation-2 pass over the stored states lands on whichever loop is unlucky.
 
 Peak memory is the process's peak resident set size (``resource.getrusage``) after each phase,
 and the tracemalloc peak of deciding one chunk with each backend.
@@ -38,6 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from dunning import AccountState, Engine, loads_rules  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gc_quiet import quiet_gc  # noqa: E402
 
 EXTRA_RULES = [
     # (id, condition, step, priority)
@@ -256,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="5,000 accounts")
     ap.add_argument("--chunk", type=int, default=5_000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--backends", default="python,durable")
+    ap.add_argument("--backends", default="python,durable,zen")
     ap.add_argument("--phases", action="store_true", help="CPU time per phase of a decision")
+    ap.add_argument("--repeat", type=int, default=5, help="rule evaluations: best of N per chunk")
     args = ap.parse_args(argv)
     total = 5_000 if args.quick else args.accounts
     backends = args.backends.split(",")
@@ -267,10 +280,21 @@ def main(argv: list[str] | None = None) -> int:
 
         phases(rules, min(total, 20_000) if args.accounts == 100_000 else total, args.seed)
         return 0
-    engines = {b: Engine(rules, backend=b) for b in backends}
+    peers: dict[str, Any] = {}
+    if "zen" in backends:
+        try:
+            from zen_table import ZenTable
+
+            table = ZenTable(rules)
+        except ImportError:
+            print("zen-engine is not installed: pip install 'dunning[bench]'", file=sys.stderr)
+            return 2
+        peers = {"zen table": table.match_table, "zen list": table.match_list}
+    engines = {b: Engine(rules, backend=b) for b in backends if b != "zen"}
     step_of = [r.rule.step for r in rules.rules]
-    timing = {b: {"eval": 0.0, "decide": 0.0} for b in backends}
+    timing = {b: {"eval": 0.0, "decide": 0.0} for b in [*engines, *peers]}
     statuses: dict[str, int] = {}
+    checked = 0
     print(f"rule set {rules.id}: {len(rules.rules)} rules, {len(rules.document.limits)} limits;"
           f" {total:,} accounts in chunks of {args.chunk:,}", flush=True)  # fmt: skip
     setup = time.perf_counter()
@@ -281,30 +305,69 @@ def main(argv: list[str] | None = None) -> int:
         own = {b: [(s.model_copy(), at) for s, at in chunk] for b in engines}
         facts = [dict(s.facts(at, rules)) for s, at in chunk]
         for b, engine in engines.items():
-            t0 = time.perf_counter()
+            best = float("inf")
+            for _ in range(args.repeat):
+                with quiet_gc():
+                    t0 = time.perf_counter()
+                    for f in facts:
+                        hits = engine.match(f)
+                        _best = step_of[hits[0]] if hits else None
+                    best = min(best, time.perf_counter() - t0)
+            with quiet_gc():
+                t2 = time.perf_counter()
+                for state, at in own[b]:
+                    d = engine.decide(state, at)
+                    if b == next(iter(engines)):
+                        statuses[d.status] = statuses.get(d.status, 0) + 1
+                t3 = time.perf_counter()
+            timing[b]["eval"] += best
+            timing[b]["decide"] += t3 - t2
+        for name, match in peers.items():
+            best = float("inf")
+            for _ in range(args.repeat):
+                with quiet_gc():
+                    t0 = time.perf_counter()
+                    for f in facts:
+                        match(f)
+                    best = min(best, time.perf_counter() - t0)
+            timing[name]["eval"] += best
+        if peers:  # untimed: the peer must find exactly our matches
+            ours = engines.get("python") or Engine(rules)
             for f in facts:
-                hits = engine.match(f)
-                _best = step_of[hits[0]] if hits else None
-            t1 = time.perf_counter()
-            for state, at in own[b]:
-                d = engine.decide(state, at)
-                if b == backends[0]:
-                    statuses[d.status] = statuses.get(d.status, 0) + 1
-            timing[b]["eval"] += t1 - t0
-            timing[b]["decide"] += time.perf_counter() - t1
+                want = set(ours.match(f))
+                for name, match in peers.items():
+                    if match(f) != want:
+                        raise SystemExit(f"{name} disagrees with python on {f}")
+            checked += len(facts)
         print(f"  chunk {n + 1}: {min(total, (n + 1) * args.chunk):,} accounts,"
               f" peak RSS {rss_mb():.0f} MB", flush=True)  # fmt: skip
     sample = next(chunks(min(total, 1_000), 1_000, args.seed))
     print(f"\n{total:,} accounts in {time.perf_counter() - setup:.0f} s; decisions: "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())))  # fmt: skip
-    print(f"{'backend':8} {'rule evals/s':>14} {'decisions/s':>12} {'peak (1k decisions)':>20}")
-    for b in backends:
-        ev, dec = total / timing[b]["eval"], total / timing[b]["decide"]
-        print(f"{b:8} {ev:14,.0f} {dec:12,.0f} {traced_peak_mb(engines[b], sample):17.1f} MB")
-    if "python" in timing and "durable" in timing:
-        p, d = timing["python"], timing["durable"]
-        print(f"python / durable: rule evaluations x{d['eval'] / p['eval']:.1f},"
-              f" full decisions x{d['decide'] / p['decide']:.1f}")  # fmt: skip
+    if peers:
+        print(f"zen-engine: match sets equal to python's on all {checked:,} accounts"
+              f" ({len(rules.rules)} rules, both zen paths)")  # fmt: skip
+    print(f"{'backend':10} {'rule evals/s':>14} {'decisions/s':>12} {'peak (1k decisions)':>20}")
+    for b in timing:
+        ev = total / timing[b]["eval"]
+        if b in engines:
+            dec = total / timing[b]["decide"]
+            peak = traced_peak_mb(engines[b], sample)
+            print(f"{b:10} {ev:14,.0f} {dec:12,.0f} {peak:17.1f} MB")
+        else:
+            print(f"{b:10} {ev:14,.0f} {'-':>12} {'-':>20}")
+    if "python" in timing:
+        p = timing["python"]
+        parts = []
+        if peers:
+            zen = min(timing[name]["eval"] for name in peers)
+            parts.append(f"python / zen x{zen / p['eval']:.1f}")
+        if "durable" in timing:
+            parts.append(f"python / durable x{timing['durable']['eval'] / p['eval']:.1f}")
+        print("rule evaluations: " + ", ".join(parts))
+        if "durable" in timing:
+            print(f"full decisions: python / durable"
+                  f" x{timing['durable']['decide'] / p['decide']:.1f}")  # fmt: skip
     print(f"process peak RSS: {rss_mb():.0f} MB")
     return 0
 

@@ -28,6 +28,10 @@ the ``-m.x`` absent operator hung a process  never used: nullable facts carry a 
 negative ``pri`` means lowest priority       ``pri`` not used: the engine ranks the matches
 ==========================================  ===================================================
 
+durable_rules is an optional dependency, the ``durable`` extra (it ships as a source archive
+and compiles a C extension at install, so a plain ``pip install dunning`` would need a C
+compiler); `require_durable` turns its absence into an EngineError naming the extra.
+
 Translation: how conditions become durable JSON (safe field names, nulls, negation normal
 form, money in integer units, host-side synthetic fields, the budget) is described and done
 in `durable_translate`; this module registers the result and runs it.
@@ -58,6 +62,21 @@ __all__ = ["LOCK", "DurableProgram", "compile_durable", "compile_ruleset_durable
 LOCK = threading.RLock()  # every call into durable_rules holds it (it segfaults otherwise)
 _SEQ = itertools.count()
 SID = "dunning"  # the one reused session id
+INSTALL_HINT = "pip install 'dunning[durable]'"
+
+
+def require_durable() -> Any:
+    """The `durable.engine` module, or an EngineError saying how to install it."""
+    try:
+        from durable import engine
+    except ImportError as exc:
+        raise EngineError(
+            f"backend='durable' needs durable_rules, the 'durable' extra, which is not"
+            f" installed ({exc.msg}); install it with {INSTALL_HINT}, or use backend='python'"
+        ) from None
+    return engine
+
+
 MAX_FIELDS = 250  # properties per posted fact (durable refuses more than 252)
 
 # -- the compiled program ---------------------------------------------------------------------
@@ -91,7 +110,7 @@ class DurableProgram:
         self._ruleset: Any = self._register() if self.definition else None
 
     def _register(self) -> Any:
-        from durable import engine
+        engine = require_durable()
 
         def action(index: int) -> Callable[[Any], None]:
             def run(c: Any) -> None:  # must not raise: durable swallows exceptions
@@ -190,6 +209,7 @@ def compile_durable(
     exprs: Sequence[Expr], currency: str, order: Sequence[int] | None = None, *, tag: str = ""
 ) -> DurableProgram:
     """A durable_rules program for `exprs`; `tag` (a rule set's sha256) names and caches it."""
+    require_durable()  # even for a rule set that would not register anything with it
     order = tuple(order) if order is not None else tuple(range(len(exprs)))
     if not tag:
         return DurableProgram(exprs, currency, order, "adhoc")

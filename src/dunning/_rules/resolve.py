@@ -5,8 +5,9 @@ The first phases of `loader` (its docstring describes the whole pipeline):
 * PARSE: safe YAML with positions (`yaml`), per file.
 * VALIDATE (keys): every key must be declared by the schema; duplicate ids within a file are
   errors (files that extend another hold partial items, so only keys and ids are checked).
-* RESOLVE: ``extends:`` chains merged by id, position tables (`Marks`) merged alongside so
-  later errors name the file that wrote the value; ``enabled: false`` items dropped last.
+* RESOLVE: ``extends:`` chains merged by id (`merge`), position tables (`Marks`) merged
+  alongside so later errors name the file that wrote the value; ``enabled: false`` items
+  dropped last.
 
 `_err` and the path helpers here locate errors for every phase (`check`, `loader` use them).
 """
@@ -21,14 +22,16 @@ from typing import Any
 from .._base.errors import RuleFileError
 from .._base.paths import PACKAGE_DIR, REPO_DIR
 from . import schema as _schema
-from .yaml import MAX_BYTES, Mark, Marks, load_yaml
+from .merge import SECTIONS as SECTIONS
+from .merge import Disabled, drop_disabled, merge_chain
+from .yaml import MAX_BYTES, Marks, load_yaml
 from .yaml import Path as Path_
 
-SECTIONS = ("steps", "derived", "rules", "limits", "flags")  # id-keyed lists, merged by id
 PACK_DIRS = (
     PACKAGE_DIR / "rules",  # inside an installed wheel
     REPO_DIR / "rules",  # the repository checkout
 )
+_Disabled = Disabled  # the name `check` and `compile` import
 _PACK = re.compile(r"^pack:([a-z0-9][a-z0-9_-]{0,63})$")
 _MAX_EXTENDS = 16
 
@@ -147,8 +150,6 @@ def _item_id(data: Any, path: Path_) -> str | None:
 
 # -- RESOLVE -----------------------------------------------------------------------------------
 
-_Disabled = dict[str, set[str]]
-
 
 def _read(p: Path, origin: str | None = None) -> str:
     try:
@@ -210,112 +211,32 @@ def _target(ext: Any, base_dir: Path, marks: Marks, file: str) -> Path:
 def _resolve(
     data: dict[str, Any], marks: Marks, file: str, base_dir: Path, stack: tuple[str, ...]
 ) -> tuple[dict[str, Any], Marks, _Disabled]:
-    ext = data.get("extends")
-    if ext is None:
-        return _drop_disabled(data, marks) if not stack else (data, marks, {})
-    target = _target(ext, base_dir, marks, file)
-    me = str(Path(file).resolve()) if not file.startswith("<") else file
-    chain = (*stack, me)
-    if str(target) in chain:
-        loop = [*chain[chain.index(str(target)) :], str(target)]
-        names = " -> ".join(Path(c).name for c in loop)
-        raise _err(
-            marks, ("extends",), f"cyclic extends: {names}; expected a chain that ends", file=file
-        )
-    if len(chain) > _MAX_EXTENDS:
-        raise _err(
-            marks, ("extends",), f"extends chain longer than {_MAX_EXTENDS} files", file=file
-        )
-    if not target.is_file():
-        raise _err(marks, ("extends",), f"extends: file {str(target)!r} does not exist", file=file)
-    base, bmarks, _ = _resolve_file(target, chain)
-    merged, mmarks = _merge(base, bmarks, data, marks)
-    return _drop_disabled(merged, mmarks) if not stack else (merged, mmarks, {})
-
-
-def _subtree(marks: Marks, prefix: Path_) -> list[tuple[str, Path_, Mark]]:
-    n = len(prefix)
-    out = [("value", p, m) for p, m in marks.value.items() if p[:n] == prefix]
-    return out + [("key", p, m) for p, m in marks.key.items() if p[:n] == prefix]
-
-
-def _copy(src: Marks, src_prefix: Path_, dst: Marks, dst_prefix: Path_) -> None:
-    n = len(src_prefix)
-    for table, p, m in _subtree(src, src_prefix):
-        getattr(dst, table)[(*dst_prefix, *p[n:])] = m
-
-
-def _merge(
-    base: dict[str, Any], bmarks: Marks, over: dict[str, Any], omarks: Marks
-) -> tuple[dict[str, Any], Marks]:
-    out: dict[str, Any] = {}
-    marks = Marks()
-    marks.value[()] = omarks.value.get((), Mark("<merged>", 1, 1))
-    for key in [*base, *(k for k in over if k not in base)]:
-        if key == "extends":
-            continue
-        if key in SECTIONS and key in base and key in over:
-            out[key] = _merge_items(key, base[key] or [], bmarks, over[key] or [], omarks, marks)
-        elif key in over:
-            out[key] = over[key]
-            _copy(omarks, (key,), marks, (key,))
-        else:
-            out[key] = base[key]
-            _copy(bmarks, (key,), marks, (key,))
-    return out, marks
-
-
-def _merge_items(
-    section: str,
-    base: list[dict[str, Any]],
-    bmarks: Marks,
-    over: list[dict[str, Any]],
-    omarks: Marks,
-    marks: Marks,
-) -> list[dict[str, Any]]:
-    items = [dict(b) for b in base]
-    index = {b["id"]: i for i, b in enumerate(base)}
-    for table in ("key", "value"):
-        hit = getattr(omarks, table).get((section,)) or getattr(bmarks, table).get((section,))
-        if hit is not None:
-            getattr(marks, table)[(section,)] = hit
-    for i in range(len(base)):
-        _copy(bmarks, (section, i), marks, (section, i))
-    for j, item in enumerate(over):
-        hit = index.get(item["id"])
-        if hit is None:
-            items.append(item)
-            _copy(omarks, (section, j), marks, (section, len(items) - 1))
-            continue
-        i = hit
-        items[i] = {**items[i], **item}
-        for key in item:  # the overriding file wrote these keys: point at it
-            for table, p, _m in _subtree(marks, (section, i, key)):
-                del getattr(marks, table)[p]
-            _copy(omarks, (section, j, key), marks, (section, i, key))
-        marks.value[(section, i)] = omarks.value[(section, j)]
-    return items
-
-
-def _drop_disabled(data: dict[str, Any], marks: Marks) -> tuple[dict[str, Any], Marks, _Disabled]:
-    """Remove items with `enabled: false`, renumbering the position table to match."""
-    disabled: _Disabled = {}
-    out, new = dict(data), Marks()
-    for table, p, m in _subtree(marks, ()):
-        if not (p and p[0] in SECTIONS and len(p) > 1):
-            getattr(new, table)[p] = m
-    for section in SECTIONS:
-        kept = 0
-        for i, item in enumerate(data.get(section) or ()):
-            if isinstance(item, dict) and item.get("enabled", True) is False:
-                disabled.setdefault(section, set()).add(str(item.get("id")))
-                continue
-            _copy(marks, (section, i), new, (section, kept))
-            kept += 1
-        if section in data and isinstance(data[section], list):
-            out[section] = [
-                it
-                for it in data[section]
-                if not (isinstance(it, dict) and it.get("enabled", True) is False)
-            ]
-    return out, new, disabled
+    """Follow the ``extends:`` chain down to its base, then merge it (`merge`) bottom up."""
+    files = [(data, marks)]
+    while (ext := data.get("extends")) is not None:
+        target = _target(ext, base_dir, marks, file)
+        me = str(Path(file).resolve()) if not file.startswith("<") else file
+        chain = stack = (*stack, me)
+        if str(target) in chain:
+            loop = [*chain[chain.index(str(target)) :], str(target)]
+            names = " -> ".join(Path(c).name for c in loop)
+            raise _err(
+                marks,
+                ("extends",),
+                f"cyclic extends: {names}; expected a chain that ends",
+                file=file,
+            )
+        if len(chain) > _MAX_EXTENDS:
+            raise _err(
+                marks, ("extends",), f"extends chain longer than {_MAX_EXTENDS} files", file=file
+            )
+        if not target.is_file():
+            raise _err(
+                marks, ("extends",), f"extends: file {str(target)!r} does not exist", file=file
+            )
+        file, base_dir = str(target), target.parent
+        data, marks = _parse(_read(target), file)
+        files.append((data, marks))
+    if len(files) > 1:
+        data, marks = merge_chain(files[::-1])
+    return drop_disabled(data, marks)
