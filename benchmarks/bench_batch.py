@@ -42,6 +42,7 @@ import json
 import pkgutil
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -198,7 +199,19 @@ def night(
     size = store_mb(store)
     print(f"  {label}: snapshot store {size:,.0f} MiB on disk"
           f" ({size * 1024 / accounts:.1f} KiB per account)", flush=True)  # fmt: skip
+    print(f"  {label}: snapshot bytes per account {snapshot_bytes(store) / accounts:,.0f}"
+          " (the stored state column)", flush=True)  # fmt: skip
     return elapsed, cpu
+
+
+def snapshot_bytes(store: Path) -> int:
+    """The bytes of the stored snapshots themselves (any store format: text or zstd)."""
+    conn = sqlite3.connect(store)
+    try:
+        query = "SELECT coalesce(sum(length(CAST(state AS BLOB))), 0) FROM snapshots"
+        return int(conn.execute(query).fetchone()[0])
+    finally:
+        conn.close()
 
 
 def dask_run(store: Path, workers: int, accounts: int, by: str = "loan") -> float:
@@ -265,7 +278,8 @@ def main() -> None:
     for mod in pkgutil.iter_modules(dunning.__path__):
         if mod.name not in ("__main__", "_dask"):  # _dask needs the optional extra
             importlib.import_module(f"dunning.{mod.name}")
-    lib = Path(dunning.__file__).resolve().parents[2]  # the checkout whose code runs
+    # The library may come from another checkout (PYTHONPATH=<worktree>/src: a before/after run).
+    lib = Path(dunning.__file__).resolve().parents[2]
     head = subprocess.run(["git", "-C", str(lib), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
     print(f"dunning at {lib} commit {head or '?'}; python {sys.version.split()[0]}", flush=True)

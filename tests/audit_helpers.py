@@ -85,3 +85,47 @@ def make_decision(i: int = 0, *, loan_id: str = "L1", rules: StandInRules = RULE
         engine_version="0.1.0",
         input_digest=hashlib.sha256(f"events-{loan_id}-{i}".encode()).hexdigest(),
     )
+
+
+# -- real decisions with their inputs (keep_inputs stores, the tamper suite, the CLI) ---------
+
+CN_RULES_PATH = "rules/cn-bank-retail.yaml"
+
+
+def loan_events(loan_id: str, n: int) -> list[dict[str, object]]:
+    """A CNY loan with monthly dues and one partial payment: events that decide differently
+    as the days pass."""
+    events: list[dict[str, object]] = [
+        {"type": "loan_opened", "event_id": f"{loan_id}-o", "loan_id": loan_id,
+         "borrower_id": f"B{loan_id}", "at": "2025-01-01T09:00:00+08:00",
+         "principal": "12000.00", "currency": "CNY", "timezone": "Asia/Shanghai"},
+    ]  # fmt: skip
+    for m in range(2, 2 + n):
+        events.append(
+            {"type": "installment_due", "event_id": f"{loan_id}-d{m}", "loan_id": loan_id,
+             "at": f"2025-{m:02d}-01T00:00:00+08:00", "due_date": f"2025-{m:02d}-01",
+             "principal": "1000.00", "interest": "60.00", "currency": "CNY"}
+        )  # fmt: skip
+    events.append(
+        {"type": "payment_received", "event_id": f"{loan_id}-p", "loan_id": loan_id,
+         "at": "2025-03-10T12:00:00+08:00", "amount": "300.00", "currency": "CNY"}
+    )  # fmt: skip
+    return events
+
+
+AS_OFS = ("2025-03-05T10:00:00+08:00", "2025-04-02T10:00:00+08:00", "2025-05-20T10:00:00+08:00")
+
+
+def real_decisions(loans: int = 3) -> list[tuple[Decision, list[dict[str, object]]]]:
+    """(decision, the events it was made from) for `loans` loans at each of AS_OFS, in
+    as_of order then loan order: a store of them interleaves the loans."""
+    import dunning
+
+    rules = dunning.load_rules(CN_RULES_PATH)
+    engine = dunning.Engine(rules)
+    out = []
+    for as_of in AS_OFS:
+        for k in range(1, loans + 1):
+            events = loan_events(f"L{k}", 4)
+            out.append((engine.decide(events, as_of), events))
+    return out

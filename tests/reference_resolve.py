@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dunning._rules.resolve import SECTIONS, _Disabled, _parse, _read, _target
+from dunning._rules.resolve import (
+    SECTIONS,
+    _Disabled,
+    _parse,
+    _parse_extended,
+    _read,
+    _target,
+)
 from dunning._rules.yaml import Mark, Marks
 from dunning._rules.yaml import Path as Path_
 
@@ -103,21 +110,28 @@ def _drop_disabled(data: dict[str, Any], marks: Marks) -> tuple[dict[str, Any], 
     return out, new, disabled
 
 
-def resolve_file(p: Path, stack: tuple[str, ...] = ()) -> tuple[dict[str, Any], Marks, _Disabled]:
+def resolve_file(
+    p: Path, stack: tuple[str, ...] = (), root: Path | None = None
+) -> tuple[dict[str, Any], Marks, _Disabled]:
     """`resolve._resolve_file` through the reference merge (same parse, same checks)."""
-    data, marks = _parse(_read(p), str(p))
-    return resolve(data, marks, str(p), p.parent, stack)
+    data, marks = _parse_extended(p) if stack else _parse(_read(p), str(p))
+    return resolve(data, marks, str(p), p.parent, stack, root)
 
 
 def resolve(
-    data: dict[str, Any], marks: Marks, file: str, base_dir: Path, stack: tuple[str, ...] = ()
+    data: dict[str, Any],
+    marks: Marks,
+    file: str,
+    base_dir: Path,
+    stack: tuple[str, ...] = (),
+    root: Path | None = None,
 ) -> tuple[dict[str, Any], Marks, _Disabled]:
     """`resolve._resolve` with the reference merge; errors are left to the real one."""
     ext = data.get("extends")
     if ext is None:
         return _drop_disabled(data, marks) if not stack else (data, marks, {})
-    target = _target(ext, base_dir, marks, file)
+    target, tree = _target(ext, base_dir, marks, file, root or base_dir.resolve())
     me = str(Path(file).resolve()) if not file.startswith("<") else file
-    base, bmarks, _ = resolve_file(target, (*stack, me))
+    base, bmarks, _ = resolve_file(target, (*stack, me), tree)
     merged, mmarks = _merge(base, bmarks, data, marks)
     return _drop_disabled(merged, mmarks) if not stack else (merged, mmarks, {})

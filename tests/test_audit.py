@@ -11,7 +11,8 @@ import pytest
 
 from audit_helpers import OTHER_RULES, RULES, StandInRules, make_decision
 from dunning import InputError, StoreError
-from dunning._audit.chain import GENESIS, VerifyReport
+from dunning._audit import merkle
+from dunning._audit.log import VerifyReport
 from dunning._audit.registry import DirectoryRegistry, MemoryRegistry, rule_set_digest
 from dunning._audit.store import AuditStore
 
@@ -32,15 +33,15 @@ def sql(path: Path, statement: str, *args: object) -> None:
     conn.close()
 
 
-def test_appends_are_numbered_and_chained(tmp_path: Path) -> None:
-    """Each record links to the previous one's hash, starting from the genesis zeros."""
+def test_appends_are_numbered_leaves_of_the_tree(tmp_path: Path) -> None:
+    """Record n is leaf n - 1: sha256(0x00 || decision JSON); the head is (size, root)."""
     store = filled(tmp_path / "a.sqlite")
     records = list(store.records())
     expected_seqs = [1, 2, 3, 4, 5]
     assert expected_seqs == [r.seq for r in records]
-    assert records[0].prev_hash == GENESIS
-    assert [r.hash for r in records[:-1]] == [r.prev_hash for r in records[1:]]
-    assert (5, records[-1].hash) == store.head()
+    leaves = [merkle.leaf_hash(r.decision_json.encode()) for r in records]
+    assert [leaf.hex() for leaf in leaves] == [r.leaf_hash for r in records]
+    assert (5, merkle.root(leaves).hex()) == store.head()
     assert make_decision(0, loan_id="L0") == records[0].decision
     assert OTHER_RULES.sha256 == records[-1].rule_set_sha256
 
@@ -51,7 +52,12 @@ def test_append_returns_a_receipt_matching_the_record(tmp_path: Path) -> None:
     decision = make_decision(7)
     receipt = store.append(decision, RULES)
     (record,) = store.records()
-    assert (receipt.seq, receipt.hash, receipt.decision_id) == (1, record.hash, record.decision_id)
+    assert (receipt.seq, receipt.hash, receipt.decision_id) == (
+        1,
+        record.leaf_hash,
+        record.decision_id,
+    )
+    assert receipt.root_hash == store.head()[1]
     assert decision.id == receipt.decision_id
 
 
@@ -155,11 +161,11 @@ def test_a_foreign_sqlite_database_is_refused_unchanged(tmp_path: Path) -> None:
 
 
 def test_a_store_from_a_newer_format_is_refused(tmp_path: Path) -> None:
-    """A store written in format 2 names the version found and the version supported."""
+    """A store written in format 3 names the version found and the version supported."""
     path = tmp_path / "a.sqlite"
     filled(path, 1).close()
-    sql(path, "UPDATE meta SET format_version = 2")
-    expected = "format version 2; this dunning supports format version 1"
+    sql(path, "UPDATE meta SET format_version = 3")
+    expected = "format version 3; this dunning supports format version 2"
     with pytest.raises(StoreError, match=expected):
         AuditStore(path)
 
@@ -181,17 +187,20 @@ def test_verify_names_an_altered_column(tmp_path: Path) -> None:
     sql(path, "UPDATE records SET loan_id = 'L9' WHERE seq = 3")
     report = AuditStore(path).verify()
     assert (report.ok, report.first_bad_seq) == (False, 3)
-    assert "record 3 was altered" in str(report.problem)
+    assert "record 3: column loan_id is 'L9' but the decision says 'L0'" in str(report.problem)
 
 
 def test_verify_names_a_record_cut_off_the_end(tmp_path: Path) -> None:
-    """Deleting the last record is noticed: the store's head still names it."""
+    """Deleting the last record is noticed: the store's size and tree still count it."""
     path = tmp_path / "a.sqlite"
     filled(path).close()
     sql(path, "DELETE FROM records WHERE seq = 5")
     report = AuditStore(path).verify()
+    assert not report.ok
     assert (report.ok, report.first_bad_seq) == (False, 5)
-    assert "records 5..5 are missing" in str(report.problem)
+    assert "records 5..5 are missing: the store says it holds 5 records, but it holds 4" in (
+        report.problem
+    )
 
 
 def test_appending_to_a_truncated_chain_is_refused(tmp_path: Path) -> None:
@@ -200,7 +209,7 @@ def test_appending_to_a_truncated_chain_is_refused(tmp_path: Path) -> None:
     filled(path).close()
     sql(path, "DELETE FROM records WHERE seq = 5")
     store = AuditStore(path)
-    with pytest.raises(StoreError, match="the chain is broken at its end"):
+    with pytest.raises(StoreError, match="its end is broken"):
         store.append(make_decision(8), RULES)
     assert len(store) == 4
 
@@ -226,7 +235,7 @@ def test_a_missing_rule_set_is_a_store_error(tmp_path: Path) -> None:
     store = AuditStore(path)
     report = store.verify()
     assert (report.ok, report.first_bad_seq) == (False, 1)
-    assert "is missing from the store" in str(report.problem)
+    assert any("is missing from the store" in p for p in report.problems)
     with pytest.raises(StoreError, match=f"rule set {RULES.sha256} is missing"):
         store.get_rule_set(RULES.sha256)
 
@@ -234,7 +243,7 @@ def test_a_missing_rule_set_is_a_store_error(tmp_path: Path) -> None:
 # -- JSON Lines export and import ---------------------------------------------------------------
 
 
-def test_export_then_import_keeps_the_chain(tmp_path: Path) -> None:
+def test_export_then_import_keeps_the_tree(tmp_path: Path) -> None:
     """An exported store imports into a new store with the same records, hashes and head."""
     store = filled(tmp_path / "a.sqlite")
     assert store.export_jsonl(tmp_path / "audit.jsonl") == 5
@@ -269,9 +278,9 @@ def _edited_export(tmp_path: Path, edit: str) -> Path:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        ("alter", "line 6: record 3 was altered"),
-        ("drop-middle", "line 6: record 3 is missing"),
-        ("drop-last", "records 5..5 are missing"),
+        ("alter", "line 6: record 3: field 'decision'.*does not match its content"),
+        ("drop-middle", "line 6: expected record 3, found record 4"),
+        ("drop-last", "line 1: the header says 5 records, the file holds 4"),
     ],
 )
 def test_import_refuses_an_altered_export_and_leaves_nothing(
@@ -298,7 +307,7 @@ def test_export_of_a_broken_store_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "a.sqlite"
     filled(path).close()
     sql(path, "UPDATE records SET as_of = 'x' WHERE seq = 2")
-    with pytest.raises(StoreError, match=r"chain does not verify .*record 2"):
+    with pytest.raises(StoreError, match=r"it does not verify .*record 2"):
         AuditStore(path).export_jsonl(tmp_path / "audit.jsonl")
 
 

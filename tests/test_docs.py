@@ -39,3 +39,73 @@ def test_page_code_blocks_run(page: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_docs_have_runnable_blocks() -> None:
     """The guard above is not vacuous: the getting-started page has several blocks."""
     assert len(python_blocks(ROOT / "docs" / "getting-started.md")) >= 3
+
+
+# -- command-line walkthroughs: ```console blocks of `$ command` lines and their output --------
+
+CONSOLE = re.compile(r"^```console\n(.*?)^```", re.S | re.M)
+WALKTHROUGHS = [ROOT / "docs" / "audit.md"]
+
+
+def console_steps(page: Path) -> list[tuple[str, list[str]]]:
+    """(command, expected output lines) for every `$ ` line of the page's console blocks."""
+    steps: list[tuple[str, list[str]]] = []
+    for block in CONSOLE.findall(page.read_text(encoding="utf-8")):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            elif steps:
+                steps[-1][1].append(line)
+    return steps
+
+
+def output_pattern(expected: list[str]) -> re.Pattern[str]:
+    """A line `...` stands for any lines; `...` inside a line for any text."""
+    parts = []
+    for line in expected:
+        if line == "...":
+            parts.append(r"(?:[^\n]*\n)*?")
+        else:
+            parts.append(".*".join(re.escape(p) for p in line.split("...")) + r"\n")
+    return re.compile("".join(parts))
+
+
+@pytest.mark.parametrize("page", WALKTHROUGHS, ids=lambda p: p.name)
+def test_command_line_walkthrough_runs(page: Path, tmp_path: Path) -> None:
+    """Each `$ dunning ...` command of the page, run in order in an empty folder holding the
+    repository's rules/ and examples/, prints what the page shows."""
+    import subprocess
+    import sys
+
+    (tmp_path / "rules").symlink_to(ROOT / "rules")
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    verifier = page.read_text(encoding="utf-8").split("# verify_export.py")[1].split("```")[0]
+    (tmp_path / "verify_export.py").write_text("# verify_export.py" + verifier, encoding="utf-8")
+    steps = console_steps(page)
+    assert len(steps) >= 10
+    for command, expected in steps:
+        if command.startswith("dunning "):
+            command = f"{sys.executable} -m dunning {command[len('dunning ') :]}"
+        elif command.startswith("python3 "):
+            command = f"{sys.executable} {command[len('python3 ') :]}"
+        run = subprocess.run(
+            command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
+        got = "".join(line.rstrip() + "\n" for line in (run.stdout + run.stderr).splitlines())
+        assert output_pattern(expected).fullmatch(got), f"$ {command}\n{got}"
+
+
+def test_the_audit_verifier_is_30_lines_of_hashlib_and_json() -> None:
+    """docs/audit.md's stdlib verifier: at most 30 lines, importing hashlib and json only."""
+    import ast
+
+    text = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
+    verifier = "# verify_export.py" + text.split("# verify_export.py")[1].split("```")[0]
+    assert len(verifier.rstrip("\n").split("\n")) <= 30
+    imported = set()
+    for node in ast.walk(ast.parse(verifier)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(str(node.module))
+    assert {"hashlib", "json"} == imported

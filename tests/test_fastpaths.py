@@ -15,20 +15,22 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dunning import InputError
 from dunning._decide.decision import Decision, FlagNote, Match, _reference_bytes, canonical_bytes
 from dunning._decide.digest import decision_id
-from test_decision import _ids, decisions
+from test_decision import SAFE_INT, _ids, decisions
 
 
 def _reference_id(d: Decision) -> str:
-    """The content id exactly as it was computed before the fast path."""
+    """The content id computed with the rfc8785 package (RFC 8785, JCS) as the oracle. It is
+    the sorted compact json.dumps of old except for keys holding a non-BMP character."""
     data = d.model_dump(mode="json")
     data.pop("id", None)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(rfc8785.dumps(data)).hexdigest()
 
 
 @st.composite
@@ -40,7 +42,9 @@ def richer_decisions(draw: st.DrawFn) -> Decision:
     notes = st.builds(
         FlagNote, id=_ids, text=text, source=st.none() | text, text_zh=st.none() | text
     )
-    facts = st.dictionaries(text, st.none() | st.booleans() | st.integers() | text, max_size=4)
+    facts = st.dictionaries(
+        text, st.none() | st.booleans() | st.integers(-SAFE_INT, SAFE_INT) | text, max_size=4
+    )
     extra = {
         "step_label": draw(st.dictionaries(st.sampled_from(["en", "zh", "fr"]), text)),
         "flag_notes": tuple(draw(st.lists(notes, max_size=2))),
@@ -55,6 +59,13 @@ def test_fast_canonical_json_is_the_reference_byte_for_byte(d: Decision) -> None
     assert _reference_bytes(d, with_id=False) == canonical_bytes(d)
     assert _reference_bytes(d, with_id=True) == canonical_bytes(d, with_id=True)
     assert _reference_bytes(d, with_id=True).decode("utf-8") == d.to_json()
+
+
+@given(richer_decisions())
+def test_decision_json_is_rfc8785_canonical(d: Decision) -> None:
+    """The decision's bytes are what the rfc8785 package (the oracle) writes for them."""
+    text = d.to_json()
+    assert rfc8785.dumps(json.loads(text)) == text.encode("utf-8")
 
 
 @given(richer_decisions())
@@ -75,8 +86,32 @@ def test_an_unusual_fact_value_takes_the_reference_path() -> None:
     with_money = base.model_copy(update={"matched": (money,)})
     assert _reference_bytes(with_money, False) == canonical_bytes(with_money)
     floaty = Match.model_construct(**{**dict(base.matched[0]), "facts": {"x": 1.5}})
-    with pytest.raises(TypeError):
+    with pytest.raises(InputError, match="float"):
         base.model_copy(update={"matched": (floaty,)}).to_json()
+
+
+def test_an_integer_beyond_the_json_safe_range_is_refused_not_rounded() -> None:
+    """JCS numbers are doubles: 2**53 would be read back rounded elsewhere, so it is refused."""
+    base = Decision.from_json(next_decision_text())
+    ok = Match.model_construct(**{**dict(base.matched[0]), "facts": {"x": 2**53 - 1}})
+    assert b'"x":9007199254740991' in canonical_bytes(base.model_copy(update={"matched": (ok,)}))
+    big = Match.model_construct(**{**dict(base.matched[0]), "facts": {"x": 2**53}})
+    with pytest.raises(InputError, match="safe range"):
+        canonical_bytes(base.model_copy(update={"matched": (big,)}))
+
+
+def test_an_astral_fact_key_is_sorted_by_utf16_as_jcs_says() -> None:
+    """U+1F600 sorts before U+E000 in UTF-16 (RFC 8785 section 3.2.3), after it by code point."""
+    base = Decision.from_json(next_decision_text())
+    odd = Match.model_construct(
+        **{**dict(base.matched[0]), "facts": {"\ue000": 1, "\U0001f600": 2}}
+    )
+    d = base.model_copy(update={"matched": (odd,)})
+    data = d._payload()
+    assert rfc8785.dumps(data) == canonical_bytes(d)
+    assert canonical_bytes(d).index("\U0001f600".encode()) < canonical_bytes(d).index(
+        "\ue000".encode()
+    )
 
 
 def next_decision_text() -> str:
@@ -96,3 +131,17 @@ _ZONES = (
     "America/New_York",
     "UTC",
 )
+
+
+def test_astral_keys_anywhere_take_the_jcs_order() -> None:
+    """A step label or a reason keyed by a non-BMP string, with or without matches."""
+    base = Decision.from_json(next_decision_text())
+    labels = {"\ue000": "a", "\U0001f600": "b"}
+    for d in (
+        base.model_copy(update={"step_label": labels}),
+        base.model_copy(update={"step_label": labels, "matched": ()}),
+        base.model_copy(
+            update={"matched": (base.matched[0].model_copy(update={"reason": labels}),)}
+        ),
+    ):
+        assert rfc8785.dumps(d._payload()) == canonical_bytes(d)

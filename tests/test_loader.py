@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -273,9 +274,10 @@ def test_repr_is_readable() -> None:
 
 def test_extends_merges_overrides_and_disables(tmp_path: Path) -> None:
     """A child file merges items by id, appends new ids, overrides top-level keys, disables."""
+    shutil.copy(BASIC, tmp_path / "basic.yaml")
     child = tmp_path / "child.yaml"
     child.write_text(
-        f"extends: {BASIC}\n"
+        "extends: basic.yaml\n"
         + dedent("""\
         id: child
         version: "2"
@@ -302,8 +304,9 @@ def test_extends_merges_overrides_and_disables(tmp_path: Path) -> None:
 
 def test_extends_error_points_at_the_file_that_wrote_it(tmp_path: Path) -> None:
     """An override that breaks a base rule is reported in the child file, on its line."""
+    shutil.copy(BASIC, tmp_path / "basic.yaml")
     child = tmp_path / "child.yaml"
-    child.write_text(f'extends: {BASIC}\nrules:\n  - {{id: call, when: dpd > "x"}}\n')
+    child.write_text('extends: basic.yaml\nrules:\n  - {id: call, when: dpd > "x"}\n')
     with pytest.raises(ConditionError) as info:
         load_rules(child)
     assert (str(child), 3, "call") == (info.value.path, info.value.line, info.value.rule_id)
@@ -420,3 +423,68 @@ def test_gate_checks_are_load_errors_with_lines() -> None:
     err = reject(lim)
     assert 14 == err.line
     assert str(err).startswith("t.yaml:14:") and "limit 'big'" in str(err)
+
+
+# -- what `extends` may read ---------------------------------------------------------------------
+
+
+def _tree(tmp_path: Path) -> Path:
+    """banks/cn/child.yaml may extend files under banks/cn/ and nothing else."""
+    folder = tmp_path / "banks" / "cn"
+    (folder / "common").mkdir(parents=True)
+    shutil.copy(BASIC, folder / "common" / "base.yaml")
+    return folder
+
+
+def test_extends_inside_the_folder_tree_and_packs_are_read(tmp_path: Path) -> None:
+    folder = _tree(tmp_path)
+    (folder / "child.yaml").write_text("extends: common/base.yaml\nversion: '2'\n")
+    assert "2" == load_rules(folder / "child.yaml").version
+    (folder / "common" / "link.yaml").symlink_to(folder / "common" / "base.yaml")
+    (folder / "via_link.yaml").write_text("extends: ./common/../common/link.yaml\n")
+    assert "test_basic" == load_rules(folder / "via_link.yaml").id  # a symlink inside is fine
+    (folder / "pack.yaml").write_text("extends: pack:cn-bank-retail\n")
+    assert "cn_bank_retail" == load_rules(folder / "pack.yaml").id
+
+
+@pytest.mark.parametrize(
+    ("extends", "message"),
+    [
+        ("/etc/passwd", "'/etc/passwd' is an absolute path"),
+        ("/proc/self/environ", "is an absolute path"),
+        ("../outside.yaml", "leads outside"),
+        ("common/../../outside.yaml", "leads outside"),
+        ("escape.yaml", "leads outside"),  # a symlink to ../outside.yaml
+        ("~/rules.yaml", "is an absolute path"),
+    ],
+)
+def test_extends_never_reads_outside_the_folder_tree(
+    tmp_path: Path, extends: str, message: str
+) -> None:
+    """An absolute path, '..' out of the tree or a symlink leading out is refused before
+    the target is opened, and the error names the file and line of the `extends`."""
+    folder = _tree(tmp_path)
+    (folder.parent / "outside.yaml").write_text("secret_token: hunter2\n")
+    (folder / "escape.yaml").symlink_to(folder.parent / "outside.yaml")
+    child = folder / "child.yaml"
+    child.write_text(f"id: child\nextends: {extends}\n")
+    with pytest.raises(RuleFileError, match=message) as info:
+        load_rules(child)
+    assert (str(child), 2) == (info.value.path, info.value.line)
+    assert "hunter2" not in str(info.value) and "secret_token" not in str(info.value)
+
+
+def test_an_extended_file_that_is_not_rules_is_never_quoted(tmp_path: Path) -> None:
+    """A file in the tree that holds something else (keys, secrets) is named, not quoted."""
+    folder = _tree(tmp_path)
+    (folder / "env.yaml").write_text("DATABASE_PASSWORD: hunter2\nAPI_KEY: abc123\n")
+    (folder / "notes.yaml").write_text("- just\n- a list: hunter2\n")
+    for target in ("env.yaml", "notes.yaml"):
+        child = folder / "child.yaml"
+        child.write_text(f"extends: {target}\n")
+        with pytest.raises(RuleFileError) as info:
+            load_rules(child)
+        text = str(info.value)
+        assert f"extends: {target} is not a valid rule file" in text
+        for secret in ("hunter2", "DATABASE_PASSWORD", "API_KEY", "abc123", "just"):
+            assert secret not in text

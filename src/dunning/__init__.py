@@ -7,7 +7,15 @@ whose name starts with an underscore is private.
 """
 
 from . import events
-from ._audit.chain import DecisionStore, VerifyReport
+from ._audit.checkpoint import (
+    Checkpoint,
+    ConsistencyProof,
+    InclusionProof,
+    verify_consistency,
+    verify_inclusion,
+)
+from ._audit.interface import DecisionStore
+from ._audit.log import MerkleLog, Receipt, StoredRecord, VerifyReport
 from ._audit.replay import replay
 from ._audit.store import AuditStore
 from ._base.errors import (
@@ -46,8 +54,10 @@ __all__ = [
     "AuditStore",
     "Block",
     "BorrowerDecision",
+    "Checkpoint",
     "ConditionError",
     "ConflictingEventError",
+    "ConsistencyProof",
     "CurrencyMismatchError",
     "Decision",
     "DecisionStore",
@@ -58,9 +68,12 @@ __all__ = [
     "FeedDecisions",
     "Finding",
     "ForeignEventError",
+    "InclusionProof",
     "InputError",
     "InvalidEventError",
     "Match",
+    "MerkleLog",
+    "Receipt",
     "Reject",
     "ReplayMismatch",
     "RuleFileError",
@@ -70,6 +83,7 @@ __all__ = [
     "SetAside",
     "Split",
     "StoreError",
+    "StoredRecord",
     "VerifyReport",
     "__version__",
     "events",
@@ -79,6 +93,8 @@ __all__ = [
     "loads_rules",
     "replay",
     "transitions",
+    "verify_consistency",
+    "verify_inclusion",
 ]
 
 # Public objects say they live in `dunning` (as httpx does), so reprs, docs and tracebacks

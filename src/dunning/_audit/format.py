@@ -1,51 +1,132 @@
-"""The audit store's file format, and the checks that read it without trusting it (`store`).
+"""The SQLite audit store's file format, and the checks that read it without trusting it.
 
-Tables::
+Tables (all STRICT: SQLite itself refuses a value of another type)::
 
-    meta      (format_version, created, head_seq, head_hash)   one row
-    rule_sets (sha256 PRIMARY KEY, canonical_json)             every rule set a record used
-    records   (seq INTEGER PRIMARY KEY, decision_id, loan_id, as_of, decision_json,
-               rule_set_sha256, prev_hash, hash)
+    meta          one row: format_version, size, root_hash, keep_inputs (0 or 1)
+    rule_sets     sha256 PRIMARY KEY, canonical_json         every rule set a record uses
+    records       seq INTEGER PRIMARY KEY, decision_id, loan_id, as_of, rule_set_sha256,
+                  decision_json                              leaf seq - 1 of the tree
+    tree          (level, idx) PRIMARY KEY, hash             every node appends created
+    input_events  (loan_id, n) PRIMARY KEY, sha256, event    a loan's events, zstd, once each
+    record_inputs seq PRIMARY KEY, events                    which of them a decision saw
 
-`_check_file` refuses a path before SQLite opens it, `check_schema` an opened database that is
-not an audit store this version can read, and `verify_chain` walks every record as raw bytes
-(CAST AS BLOB, so an altered type or encoding is a finding, not a crash) through
-`chain.ChainCheck`. Errors are `StoreError` naming the path.
+`_check_file` refuses a path before SQLite opens it; `check_schema` an opened database that is
+not an audit store this version reads. `file_problems` is what `verify` adds to the log check
+for this file: `PRAGMA integrity_check` (the tables and every index entry), the schema exactly
+as this version writes it (no extra table, column, index, trigger or view, no index made
+partial), `typeof()` of every column of every row, and exactly one meta row.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from .._base.errors import StoreError
-from .chain import ChainCheck, RawRow, VerifyReport
-from .registry import rule_set_digest
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_SCHEMA = (
-    "CREATE TABLE meta (format_version INTEGER NOT NULL, created TEXT,"
-    " head_seq INTEGER NOT NULL, head_hash TEXT NOT NULL)",
-    "CREATE TABLE rule_sets (sha256 TEXT PRIMARY KEY, canonical_json TEXT NOT NULL)",
-    "CREATE TABLE records (seq INTEGER PRIMARY KEY, decision_id TEXT NOT NULL,"
-    " loan_id TEXT NOT NULL, as_of TEXT NOT NULL, decision_json TEXT NOT NULL,"
-    " rule_set_sha256 TEXT NOT NULL REFERENCES rule_sets(sha256),"
-    " prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
-    "CREATE INDEX records_loan ON records (loan_id, as_of)",
-    "CREATE INDEX records_as_of ON records (as_of)",
-)
-_RECORD_COLS = "seq, decision_id, loan_id, as_of, rule_set_sha256, prev_hash, hash, decision_json"
+
+# The schema, statement by statement: sqlite_master keeps each CREATE text verbatim, and
+# `schema_problems` compares it to these, so the text is the format.
+_TABLES: dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]] = {
+    # name: (CREATE statement, ((column, type, nullable), ...))
+    "meta": (
+        "CREATE TABLE meta (format_version INTEGER NOT NULL, size INTEGER NOT NULL,"
+        " root_hash TEXT NOT NULL, keep_inputs INTEGER NOT NULL) STRICT",
+        (
+            ("format_version", "integer", False),
+            ("size", "integer", False),
+            ("root_hash", "text", False),
+            ("keep_inputs", "integer", False),
+        ),
+    ),
+    "rule_sets": (
+        "CREATE TABLE rule_sets (sha256 TEXT PRIMARY KEY, canonical_json TEXT NOT NULL) STRICT",
+        (("sha256", "text", False), ("canonical_json", "text", False)),
+    ),
+    "records": (
+        "CREATE TABLE records (seq INTEGER PRIMARY KEY, decision_id TEXT NOT NULL,"
+        " loan_id TEXT NOT NULL, as_of TEXT NOT NULL,"
+        " rule_set_sha256 TEXT NOT NULL REFERENCES rule_sets(sha256),"
+        " decision_json TEXT NOT NULL) STRICT",
+        (
+            ("seq", "integer", False),
+            ("decision_id", "text", False),
+            ("loan_id", "text", False),
+            ("as_of", "text", False),
+            ("rule_set_sha256", "text", False),
+            ("decision_json", "text", False),
+        ),
+    ),
+    "tree": (
+        "CREATE TABLE tree (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
+        " PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID",
+        (("level", "integer", False), ("idx", "integer", False), ("hash", "blob", False)),
+    ),
+    "input_events": (
+        "CREATE TABLE input_events (loan_id TEXT NOT NULL, n INTEGER NOT NULL,"
+        " sha256 TEXT NOT NULL, event BLOB NOT NULL, PRIMARY KEY (loan_id, n))"
+        " STRICT, WITHOUT ROWID",
+        (
+            ("loan_id", "text", False),
+            ("n", "integer", False),
+            ("sha256", "text", False),
+            ("event", "blob", False),
+        ),
+    ),
+    "record_inputs": (
+        "CREATE TABLE record_inputs (seq INTEGER PRIMARY KEY REFERENCES records(seq),"
+        " events BLOB NOT NULL) STRICT",
+        (("seq", "integer", False), ("events", "blob", False)),
+    ),
+}
+_INDEXES = {
+    "records_loan": ("records", "CREATE INDEX records_loan ON records (loan_id, as_of)"),
+    "records_as_of": ("records", "CREATE INDEX records_as_of ON records (as_of)"),
+    "records_decision": ("records", "CREATE INDEX records_decision ON records (decision_id)"),
+    "input_events_sha": (
+        "input_events",
+        "CREATE UNIQUE INDEX input_events_sha ON input_events (loan_id, sha256)",
+    ),
+}
+SCHEMA = (*(t[0] for t in _TABLES.values()), *(i[1] for i in _INDEXES.values()))
+RECORD_COLS = "seq, decision_id, loan_id, as_of, rule_set_sha256, decision_json"
+
+
+def _reference() -> tuple[frozenset[tuple[str, str, str, str | None]], dict[str, list[Any]]]:
+    """sqlite_master and every table's columns as this SQLite writes them for `SCHEMA`."""
+    conn = sqlite3.connect(":memory:")
+    for statement in SCHEMA:
+        conn.execute(statement)
+    master = frozenset(
+        (str(t), str(n), str(tb), None if s is None else str(s))
+        for t, n, tb, s in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
+    )
+    columns = {name: _columns(conn, name) for name in _TABLES}
+    conn.close()
+    return master, columns
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[Any]:
+    return [tuple(r) for r in conn.execute(f"PRAGMA table_xinfo({table})")]
+
+
+EXPECTED_MASTER, EXPECTED_COLUMNS = _reference()
 
 
 def check_schema(conn: sqlite3.Connection, path: Path, tables: list[str]) -> None:
-    """Refuse a database that is not an audit store, or one in a newer format version."""
+    """Refuse a database that is not an audit store, or one in another format version."""
     if "meta" not in tables:
         raise StoreError(
             f"{path} is a SQLite database but not a dunning audit store"
-            f" (expected a 'meta' table, found tables {tables})"
+            f" (expected a 'meta' table, found tables {tables[:10]})"
         )
-    row = conn.execute("SELECT format_version FROM meta").fetchone()
+    try:
+        row = conn.execute("SELECT format_version FROM meta").fetchone()
+    except sqlite3.Error:
+        row = None
     version = None if row is None else row[0]
     if not isinstance(version, int) or version < 1:
         raise StoreError(
@@ -54,40 +135,79 @@ def check_schema(conn: sqlite3.Connection, path: Path, tables: list[str]) -> Non
     if version > FORMAT_VERSION:
         raise StoreError(
             f"audit store {path} was written in format version {version}; this"
-            f" dunning supports format version {FORMAT_VERSION} and earlier;"
-            " upgrade dunning to read it"
+            f" dunning supports format version {FORMAT_VERSION}; upgrade dunning to read it"
         )
-    missing = sorted({"records", "rule_sets"} - set(tables))
-    if missing:
-        raise StoreError(f"audit store {path}: tables {missing} are missing")
+    if version < FORMAT_VERSION:
+        raise StoreError(
+            f"audit store {path} is in format version {version} (a hash chain); this dunning"
+            f" writes version {FORMAT_VERSION} (a Merkle tree): export it with the dunning"
+            " that wrote it and import the export (AuditStore.import_jsonl reads version 1)"
+        )
 
 
-def verify_chain(conn: sqlite3.Connection) -> VerifyReport:
-    """Walk the whole chain (the caller holds a read transaction); see `chain`."""
-    rule_sets: dict[str, str | None] = {}
-    for sha, text in conn.execute(
-        "SELECT CAST(sha256 AS BLOB), CAST(canonical_json AS BLOB) FROM rule_sets"
-    ):
-        rule_sets[sha.decode("utf-8", "replace")] = _rule_set_problem(sha, text)
-    check = ChainCheck(rule_sets)
-    blob = ", ".join(f"CAST({c} AS BLOB)" for c in _RECORD_COLS.split(", ")[1:])
-    cursor = conn.execute(f"SELECT seq, {blob} FROM records ORDER BY seq")
-    for row in cursor:
-        if not check.feed(RawRow(*row)):
-            break
-    cursor.close()
-    head_seq, head_hash = conn.execute("SELECT head_seq, head_hash FROM meta").fetchone()
-    return check.finish(int(head_seq), str(head_hash))
+def schema_problems(conn: sqlite3.Connection) -> list[str]:
+    """Every difference between the file's schema and the one this version writes."""
+    found = {
+        (str(t), str(n), str(tb), None if s is None else str(s))
+        for t, n, tb, s in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
+    }
+    problems = []
+    for kind, name, _table, sql in sorted(found - EXPECTED_MASTER, key=str):
+        known = any(e[1] == name for e in EXPECTED_MASTER)
+        what = "altered" if known else "unexpected"
+        problems.append(f"schema: {what} {kind} {name!r}: {_short(sql)}")
+    for kind, name, _table, _sql in sorted(EXPECTED_MASTER - found, key=str):
+        if not any(f[1] == name for f in found):
+            problems.append(f"schema: {kind} {name!r} is missing")
+    for name in _TABLES:
+        if not any(f[1] == name for f in found):
+            continue
+        info = _columns(conn, name)
+        if info != EXPECTED_COLUMNS[name]:
+            cols_found = [str(r[1]) for r in info]
+            problems.append(f"schema: table {name!r} has columns {cols_found}, or other types")
+    for name, (_table, _sql) in _INDEXES.items():
+        rows = conn.execute(
+            "SELECT partial FROM pragma_index_list(?) WHERE name = ?", (_table, name)
+        )
+        row = rows.fetchone()
+        if row is not None and row[0]:
+            problems.append(f"schema: index {name!r} is partial (it would hide rows)")
+    return problems
 
 
-def _rule_set_problem(sha: bytes, text: bytes) -> str | None:
-    try:
-        key, body = sha.decode("utf-8"), text.decode("utf-8")
-    except UnicodeDecodeError:
-        return f"rule set {sha!r} was altered: it is not UTF-8 text"
-    if rule_set_digest(body) != key:
-        return f"rule set {key} was altered: its canonical JSON no longer hashes to its key"
-    return None
+def file_problems(conn: sqlite3.Connection) -> list[str]:
+    """Integrity, schema, types and the meta row (the caller holds a read transaction)."""
+    problems = [
+        f"integrity_check: {str(r[0])[:200]}"
+        for r in conn.execute("PRAGMA integrity_check(50)")
+        if r[0] != "ok"
+    ]
+    schema = schema_problems(conn)
+    problems += schema
+    if schema:
+        return problems  # the typeof queries below assume the expected columns
+    for name, (_sql, cols) in _TABLES.items():
+        wrong = " OR ".join(
+            f"typeof({c}) NOT IN ('{t}'{_NULL if null else ''})" for c, t, null in cols
+        )
+        key = "rowid" if "WITHOUT ROWID" not in _sql else ", ".join(c for c, _t, _n in cols[:2])
+        rows = conn.execute(f"SELECT {key} FROM {name} WHERE {wrong} LIMIT 5").fetchall()
+        for r in rows:
+            problems.append(f"table {name} row {tuple(r)}: a column holds a value of another type")
+    for table, rowid, parent, _fk in conn.execute("PRAGMA foreign_key_check"):
+        problems.append(f"table {table} row {rowid}: refers to no row of {parent}")
+    (count,) = conn.execute("SELECT count(*) FROM meta").fetchone()
+    if count != 1:
+        problems.append(f"table meta: expected exactly one row, found {count}")
+    return problems
+
+
+_NULL = ", 'null'"
+
+
+def _short(text: str | None) -> str:
+    return "(no SQL)" if text is None else text if len(text) <= 80 else text[:77] + "..."
 
 
 def _check_file(path: Path) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast, overload
+from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 
 from .._base.errors import DunningError, InputError, ReplayMismatch, StoreError
 from .._decide.borrower_decision import BorrowerDecision
@@ -32,7 +32,7 @@ from .registry import RuleSetLike, load_rule_set
 
 if TYPE_CHECKING:
     from .._rules.ruleset import RuleSet
-    from .chain import DecisionStore
+    from .log import StoredRecord
 
 __all__ = ["ReplayProblem", "ReplayReport", "first_difference", "replay", "replay_records"]
 
@@ -149,9 +149,23 @@ class ReplayReport:
         return not self.problems
 
 
+class _Records(Protocol):
+    """What replaying a store needs of it (any `DecisionStore` has both)."""
+
+    def records(
+        self,
+        *,
+        loan_id: str | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+    ) -> Iterable[StoredRecord]: ...
+
+    def get_rule_set(self, sha256: str) -> str: ...
+
+
 def replay_records(
-    store: DecisionStore,
-    events_for: Callable[[str], Iterable[Any]],
+    store: _Records,
+    events_of: Callable[[StoredRecord], Iterable[Any]],
     *,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
@@ -160,7 +174,7 @@ def replay_records(
 ) -> ReplayReport:
     """Replay every record of `store` in range with the rule set stored for it.
 
-    `events_for(loan_id)` returns that loan's events (later ones are fine: a decision only
+    `events_of(record)` returns the record's loan's events (later ones are fine: a decision only
     sees events up to its own as_of). A missing or altered rule set is a StoreError; a
     record that re-decides differently, or whose events are refused, is a problem in the
     report.
@@ -174,7 +188,7 @@ def replay_records(
             cache[sha] = load_rule_set(sha, store.get_rule_set(sha))
         checked += 1
         try:
-            replay(record.decision, events_for(record.loan_id), cache[sha], backend=backend)
+            replay(record.decision, events_of(record), cache[sha], backend=backend)
         except ReplayMismatch as exc:
             problems.append((record.seq, record.decision_id, record.loan_id, exc))
         except StoreError:

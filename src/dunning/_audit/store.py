@@ -1,147 +1,82 @@
-"""AuditStore: the embedded audit trail (SQLite, WAL, one hash chain per store).
+"""AuditStore: the embedded audit log (SQLite, WAL), a Merkle tree over its records.
 
-The tables, and the checks opening and `verify` make, are in `format`; the chain and
-what `verify` checks are described in `chain`. Durability: each append is one
-`BEGIN IMMEDIATE` transaction (rule set if new, the record, the new head) committed with
-`synchronous=FULL`, so a record is in the store entirely or not at all, and writers in other
-threads and processes wait their turn instead of forking the chain. Opening never writes to a
-file that already holds data: the checks run first, and tables are only created in an empty
-file. Errors are `StoreError` naming the path.
+The tables and the file checks are in `format`, opening and transactions in `sqlite_base`,
+the rows' SQL in `sqlite_rows`, the tree,
+checkpoints and proofs in `log` (no SQL), what `verify` re-derives in `check`. Durability:
+each append is one `BEGIN IMMEDIATE` transaction (rule set if new, the record, its tree
+nodes, its inputs, the new size and root) committed with `synchronous=FULL`, so a record is
+in the store entirely or not at all, and writers in other threads and processes wait their
+turn. Opening never writes to a file that already holds data (tables are only created in an
+empty file); a file whose schema is not exactly this version's opens, but refuses appends
+and queries until `verify()` has named what differs. Errors are `StoreError` naming the path.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .._base.errors import InputError, StoreError
-from .._base.time import aware, iso_utc
+from .._base.time import aware
 from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision
-from .borrower import record_key
-from .chain import GENESIS, Receipt, StoredRecord, VerifyReport, as_of_key, record_hash
+from . import merkle
+from .check import LogCheck
+from .checkpoint import Checkpoint, ConsistencyProof, InclusionProof
 from .export import export_lines, import_into
-from .format import _RECORD_COLS as _RECORD_COLS
-from .format import _SCHEMA as _SCHEMA
-from .format import _SQLITE_HEADER as _SQLITE_HEADER
-from .format import FORMAT_VERSION, check_schema, verify_chain
-from .format import _check_file as _check_file
-from .format import _rule_set_problem as _rule_set_problem
+from .format import (
+    FORMAT_VERSION,
+    RECORD_COLS,
+    file_problems,
+)
+from .inputs import events_from_wires, seen_events
+from .keys import private_key
+from .log import Receipt, StoredRecord, VerifyReport, as_of_key
 from .registry import RuleSetLike, check_digest, check_sha256, rule_set_text
 from .replay import replay_records
+from .sqlite_base import SqliteBase
+from .sqlite_rows import Writer, checked_record, inputs_of, rule_set_rows, walk
 
 if TYPE_CHECKING:
-    from .chain import DecisionStore
+    from .interface import DecisionStore
     from .replay import ReplayReport
 
 __all__ = ["FORMAT_VERSION", "AuditStore"]
 
 _PAGE = 500
+_WITH_LEAF = (
+    f"SELECT {', '.join('r.' + c for c in RECORD_COLS.split(', '))}, t.hash FROM records r"
+    " LEFT JOIN tree t ON t.level = 0 AND t.idx = r.seq - 1"
+)
 
 
-class AuditStore:
-    """An append-only, hash-chained store of decisions and the rule sets that made them.
+class AuditStore(SqliteBase):
+    """An append-only store of decisions, the rule sets that made them and (with
+    `keep_inputs=True`) the events they saw, under one Merkle tree:
+    ``AuditStore(path, *, keep_inputs=False)``.
 
     One store may be shared by threads (calls are serialised) and opened by several
     processes at once (appends serialise on the database lock).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, created: datetime | None = None):
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        self._known_rule_sets: set[str] = set()
-        _check_file(self.path)
-        self._conn = self._connect()
-        try:
-            self._open(created)
-        except BaseException:
-            self._conn.close()
-            raise
-
-    # -- opening ---------------------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"audit store {self.path}: cannot open: {exc}") from None
-        return conn
-
-    def _open(self, created: datetime | None) -> None:
-        with self._sql("open"):
-            if not self._tables():
-                self._create(created)
-            self._check_schema()
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-
-    def _tables(self) -> list[str]:
-        rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return sorted(str(r[0]) for r in rows)
-
-    def _create(self, created: datetime | None) -> None:
-        # Re-check under the write lock: another process may be creating the same file.
-        with self._transaction():
-            if self._tables():
-                return
-            for statement in _SCHEMA:
-                self._conn.execute(statement)
-            stamp = None if created is None else iso_utc(aware(created, what="created"))
-            self._conn.execute(
-                "INSERT INTO meta VALUES (?, ?, 0, ?)", (FORMAT_VERSION, stamp, GENESIS)
-            )
-
-    def _check_schema(self) -> None:
-        check_schema(self._conn, self.path, self._tables())
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    @contextmanager
-    def _sql(self, doing: str) -> Iterator[None]:
-        """Hold the thread lock and turn sqlite errors into StoreError naming the path."""
-        with self._lock:
-            try:
-                yield
-            except sqlite3.Error as exc:
-                raise StoreError(f"audit store {self.path}: {doing} failed: {exc}") from None
-
-    @contextmanager
-    def _transaction(self, kind: str = "IMMEDIATE") -> Iterator[None]:
-        self._conn.execute(f"BEGIN {kind}")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> AuditStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<AuditStore {self.path}>"
-
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, decision: Decision | BorrowerDecision, rules: RuleSetLike) -> Receipt:
-        """Append `decision` (or a BorrowerDecision, keyed ``borrower:<id>``), made with
-        `rules`, to the chain; the receipt holds seq and hash."""
+    def append(
+        self, decision: Decision | BorrowerDecision, rules: RuleSetLike, inputs: Any = None
+    ) -> Receipt:
+        """Append `decision`, made with `rules`; `inputs` (the events or AccountState it was
+        made from) are kept when given, and required when the store keeps inputs. A
+        BorrowerDecision is recorded under `loan_id` ``borrower:<id>`` (not in a store that
+        keeps inputs: those are per loan)."""
+        if isinstance(decision, BorrowerDecision) and (inputs is not None or self.keep_inputs):
+            raise InputError(
+                f"append: borrower decision {decision.id[:12]}: a store that keeps inputs keeps"
+                " them per loan; append each loan's decision (BorrowerDecision.loans) instead"
+            )
         if not isinstance(decision, Decision | BorrowerDecision):
             raise InputError(
                 f"append: expected a dunning Decision, found {type(decision).__name__}"
@@ -153,40 +88,29 @@ class AuditStore:
                 f"append: decision {decision.id} was made with rule set"
                 f" {decision.rule_set.sha256}, not with {rules.id!r} ({sha})"
             )
+        if inputs is None and self.keep_inputs:
+            raise InputError(
+                f"append: audit store {self.path} keeps inputs (keep_inputs=True); expected"
+                f" the events or AccountState decision {decision.id[:12]} was made from"
+            )
+        if inputs is not None and not self.keep_inputs:
+            raise InputError(
+                f"append: audit store {self.path} does not keep inputs; open it (a new one)"
+                " with keep_inputs=True to keep them, or append without inputs="
+            )
+        events = None
+        if inputs is not None and isinstance(decision, Decision):
+            events = seen_events(inputs, decision)
         decision_json = decision.to_json()
-        decision_id = json.loads(decision_json)["id"]
         with self._sql("append"), self._transaction():
-            seq, prev = self._head_checked()
+            self._usable("append")
+            log = self._tree()
             self._put_rule_set(sha, text)
-            cols = (seq + 1, decision_id, record_key(decision), as_of_key(decision.as_of), sha)
-            digest = record_hash(
-                prev,
-                seq=cols[0],
-                decision_id=cols[1],
-                loan_id=cols[2],
-                as_of=cols[3],
-                rule_set_sha256=sha,
-                decision_json=decision_json.encode("utf-8"),
-            )
-            self._conn.execute(
-                "INSERT INTO records (seq, decision_id, loan_id, as_of, rule_set_sha256,"
-                " decision_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*cols, decision_json, prev, digest),
-            )
-            self._conn.execute("UPDATE meta SET head_seq = ?, head_hash = ?", (seq + 1, digest))
-        return Receipt(seq + 1, digest, decision_id)
-
-    def _head_checked(self) -> tuple[int, str]:
-        """The head, refusing to extend a chain whose last record is not the head."""
-        seq, head = self._conn.execute("SELECT head_seq, head_hash FROM meta").fetchone()
-        last = self._conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")
-        last_row = last.fetchone() or (0, GENESIS)
-        if (seq, head) != tuple(last_row):
-            raise StoreError(
-                f"audit store {self.path}: the chain is broken at its end (head is record"
-                f" {seq}, last record is {last_row[0]}); run verify() and restore from an export"
-            )
-        return int(seq), str(head)
+            seq = Writer(self._conn, log).record(decision, decision_json, events)
+            root = log.frontier.root().hex()
+            self._conn.execute("UPDATE meta SET size = ?, root_hash = ?", (seq, root))
+        leaf = merkle.leaf_hash(decision_json.encode("utf-8")).hex()
+        return Receipt(seq, leaf, decision.id, root)
 
     def _put_rule_set(self, sha: str, text: str) -> None:
         if sha in self._known_rule_sets:
@@ -199,10 +123,10 @@ class AuditStore:
     # -- reading ---------------------------------------------------------------------------
 
     def head(self) -> tuple[int, str]:
-        """(seq, hash) of the last record: keep it elsewhere to anchor the chain."""
+        """(size, root hash): sign it with `checkpoint` to anchor the store elsewhere."""
         with self._sql("head"):
-            seq, digest = self._conn.execute("SELECT head_seq, head_hash FROM meta").fetchone()
-        return int(seq), str(digest)
+            size, root = self._conn.execute("SELECT size, root_hash FROM meta").fetchone()
+        return int(size), str(root)
 
     def __len__(self) -> int:
         with self._sql("count"):
@@ -217,8 +141,10 @@ class AuditStore:
             ).fetchone()
         if row is None:
             raise StoreError(f"audit store {self.path}: rule set {sha256} is missing")
-        check_digest(sha256, str(row[0]), where=f"audit store {self.path}")
-        return str(row[0])
+        if not isinstance(row[0], str):
+            raise StoreError(f"audit store {self.path}: rule set {sha256} was altered")
+        check_digest(sha256, row[0], where=f"audit store {self.path}")
+        return row[0]
 
     def records(
         self,
@@ -230,88 +156,151 @@ class AuditStore:
         arm: str | None = None,
     ) -> Iterator[StoredRecord]:
         """Records in seq order; filters: `loan_id`, `start <= as_of < end`, and the
-        `experiment` and `arm` a `Split` recorded in the decision."""
-        where, args = ["seq > ?"], []
+        `experiment` and `arm` a `Split` recorded in the decision. Each is checked against its
+        leaf hash before it is returned (StoreError if altered)."""
+        where, args = ["r.seq > ?"], []
         if loan_id is not None:
-            where.append("loan_id = ?")
+            where.append("r.loan_id = ?")
             args.append(loan_id)
         for key, value in (("experiment", experiment), ("arm", arm)):
             if value is not None:
-                where.append(f"json_extract(decision_json, '$.{key}') = ?")
+                where.append(f"json_extract(r.decision_json, '$.{key}') = ?")
                 args.append(value)
         if start is not None:
-            where.append("as_of >= ?")
+            where.append("r.as_of >= ?")
             args.append(as_of_key(aware(start, what="start")))
         if end is not None:
-            where.append("as_of < ?")
+            where.append("r.as_of < ?")
             args.append(as_of_key(aware(end, what="end")))
-        query = (
-            f"SELECT {_RECORD_COLS} FROM records WHERE {' AND '.join(where)}"
-            f" ORDER BY seq LIMIT {_PAGE}"
-        )
+        query = f"{_WITH_LEAF} WHERE {' AND '.join(where)} ORDER BY r.seq LIMIT {_PAGE}"
         last = 0
         while True:  # page by seq so no cursor stays open while the caller works
             with self._sql("records"):
+                self._usable("records")
                 rows = self._conn.execute(query, (last, *args)).fetchall()
             for row in rows:
-                yield StoredRecord(*row)
+                yield checked_record(row, f"audit store {self.path}")
             if len(rows) < _PAGE:
                 return
             last = rows[-1][0]
 
+    def get(self, decision_id: str | int) -> StoredRecord:
+        """The first record of `decision_id`, or record number `decision_id` when it is an
+        int (checked); StoreError when there is none."""
+        by_seq = isinstance(decision_id, int) and not isinstance(decision_id, bool)
+        where = "r.seq = ?" if by_seq else "r.decision_id = ?"
+        with self._sql("get"):
+            self._usable("get")
+            row = self._conn.execute(
+                f"{_WITH_LEAF} WHERE {where} ORDER BY r.seq LIMIT 1", (decision_id,)
+            ).fetchone()
+        if row is None:
+            what = "record" if by_seq else "record of decision"
+            raise StoreError(f"audit store {self.path}: no {what} {decision_id!r}")
+        return checked_record(row, f"audit store {self.path}")
+
+    def inputs(self, record: StoredRecord) -> list[Any] | None:
+        """The events `record`'s decision saw, as kept by `keep_inputs` (None if not kept)."""
+        where = f"audit store {self.path}"
+        with self._sql("inputs"):
+            wires = inputs_of(self._conn, record, where)
+        return None if wires is None else events_from_wires(wires, where=where)
+
+    # -- proofs ----------------------------------------------------------------------------
+
+    def checkpoint(self, signer: Any, timestamp: datetime | str) -> Checkpoint:
+        """A signed tree head: size, root, `timestamp` (the caller's clock) and the digest of
+        the rule sets, signed with the bank's Ed25519 key (used, never stored)."""
+        key = private_key(signer)
+        with self._sql("checkpoint"), self._transaction("DEFERRED"):
+            self._usable("checkpoint")
+            log = self._tree()
+            shas = [str(r[0]) for r in self._conn.execute("SELECT sha256 FROM rule_sets")]
+            return log.checkpoint(key, timestamp, shas)
+
+    def prove(self, decision_id: str, *, size: int | None = None) -> InclusionProof:
+        """The inclusion proof of the first record of `decision_id`, in the tree of `size`
+        records (default: all); check it with `verify_inclusion`."""
+        record = self.get(decision_id)
+        with self._sql("prove"), self._transaction("DEFERRED"):
+            log = self._tree()
+            if size is not None and not (isinstance(size, int) and record.seq <= size):
+                raise InputError(
+                    f"prove: decision {decision_id[:12]} is record {record.seq}, not inside"
+                    f" a tree of {size!r} records"
+                )
+            return log.prove(record.seq - 1, size)
+
+    def consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        """The proof that this store's tree of `new_size` records (default: all) extends its
+        tree of `old_size`; check it with `verify_consistency` and two checkpoints."""
+        with self._sql("consistency"), self._transaction("DEFERRED"):
+            self._usable("consistency")
+            return self._tree().consistency(old_size, new_size)
+
     # -- verifying -------------------------------------------------------------------------
 
-    def verify(self) -> VerifyReport:
-        """Walk the whole chain; the report names the first record altered, removed or moved."""
-        with self._sql("verify"), self._transaction("DEFERRED"):
-            return self._verify()
+    def verify(self, *, against: Checkpoint | None = None, public_key: Any = None) -> VerifyReport:
+        """Check the whole file; `against` a checkpoint (with the bank's public key) also
+        proves no record under it changed, vanished, moved or was cut off the end."""
+        if against is not None and public_key is None:
+            raise InputError("verify: a checkpoint is checked with public_key=; none was given")
+        if against is not None and not isinstance(against, Checkpoint):
+            raise InputError(f"verify: against= expects a Checkpoint, found {type(against)}")
+        where = f"audit store {self.path}"
+        with self._lock:
+            conn = self._connect()  # a fresh connection reads the schema as it is on disk
+            try:
+                conn.execute("BEGIN")
+                return self._verify(conn, where, against, public_key)
+            except sqlite3.Error as exc:
+                return VerifyReport(False, 0, None, f"sqlite: {exc}", (f"sqlite: {exc}",))
+            finally:
+                conn.close()
 
-    def _verify(self) -> VerifyReport:
-        return verify_chain(self._conn)
+    def _verify(
+        self, conn: sqlite3.Connection, where: str, against: Checkpoint | None, key: Any
+    ) -> VerifyReport:
+        problems = file_problems(conn)
+        broken = any(p.startswith("schema") for p in problems)
+        rule_sets = {} if broken else rule_set_rows(conn)
+        check = LogCheck(rule_sets, iter(()), against=against, public_key_=key)
+        for p in problems:
+            check.problem(p)
+        if broken:  # the walk's queries assume this version's tables and columns
+            return check.finish(None, None)
+        return walk(conn, check, where)
 
     # -- export / import / replay ----------------------------------------------------------
 
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
-        """Write the store as JSON Lines (header, rule sets, records); returns the count.
-
-        The store must verify first: an export is evidence, so it never carries a broken
-        chain. `AuditStore.import_jsonl` reads it back and checks the chain again.
-        """
-
+        """Write the store as JSON Lines (header, rule sets, inputs, records); returns the
+        record count. The store must verify first: an export is evidence."""
+        report = self.verify()
+        if not report.ok:
+            raise StoreError(
+                f"export of audit store {self.path} refused: it does not verify ({report.problem})"
+            )
         with self._sql("export"), self._transaction("DEFERRED"):
-            report = self._verify()
-            if not report.ok:
-                raise StoreError(
-                    f"export of audit store {self.path} refused: the chain does not verify"
-                    f" ({report.problem})"
-                )
-            meta = self._conn.execute("SELECT created, head_seq, head_hash FROM meta").fetchone()
-            rule_sets = self._conn.execute(
-                "SELECT sha256, canonical_json FROM rule_sets ORDER BY sha256"
-            )
-            records = (
-                StoredRecord(*r)
-                for r in self._conn.execute(f"SELECT {_RECORD_COLS} FROM records ORDER BY seq")
-            )
-            header = {"created": meta[0], "head_seq": meta[1], "head_hash": meta[2]}
-            return export_lines(target, header, rule_sets, records)
+            return export_lines(self._conn, target)
 
     @classmethod
     def import_jsonl(
-        cls, source: str | os.PathLike[str] | IO[str], path: str | os.PathLike[str]
+        cls,
+        source: str | os.PathLike[str] | IO[str],
+        path: str | os.PathLike[str],
     ) -> AuditStore:
-        """A new store at `path` holding an export, after checking its chain line by line.
-
-        `path` must not exist or be empty. On any problem nothing is left behind.
-        """
-
+        """A new store at `path` holding an export, checked line by line; the root it
+        builds must be the root the export names. On any problem nothing is left behind."""
         target = Path(path)
         if target.exists() and (target.is_dir() or target.stat().st_size > 0):
             raise StoreError(f"import: target {target} already exists; expected a new path")
         store = cls(target)
         try:
             with store._sql("import"), store._transaction():
-                import_into(store._conn, source)
+                keeps = import_into(store._conn, store._tree(), source)
+                store._conn.execute("UPDATE meta SET keep_inputs = ?", (int(keeps),))
+            store.keep_inputs = keeps
         except BaseException:
             store.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
@@ -321,15 +310,30 @@ class AuditStore:
 
     def replay_all(
         self,
-        events_for: Callable[[str], Any],
+        events_for: Callable[[str], Any] | None = None,
         start: datetime | str | None = None,
         end: datetime | str | None = None,
         *,
         loan_id: str | None = None,
     ) -> ReplayReport:
-        """Re-decide every stored record in range with its stored rule set; see `replay`."""
+        """Re-decide every stored record in range with its stored rule set, from
+        `events_for(loan_id)`, or from the inputs the store kept when it is None."""
+        if events_for is None:
 
-        return replay_records(self, events_for, start=start, end=end, loan_id=loan_id)
+            def stored(record: StoredRecord) -> Any:
+                events = self.inputs(record)
+                if events is None:
+                    raise StoreError(
+                        f"audit store {self.path}: record {record.seq} has no stored inputs"
+                        " (the store does not keep_inputs); pass events_for= (on the command"
+                        " line: --events)"
+                    )
+                return events
+
+            return replay_records(self, stored, start=start, end=end, loan_id=loan_id)
+        return replay_records(
+            self, lambda r: events_for(r.loan_id), start=start, end=end, loan_id=loan_id
+        )
 
 
 if TYPE_CHECKING:  # mypy proves AuditStore offers the whole DecisionStore interface

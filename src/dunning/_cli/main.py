@@ -38,6 +38,7 @@ from .._state.intake import group_feed
 from .._state.parse import event_json_schema
 from .analytics import add_commands as add_analytics_commands
 from .analytics import add_split_args, rules_or_split
+from .audit import add_audit_command
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     add_commands(sub)
+    add_audit_command(sub)
     add_analytics_commands(sub)
     return p
 

@@ -184,6 +184,12 @@ class BorrowerDecision(_Model):
     # -- reading it -----------------------------------------------------------------------
 
     @property
+    def loan_id(self) -> str:
+        """The key of this decision in an audit store's `loan_id` column: ``borrower:<id>``
+        (a borrower decision is about all of the borrower's loans; see `loan_ids`)."""
+        return "borrower:" + self.borrower_id
+
+    @property
     def loan_ids(self) -> tuple[str, ...]:
         return tuple(line.loan_id for line in self.loans)
 

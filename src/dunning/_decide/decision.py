@@ -10,7 +10,6 @@ id itself left out, so a decision names its own content.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -29,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from .._base.canonical import canonical_text
 from .._base.errors import InputError
 from .._base.time import aware, iso_utc, to_utc, zone
 from .._gate.outcome import Block as Block
@@ -222,26 +222,8 @@ class Decision(BaseModel):
 
 
 def canonical_dumps(data: Any) -> str:
-    """The canonical JSON text of JSON-shaped `data` (floats are refused)."""
-
-    def no_float(o: Any) -> Any:
-        raise TypeError(f"canonical JSON refuses {type(o).__name__} {o!r}")
-
-    _check_no_float(data)
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=no_float
-    )
-
-
-def _check_no_float(data: Any) -> None:
-    if isinstance(data, float):
-        raise TypeError(f"canonical JSON refuses float {data!r}; use a decimal string")
-    if isinstance(data, dict):
-        for v in data.values():
-            _check_no_float(v)
-    elif isinstance(data, list | tuple):
-        for v in data:
-            _check_no_float(v)
+    """The RFC 8785 (JCS) canonical JSON text of JSON-shaped `data` (floats are refused)."""
+    return canonical_text(data)
 
 
 def _fact_value(v: Any) -> Any:
@@ -268,6 +250,7 @@ def content_id(payload: dict[str, Any]) -> str:
 # `model_construct`) takes the reference path, which keeps its float refusal.
 
 _PLAIN = frozenset({str, int, bool, type(None)})
+_SAFE = 2**53 - 1
 # Fields written only when set (a Split's experiment and arm, the loan's position): absent,
 # the canonical JSON is byte for byte what it was before these fields existed.
 _OPTIONAL = ("arm", "experiment", "position")
@@ -332,8 +315,15 @@ def _shape(d: Decision) -> dict[str, Any] | None:
     matched = []
     for m in d.matched:
         facts = m.facts
-        for v in facts.values():
-            if type(v) not in _PLAIN:
+        for k, v in facts.items():
+            # JCS sorts keys by UTF-16 and refuses ints beyond 2**53: the reference path
+            # (`_base.canonical`) handles an astral key and refuses such an int.
+            if type(v) not in _PLAIN or (type(v) is int and not -_SAFE <= v <= _SAFE):
+                return None
+            if not k.isascii() and max(k) > "\uffff":
+                return None
+        for k in m.reason:
+            if not k.isascii() and max(k) > "\uffff":
                 return None
         matched.append(
             _lean(
@@ -351,6 +341,9 @@ def _shape(d: Decision) -> dict[str, Any] | None:
                 }
             )
         )
+    for k in d.step_label:
+        if not k.isascii() and max(k) > "\uffff":
+            return None
     ref = d.rule_set
     shape = {
         "as_of": iso_utc(d.as_of),

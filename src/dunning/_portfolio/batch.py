@@ -165,7 +165,7 @@ def run_batch(
                     audit_chunk = None
                     if auditor is not None:
 
-                        def audit_chunk(decided: list[tuple[str, Any]]) -> None:
+                        def audit_chunk(decided: list[tuple[str, Any, Any]]) -> None:
                             _audit_chunk(db, batch_id, auditor, ruleset, decided)
 
                     BorrowerJob(
@@ -380,16 +380,20 @@ class _Job:
                 merged[str(loan)] = str(borrower)
         return sorted(merged.items())[:chunk]
 
-    def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any]]:
+    @property
+    def keeps_inputs(self) -> bool:
+        return bool(getattr(self.auditor, "keep_inputs", False))
+
+    def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any, AccountState | None]]:
         """Decide `loans` and commit snapshots + progress rows together."""
-        decided: list[tuple[str, Any]] = []
+        decided: list[tuple[str, Any, AccountState | None]] = []
         with self.db.transaction() as c:
             for loan_id, borrower_id in loans:
                 if loan_id in self.intake.aside:
                     continue  # a bad record: the loan waits, its snapshot untouched
                 rows = c.execute(_NEW_EVENTS, (loan_id, borrower_id))
                 fresh: list[Event] = [unpack(r[0]) for r in rows]
-                old = self.db.get_json(loan_id)
+                old = self.db.get(loan_id)  # checked: a damaged snapshot raises
                 try:
                     state = _advance(old, fresh)
                     decision = self.engine.decide(state, self.as_of)
@@ -400,7 +404,9 @@ class _Job:
                     self.db.put(state)
                 self.db.record_decision(self.batch_id, loan_id, decision.to_json())
                 self.statuses[decision.status] += 1
-                decided.append((loan_id, decision))
+                # The state only when the audit store keeps inputs: 500 states held per chunk
+                # would be garbage-collector work for nothing.
+                decided.append((loan_id, decision, state if self.keeps_inputs else None))
         return decided
 
 
@@ -412,11 +418,10 @@ def _fold_reject(err: Exception, loan_id: str, events: list[Event]) -> Reject:
     return Reject(error=str(err), text=text, event_id=eid, loan_id=loan_id)
 
 
-def _advance(old: str | None, fresh: list[Event]) -> AccountState:
+def _advance(old: AccountState | None, fresh: list[Event]) -> AccountState:
     if old is None:
         return AccountState.from_events(fresh)
-    state = AccountState.from_json(old)
-    return state.apply(fresh) if fresh else state
+    return old.apply(fresh) if fresh else old
 
 
 # --- audit -----------------------------------------------------------------------------------
@@ -430,11 +435,19 @@ def _open_audit(audit: Any) -> Any:
 
 
 def _audit_chunk(
-    db: SnapshotStore, batch_id: str, auditor: Any, rules: Any, decided: list[tuple[str, Any]]
+    db: SnapshotStore, batch_id: str, auditor: Any, rules: Any, decided: list[Any]
 ) -> None:
-    for _loan, decision in decided:
-        auditor.append(decision, _rules_of(rules, decision))
-    db.mark_audited(batch_id, [loan for loan, _d in decided])
+    for _loan, decision, state in decided:
+        _append(auditor, decision, _rules_of(rules, decision), state)
+    db.mark_audited(batch_id, [row[0] for row in decided])
+
+
+def _append(auditor: Any, decision: Any, rules: Any, state: Any) -> None:
+    """Append to the audit store, with the state decided from when it keeps inputs."""
+    if getattr(auditor, "keep_inputs", False):
+        auditor.append(decision, rules, inputs=state)
+    else:
+        auditor.append(decision, rules)
 
 
 def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -> None:
@@ -451,7 +464,9 @@ def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -
         for loan_id, text in rows:
             decision = read_decision(text)
             if not _audited(auditor, loan_id, decision.as_of, json.loads(text)["id"]):
-                auditor.append(decision, _rules_of(rules, decision))
+                # The snapshot was written with the decision, in one transaction: it is the
+                # state the decision was made from.
+                _append(auditor, decision, _rules_of(rules, decision), db.get(loan_id))
         db.mark_audited(batch_id, [loan for loan, _t in rows])
 
 

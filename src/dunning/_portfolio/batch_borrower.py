@@ -107,8 +107,8 @@ class BorrowerJob:
             )
         return sorted(found)[:chunk]
 
-    def _chunk(self, borrowers: list[str]) -> list[tuple[str, Any]]:
-        decided: list[tuple[str, Any]] = []
+    def _chunk(self, borrowers: list[str]) -> list[tuple[str, Any, Any]]:
+        decided: list[tuple[str, Any, Any]] = []
         with self.db.transaction() as c:
             for borrower in borrowers:
                 loans = [str(r[0]) for r in c.execute(_LOANS, {"b": borrower}).fetchall()]
@@ -120,7 +120,7 @@ class BorrowerJob:
                     for loan_id in loans:
                         rows = c.execute(_NEW_EVENTS, (loan_id, borrower)).fetchall()
                         fresh: list[Event] = [unpack(r[0]) for r in rows]
-                        old = self.db.get_json(loan_id)
+                        old = self.db.get(loan_id)  # checked: a damaged snapshot raises
                         current = loan_id
                         advanced.append((_advance(old, fresh), old is None or bool(fresh)))
                     states = [state for state, _changed in advanced]
@@ -135,15 +135,14 @@ class BorrowerJob:
                 key = BORROWER_KEY + borrower
                 self.db.record_decision(self.batch_id, key, decision.to_json())
                 self.statuses[decision.status] += 1
-                decided.append((key, decision))
+                decided.append((key, decision, None))  # no per-loan inputs (see store)
         return decided
 
 
-def _advance(old: str | None, fresh: list[Event]) -> AccountState:
+def _advance(old: AccountState | None, fresh: list[Event]) -> AccountState:
     if old is None:
         return AccountState.from_events(fresh)
-    state = AccountState.from_json(old)
-    return state.apply(fresh) if fresh else state
+    return old.apply(fresh) if fresh else old
 
 
 def write_transitions(db: SnapshotStore, batch_id: str, out: str | Path) -> int:

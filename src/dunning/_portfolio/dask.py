@@ -156,9 +156,9 @@ def decide_store_partition(
     when = aware(as_of)
     out = []
     with SnapshotStore(store, readonly=True) as db:
-        for loan, text in db.iter_states_json(lo=lo, hi=hi):
+        for loan, state in db.iter_states(lo=lo, hi=hi):
             try:
-                out.append(engine.decide(AccountState.from_json(text), when).to_json())
+                out.append(engine.decide(state, when).to_json())
             except (EventError, InputError) as err:  # e.g. not opened yet at as_of
                 out.append(f"!{loan}\t{err}")
     return out
@@ -189,9 +189,8 @@ def decide_store_borrowers(
     when = aware(as_of)
     out = []
     with SnapshotStore(store, readonly=True) as db:
-        for borrower, texts in db.iter_borrowers_json(lo=lo, hi=hi):
+        for borrower, states in db.iter_borrower_states(lo=lo, hi=hi):
             try:
-                states = [AccountState.from_json(t) for t in texts]
                 out.append(engine.decide_borrower(states, when).to_json())
             except (EventError, InputError) as err:  # e.g. no loan open yet at as_of
                 out.append(f"!borrower:{borrower}\t{err}")

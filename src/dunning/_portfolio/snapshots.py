@@ -10,7 +10,8 @@ So the store keeps, in one SQLite file (stdlib, WAL journal so readers are not b
 table              what it holds
 =================  ===========================================================================
 ``meta``           format version (a newer file is refused rather than misread)
-``snapshots``      ``loan_id`` -> ``borrower_id``, ``state`` (AccountState.to_json())
+``snapshots``      ``loan_id`` -> ``borrower_id``, ``state`` (AccountState.to_json(), zstd),
+                   ``digest`` (sha256 of the JSON); read back checked (`snapshot_check`)
 ``batches``        one row per batch id: ``as_of``, rule set sha256, ``status`` (running/done)
 ``batch_loans``    one row per (batch id, loan id) decided: ``decision`` JSON, ``audited``
 =================  ===========================================================================
@@ -19,6 +20,10 @@ The batch writes a loan's new snapshot and its ``batch_loans`` row in the same t
 so after a crash a loan is either fully done (snapshot moved on, decision recorded) or not
 touched at all. Loans are always visited in ``loan_id`` order, which keeps every read a
 cheap range scan on the primary key and the output reproducible.
+
+Every snapshot read goes through `snapshot_check.decode`: its digest, and what its events say
+(flags, currency, the loan head, record counts, money paid; everything with
+``check="full"``). A damaged snapshot raises StoreError naming the loan; it is never decided.
 """
 
 from __future__ import annotations
@@ -29,19 +34,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._base.errors import StoreError
+from .._base.errors import InputError, StoreError
 from .._state.account import AccountState
+from .snapshot_check import decode, encode
 
 __all__ = ["BatchRecord", "SnapshotStore"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: state is zstd bytes with a digest (1: JSON text)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
     loan_id TEXT PRIMARY KEY,
     borrower_id TEXT NOT NULL,
-    state TEXT NOT NULL
+    state BLOB NOT NULL,
+    digest TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS snapshots_borrower ON snapshots (borrower_id, loan_id);
 CREATE TABLE IF NOT EXISTS batches (
@@ -73,8 +80,12 @@ class BatchRecord:
 class SnapshotStore:
     """Account snapshots per loan in a SQLite file; use as a context manager or call close()."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False, check: str = "cheap") -> None:
         self.path = Path(path)
+        if check not in ("cheap", "full"):
+            raise InputError(f"SnapshotStore: check expects 'cheap' or 'full', found {check!r}")
+        self.full = check == "full"
+        self._where = f"snapshot store {str(self.path)!r}"
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction spans
             # exactly what we say (snapshot + progress row), nothing implicit.
@@ -107,6 +118,12 @@ class SnapshotStore:
                 f"snapshot store {str(self.path)!r}: format {row[0]} is newer than this"
                 f" dunning understands ({FORMAT_VERSION}); upgrade dunning"
             )
+        elif row is not None and int(row[0]) < FORMAT_VERSION:
+            raise StoreError(
+                f"snapshot store {str(self.path)!r}: format {row[0]} (uncompressed, unchecked"
+                f" snapshots); this dunning reads format {FORMAT_VERSION}: rebuild the store"
+                " with a night-1 batch run from the event history"
+            )
 
     # --- context management -----------------------------------------------------------------
 
@@ -133,26 +150,33 @@ class SnapshotStore:
     # --- snapshots --------------------------------------------------------------------------
 
     def get(self, loan_id: str) -> AccountState | None:
-        """The stored snapshot of `loan_id`, or None when the loan is not in the store."""
+        """The stored snapshot of `loan_id` (checked), or None when the loan is not stored."""
         row = self.conn.execute(
-            "SELECT state FROM snapshots WHERE loan_id = ?", (loan_id,)
+            "SELECT state, digest FROM snapshots WHERE loan_id = ?", (loan_id,)
         ).fetchone()
-        return None if row is None else AccountState.from_json(row[0])
+        return None if row is None else self._decode(loan_id, row[0], row[1])
+
+    def _decode(self, loan_id: str, blob: object, digest: object) -> AccountState:
+        return decode(loan_id, blob, digest, where=self._where, full=self.full)
 
     def get_json(self, loan_id: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT state FROM snapshots WHERE loan_id = ?", (loan_id,)
-        ).fetchone()
-        return None if row is None else str(row[0])
+        state = self.get(loan_id)
+        return None if state is None else state.to_json()
 
     def put(self, state: AccountState) -> None:
         """Store `state` as the loan's snapshot (call inside `transaction()` to group writes)."""
+        blob, digest = encode(state)
         self.conn.execute(
-            "INSERT INTO snapshots (loan_id, borrower_id, state) VALUES (?, ?, ?)"
+            "INSERT INTO snapshots (loan_id, borrower_id, state, digest) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (loan_id) DO UPDATE SET borrower_id = excluded.borrower_id,"
-            " state = excluded.state",
-            (state.loan_id, state.borrower_id, state.to_json()),
+            " state = excluded.state, digest = excluded.digest",
+            (state.loan_id, state.borrower_id, blob, digest),
         )
+
+    def state_bytes(self) -> int:
+        """The bytes the stored snapshots take, compressed (what the benchmark reports)."""
+        row = self.conn.execute("SELECT coalesce(sum(length(state)), 0) FROM snapshots")
+        return int(row.fetchone()[0])
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
@@ -165,14 +189,14 @@ class SnapshotStore:
         ).fetchall()
         return [str(r[0]) for r in rows]
 
-    def iter_states_json(
+    def iter_states(
         self, *, lo: str = "", hi: str | None = None, chunk: int = 500
-    ) -> Iterator[tuple[str, str]]:
-        """(loan_id, state JSON) for loans in [lo, hi), sorted, read `chunk` rows at a time."""
+    ) -> Iterator[tuple[str, AccountState]]:
+        """(loan_id, checked snapshot) for loans in [lo, hi), sorted, `chunk` rows at a time."""
         after, first = lo, True
         while True:
             op = ">=" if first else ">"
-            sql = f"SELECT loan_id, state FROM snapshots WHERE loan_id {op} ?"
+            sql = f"SELECT loan_id, state, digest FROM snapshots WHERE loan_id {op} ?"
             args: tuple[object, ...] = (after,)
             if hi is not None:
                 sql += " AND loan_id < ?"
@@ -180,9 +204,16 @@ class SnapshotStore:
             rows = self.conn.execute(sql + " ORDER BY loan_id LIMIT ?", (*args, chunk)).fetchall()
             if not rows:
                 return
-            for loan_id, state in rows:
-                yield str(loan_id), str(state)
+            for loan_id, blob, digest in rows:
+                yield str(loan_id), self._decode(str(loan_id), blob, digest)
             after, first = str(rows[-1][0]), False
+
+    def iter_states_json(
+        self, *, lo: str = "", hi: str | None = None, chunk: int = 500
+    ) -> Iterator[tuple[str, str]]:
+        """(loan_id, checked snapshot JSON) for loans in [lo, hi), sorted."""
+        for loan_id, state in self.iter_states(lo=lo, hi=hi, chunk=chunk):
+            yield loan_id, state.to_json()
 
     def split_points(self, parts: int) -> list[str]:
         """Loan ids cutting the store into `parts` ranges of near-equal size (sorted)."""
@@ -197,26 +228,27 @@ class SnapshotStore:
                 points.append(str(row[0]))
         return points
 
-    def iter_borrowers_json(
+    def iter_borrower_states(
         self, *, lo: str = "", hi: str | None = None
-    ) -> Iterator[tuple[str, list[str]]]:
-        """(borrower id, [state JSON of each loan, loan id order]) for borrower ids in
+    ) -> Iterator[tuple[str, list[AccountState]]]:
+        """(borrower id, [checked snapshot of each loan, loan id order]) for borrower ids in
         [lo, hi), sorted (the borrower index)."""
-        sql = "SELECT borrower_id, state FROM snapshots WHERE borrower_id >= ?"
+        sql = "SELECT borrower_id, loan_id, state, digest FROM snapshots WHERE borrower_id >= ?"
         args: tuple[object, ...] = (lo,)
         if hi is not None:
             sql += " AND borrower_id < ?"
             args += (hi,)
+        rows = self.conn.execute(sql + " ORDER BY borrower_id, loan_id", args)
         current: str | None = None
-        texts: list[str] = []
-        for borrower, state in self.conn.execute(sql + " ORDER BY borrower_id, loan_id", args):
+        states: list[AccountState] = []
+        for borrower, loan_id, blob, digest in rows:
             if borrower != current:
                 if current is not None:
-                    yield current, texts
-                current, texts = str(borrower), []
-            texts.append(str(state))
+                    yield current, states
+                current, states = str(borrower), []
+            states.append(self._decode(str(loan_id), blob, digest))
         if current is not None:
-            yield current, texts
+            yield current, states
 
     def borrower_split_points(self, parts: int) -> list[str]:
         """Borrower ids cutting the store into `parts` ranges of near-equal loan counts, never

@@ -9,6 +9,13 @@ The first phases of `loader` (its docstring describes the whole pipeline):
   alongside so later errors name the file that wrote the value; ``enabled: false`` items
   dropped last.
 
+What `extends` may read (a rule file is input, and input must not choose which files the
+library opens): a ``pack:<name>`` shipped with dunning, or a path relative to the extending
+file, resolved (``..`` and symlinks followed) and then required to lie inside the folder
+tree of the file that was loaded (for a pack, the pack folder). Absolute paths, ``..`` out
+of the tree and symlinks leading out are refused before the target is opened. An extended
+file that is not a rule file is reported by position only: its content is never quoted.
+
 `_err` and the path helpers here locate errors for every phase (`check`, `loader` use them).
 """
 
@@ -169,12 +176,38 @@ def _read(p: Path, origin: str | None = None) -> str:
         raise RuleFileError(f"cannot read rule file: {exc}", path=str(p)) from None
 
 
-def _resolve_file(p: Path, stack: tuple[str, ...]) -> tuple[dict[str, Any], Marks, _Disabled]:
-    data, marks = _parse(_read(p), str(p))
-    return _resolve(data, marks, str(p), p.parent, stack)
+def _resolve_file(
+    p: Path, stack: tuple[str, ...], root: Path | None = None
+) -> tuple[dict[str, Any], Marks, _Disabled]:
+    data, marks = _parse_extended(p) if stack else _parse(_read(p), str(p))
+    return _resolve(data, marks, str(p), p.parent, stack, root)
 
 
-def _target(ext: Any, base_dir: Path, marks: Marks, file: str) -> Path:
+def _parse_extended(p: Path) -> tuple[dict[str, Any], Marks]:
+    """An extended file, parsed; its errors never echo what it holds (it may be any file)."""
+    try:
+        return _parse(_read(p), str(p))
+    except RuleFileError as exc:
+        where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
+        raise RuleFileError(
+            f"extends: {p.name} is not a valid rule file{where}; its content is not"
+            " shown. Load it on its own with `dunning validate` to see the problem",
+            path=str(p),
+        ) from None
+
+
+def _outside(ext: str, why: str, marks: Marks, file: str) -> RuleFileError:
+    return _err(
+        marks,
+        ("extends",),
+        f"extends: {ext!r} {why}; expected a path inside the rule file's folder tree"
+        " (relative to the file) or 'pack:<name>'",
+        file=file,
+    )
+
+
+def _target(ext: Any, base_dir: Path, marks: Marks, file: str, root: Path) -> tuple[Path, Path]:
+    """The file `extends: ext` names and the folder tree it may in turn extend within."""
     if not isinstance(ext, str) or not ext.strip():
         raise _err(
             marks,
@@ -192,11 +225,17 @@ def _target(ext: Any, base_dir: Path, marks: Marks, file: str) -> Path:
                 " 'pack:<name>' with lower-case letters, digits, '-' or '_'",
                 file=file,
             )
-        return (base_dir / ext).resolve()
+        if Path(ext).is_absolute() or ext.startswith("~") or re.match(r"^[A-Za-z]:", ext):
+            raise _outside(ext, "is an absolute path", marks, file)
+        target = (base_dir / ext).resolve()
+        if not target.is_relative_to(root):
+            how = "a symlink" if ".." not in Path(ext).parts else "'..'"
+            raise _outside(ext, f"leads outside {root} (through {how})", marks, file)
+        return target, root
     packs = sorted({f.stem for d in PACK_DIRS if d.is_dir() for f in d.glob("*.yaml")})
     for d in PACK_DIRS:
         if (d / f"{m.group(1)}.yaml").is_file():
-            return (d / f"{m.group(1)}.yaml").resolve()
+            return (d / f"{m.group(1)}.yaml").resolve(), d.resolve()
     hit = get_close_matches(m.group(1), packs, n=1, cutoff=0.5)
     raise _err(
         marks,
@@ -209,12 +248,21 @@ def _target(ext: Any, base_dir: Path, marks: Marks, file: str) -> Path:
 
 
 def _resolve(
-    data: dict[str, Any], marks: Marks, file: str, base_dir: Path, stack: tuple[str, ...]
+    data: dict[str, Any],
+    marks: Marks,
+    file: str,
+    base_dir: Path,
+    stack: tuple[str, ...],
+    root: Path | None = None,
 ) -> tuple[dict[str, Any], Marks, _Disabled]:
-    """Follow the ``extends:`` chain down to its base, then merge it (`merge`) bottom up."""
+    """Follow the ``extends:`` chain down to its base, then merge it (`merge`) bottom up.
+
+    Each file may extend only files inside the folder tree it may itself be read from (the
+    top file's own folder, or a shipped pack's folder), so no chain reads outside them."""
     files = [(data, marks)]
+    root = root or base_dir.resolve()
     while (ext := data.get("extends")) is not None:
-        target = _target(ext, base_dir, marks, file)
+        target, root = _target(ext, base_dir, marks, file, root)
         me = str(Path(file).resolve()) if not file.startswith("<") else file
         chain = stack = (*stack, me)
         if str(target) in chain:
@@ -235,7 +283,7 @@ def _resolve(
                 marks, ("extends",), f"extends: file {str(target)!r} does not exist", file=file
             )
         file, base_dir = str(target), target.parent
-        data, marks = _parse(_read(target), file)
+        data, marks = _parse_extended(target)
         files.append((data, marks))
     if len(files) > 1:
         data, marks = merge_chain(files[::-1])

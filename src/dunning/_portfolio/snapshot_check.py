@@ -1,0 +1,131 @@
+"""How a snapshot is written and read back checked (the snapshot store's `state` column).
+
+Theory of operation. A snapshot is the JSON of an `AccountState`, compressed with zstd
+(level 3: about 1.2 KB for a 32-event account whose JSON is 13 KB), stored with the sha256 of
+the JSON (its content digest). Reading it back:
+
+1. decompress, and compare the digest: any damage to the stored bytes is caught;
+2. parse it as an AccountState (types and every event validated);
+3. re-derive from its events what is cheap and decides outcomes (`derived_problems`): the loan
+   head (loan, borrower, currency, zone, product, jurisdiction, principal, opened_at) from
+   its loan_opened event, `last_event_at`, every flag through the fold's own flag table, the
+   number of records of each kind, and the money paid. A snapshot edited with care (its
+   digest recomputed) that flips `dispute_open` or changes the currency is caught here;
+4. with ``check="full"`` the events are folded again and the whole state compared.
+
+Any failure is a StoreError naming the loan and what differs: a damaged snapshot is never
+decided.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+import zstandard
+
+from .._base.errors import InputError, StoreError
+from .._state.account import AccountState
+from .._state.records import _FLAG_EVENTS, FLAG_DEFAULTS
+
+__all__ = ["decode", "derived_problems", "encode"]
+
+_LEVEL = 3
+_compress = zstandard.ZstdCompressor(level=_LEVEL)
+_decompress = zstandard.ZstdDecompressor()
+_MAX = 64 * 1024 * 1024
+_HEAD = ("loan_id", "borrower_id", "currency", "timezone", "product", "jurisdiction", "principal")
+# record list -> the event type that adds one record to it (reversals mark, never remove)
+_COUNTS = {
+    "payments": "payment_received",
+    "contacts": "contact_attempted",
+    "promises": "promise_to_pay",
+    "plans": "repayment_plan_agreed",
+    "steps_taken": "step_taken",
+    "acknowledgements": "debt_acknowledged",
+}
+
+
+def encode(state: AccountState) -> tuple[bytes, str]:
+    """(zstd blob, sha256 of the JSON) of a snapshot."""
+    text = state.to_json().encode("utf-8")
+    return _compress.compress(text), hashlib.sha256(text).hexdigest()
+
+
+def decode(loan_id: str, blob: Any, digest: Any, *, where: str, full: bool = False) -> AccountState:
+    """The snapshot of `loan_id` after the checks of the module docstring."""
+    bad = f"{where}: the snapshot of loan {loan_id!r} is damaged"
+    if not isinstance(blob, bytes):
+        raise StoreError(f"{bad}: expected zstd bytes, found {type(blob).__name__}")
+    try:
+        text = _decompress.decompress(blob, max_output_size=_MAX)
+    except zstandard.ZstdError as exc:
+        raise StoreError(f"{bad}: it is not zstd data ({exc})") from None
+    if hashlib.sha256(text).hexdigest() != digest:
+        raise StoreError(f"{bad}: its content no longer matches its digest; rebuild it from events")
+    try:
+        state = AccountState.from_json(text)
+    except InputError as exc:
+        raise StoreError(f"{bad}: {exc}") from None
+    problems = derived_problems(state)
+    if not problems and full:
+        problems = _refold_problems(state)
+    if state.loan_id != loan_id:
+        problems.insert(0, f"it holds loan {state.loan_id!r}")
+    if problems:
+        raise StoreError(
+            f"{bad}: {'; '.join(problems[:3])} (its events say otherwise); rebuild it from events"
+        )
+    return state
+
+
+def derived_problems(state: AccountState) -> list[str]:
+    """What the snapshot says that its own events contradict (cheap re-derivation)."""
+    events = state.events
+    if not events or events[0].type != "loan_opened":
+        return ["its first event is not loan_opened"]
+    opened: Any = events[0]
+    problems = [
+        f"{name} is {getattr(state, name)!r}, its loan_opened event says"
+        f" {getattr(opened, name, None)!r}"
+        for name in _HEAD
+        if getattr(state, name) != getattr(opened, name, None)
+    ]
+    if state.opened_at != opened.at:
+        problems.append("opened_at differs from its loan_opened event")
+    if state.last_event_at != events[-1].at:
+        problems.append("last_event_at differs from its last event")
+    flags = dict(FLAG_DEFAULTS)
+    counts = dict.fromkeys(_COUNTS.values(), 0)
+    paid = Decimal(0)
+    for e in events:
+        rule = _FLAG_EVENTS.get(e.type)
+        if rule is not None:
+            flags.update(rule(e))
+        if e.type in counts:
+            counts[e.type] += 1
+        if e.type == "payment_received":
+            paid += e.amount
+    problems += [
+        f"{name} is {getattr(state, name)!r}, its events say {value!r}"
+        for name, value in flags.items()
+        if getattr(state, name) != value
+    ]
+    problems += [
+        f"it holds {len(getattr(state, name))} {name}, its events {counts[kind]}"
+        for name, kind in _COUNTS.items()
+        if len(getattr(state, name)) != counts[kind]
+    ]
+    if sum((p.amount for p in state.payments), Decimal(0)) != paid:
+        problems.append("its payments do not add up to its payment events")
+    return problems
+
+
+def _refold_problems(state: AccountState) -> list[str]:
+    again = AccountState.from_events(state.events)
+    return [
+        f"{name} differs from the fold of its events"
+        for name in type(state).model_fields
+        if getattr(again, name) != getattr(state, name)
+    ]
