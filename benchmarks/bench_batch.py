@@ -16,6 +16,12 @@ What it does:
    steady state: every snapshot is read, some move on, all are decided;
 4. the Dask run (`decide_store_on_dask`) over the store with one worker, then two.
 
+With `--by borrower` the accounts belong `--loans-per-borrower` at a time (default 3) to one
+borrower, and the same run does both: the two nights and the Dask runs per loan (one
+Decision per loan), then again on a fresh store per borrower (`run_batch(by="borrower")`, one
+BorrowerDecision per borrower), and prints the figures side by side (accounts per second and
+per CPU-second: an account is a loan either way).
+
 With `--schedule-in-advance MONTHS` the feed is the one core banking sends when the schedule
 is loaded at origination: every due comes with its loan, and MONTHS more fall after night 2,
 so every snapshot holds events later than the night's as_of (run with and without to compare).
@@ -76,6 +82,14 @@ def events_per_account(n: int, months: int, ahead: int = 0) -> int:
     return 1 + months + ahead + max(0, months - 1 - n % 3) + min(2, months)
 
 
+PER_BORROWER = [1]  # loans per borrower (--loans-per-borrower with --by borrower)
+
+
+def borrower(n: int) -> str:
+    """The borrower of account `n`."""
+    return f"B{n // PER_BORROWER[0]:08d}"
+
+
 def history(accounts: int, months: int = MONTHS, ahead: int = 0) -> Iterator[dict[str, Any]]:
     """Every account's events, month by month (so loans are interleaved in the file).
 
@@ -86,7 +100,7 @@ def history(accounts: int, months: int = MONTHS, ahead: int = 0) -> Iterator[dic
     for n in range(accounts):
         loan = f"L{n:08d}"
         yield {"type": "loan_opened", "event_id": f"{loan}-o", "loan_id": loan,
-               "borrower_id": f"B{n:08d}", "at": opened,
+               "borrower_id": borrower(n), "at": opened,
                "principal": "12000.00", "currency": "CNY", "timezone": "Asia/Shanghai"}  # fmt: skip
         for m in range(months + ahead) if ahead else ():
             due = month_start(start, m)
@@ -109,14 +123,14 @@ def history(accounts: int, months: int = MONTHS, ahead: int = 0) -> Iterator[dic
             if m >= months - 2:
                 sent = due + timedelta(days=3)
                 yield {"type": "contact_attempted", "event_id": f"{loan}-c{m}",
-                       "borrower_id": f"B{n:08d}", "at": f"{sent}T10:00:00+08:00",
+                       "borrower_id": borrower(n), "at": f"{sent}T10:00:00+08:00",
                        "channel": "sms", "outcome": "delivered"}  # fmt: skip
 
 
 def next_day(accounts: int) -> Iterator[dict[str, Any]]:
     for n in range(0, accounts, 10):
         yield {"type": "contact_attempted", "event_id": f"L{n:08d}-n2", "loan_id": f"L{n:08d}",
-               "borrower_id": f"B{n:08d}", "at": "2025-03-01T11:00:00+08:00",
+               "borrower_id": borrower(n), "at": "2025-03-01T11:00:00+08:00",
                "channel": "phone", "outcome": "no_answer"}  # fmt: skip
 
 
@@ -136,8 +150,15 @@ def store_mb(store: Path) -> float:
 
 
 def night(
-    label: str, events: Path, store: Path, out: Path, as_of: str, accounts: int, checkpoints: int
-) -> float:
+    label: str,
+    events: Path,
+    store: Path,
+    out: Path,
+    as_of: str,
+    accounts: int,
+    checkpoints: int,
+    by: str = "loan",
+) -> tuple[float, float]:
     from dunning.batch import run_batch
 
     marks = {max(1, accounts * k // checkpoints) for k in range(1, checkpoints + 1)}
@@ -147,6 +168,9 @@ def night(
     def tick(done: int, total: int) -> None:
         if first[0]:  # the spill (validate + group the input) is over when the first chunk is
             first[0] = False
+            if by == "borrower":  # progress counts borrowers
+                marks.clear()
+                marks.update(max(1, total * k // checkpoints) for k in range(1, checkpoints + 1))
             print(f"  {label}: input spilled and first {done:,} decided after"
                   f" {time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
         passed = [m for m in marks if done >= m]
@@ -160,9 +184,12 @@ def night(
 
     cpu0 = time.process_time()
     summary = run_batch(events, store=store, rules=RULES, as_of=as_of, out=out,
-                        batch_id=label, progress=tick)  # fmt: skip
+                        batch_id=label, progress=tick, by=by)  # fmt: skip
     elapsed = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
+    if by == "borrower":  # decisions are per borrower; the figures count accounts (loans)
+        print(f"  {label}: {summary.total:,} borrower decisions", flush=True)
+        summary = type(summary)(**{**vars(summary), "total": accounts})
     rate = summary.total / elapsed
     print(f"  {label}: {summary.total:,} accounts in {elapsed:.1f} s = {rate:.0f} accounts/s"
           " (spill, decide, write)", flush=True)  # fmt: skip
@@ -174,7 +201,7 @@ def night(
           f" ({size * 1024 / accounts:.1f} KiB per account)", flush=True)  # fmt: skip
     print(f"  {label}: snapshot bytes per account {snapshot_bytes(store) / accounts:,.0f}"
           " (the stored state column)", flush=True)  # fmt: skip
-    return elapsed
+    return elapsed, cpu
 
 
 def snapshot_bytes(store: Path) -> int:
@@ -187,22 +214,25 @@ def snapshot_bytes(store: Path) -> int:
         conn.close()
 
 
-def dask_run(store: Path, workers: int, accounts: int) -> float:
+def dask_run(store: Path, workers: int, accounts: int, by: str = "loan") -> float:
     from dunning.batch import decide_store_on_dask, local_client, warm_up
 
     client = local_client(workers)
     try:
         warm_up(client, RULES)  # cluster start and rule compilation are not in the figure
         t0 = time.perf_counter()
-        count = sum(1 for _ in decide_store_on_dask(store, RULES, NIGHT2, client=client,
-                                                    partitions=8 * workers))  # fmt: skip
+        count = sum(
+            len(json.loads(text)["loans"]) if by == "borrower" else 1
+            for text in decide_store_on_dask(store, RULES, NIGHT2, client=client,
+                                             partitions=8 * workers, by=by)
+        )  # fmt: skip
         elapsed = time.perf_counter() - t0
     finally:
         cluster = client.cluster
         client.close()
         cluster.close()
     assert count == accounts, (count, accounts)
-    print(f"  dask {workers} worker(s): {count:,} decisions in {elapsed:.1f} s ="
+    print(f"  dask {workers} worker(s) by {by}: {count:,} accounts in {elapsed:.1f} s ="
           f" {count / elapsed:.0f} accounts/s", flush=True)  # fmt: skip
     return elapsed
 
@@ -219,11 +249,27 @@ def main() -> None:
                    help="load every due with its loan, plus MONTHS dues after night 2"
                         " (future-dated events in every snapshot); default 0: dues month"
                         " by month")  # fmt: skip
+    p.add_argument(
+        "--by",
+        choices=("loan", "borrower"),
+        default="loan",
+        help="borrower: also run per borrower and print both side by side",
+    )
+    p.add_argument(
+        "--loans-per-borrower",
+        type=int,
+        default=3,
+        help="with --by borrower: loans of each borrower (default 3)",
+    )
     p.add_argument("--no-dask", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the generated files")
     args = p.parse_args()
     if args.months < 2 or args.accounts < 1 or args.checkpoints < 1:
         p.error("expected --months >= 2, --accounts >= 1, --checkpoints >= 1")
+    if args.loans_per_borrower < 1:
+        p.error("expected --loans-per-borrower >= 1")
+    if args.by == "borrower":
+        PER_BORROWER[0] = args.loans_per_borrower
     # Import the library before generating (a long run then uses the code as it was at launch)
     # and say which commit that was.
     # Every module, also those the engine imports lazily at its first decision (facts, gate).
@@ -255,16 +301,38 @@ def main() -> None:
               flush=True)  # fmt: skip
         if min(per) < 30:
             print(f"  note: fewer than 30 events for some accounts (--months {args.months})")
-        store = work / "snapshots.db"
-        for f in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
-            f.unlink(missing_ok=True)  # a fresh store: night 1 is the initial load
-        k = args.checkpoints
-        night("night1", work / "night1.jsonl", store, work / "d1.jsonl", NIGHT1, args.accounts, k)
-        night("night2", work / "night2.jsonl", store, work / "d2.jsonl", NIGHT2, args.accounts, k)
-        if not args.no_dask:
-            dask_run(store, 1, args.accounts)
-            dask_run(store, 2, args.accounts)
-        print(f"store {store_mb(store):,.0f} MiB on disk; peak rss {rss_mb()[1]:.0f} MiB")
+        if args.by == "borrower":
+            print(
+                f"  {args.loans_per_borrower} loans per borrower:"
+                f" {-(-args.accounts // args.loans_per_borrower):,} borrowers",
+                flush=True,
+            )
+        modes = ("loan", "borrower") if args.by == "borrower" else ("loan",)
+        figures: dict[str, list[float]] = {}
+        for by in modes:
+            print(f"by {by}:", flush=True)
+            store = work / f"snapshots-{by}.db"
+            for f in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+                f.unlink(missing_ok=True)  # a fresh store: night 1 is the initial load
+            k, n = args.checkpoints, args.accounts
+            w1, c1 = night("night1", work / "night1.jsonl", store, work / f"d1-{by}.jsonl",
+                           NIGHT1, n, k, by)  # fmt: skip
+            w2, c2 = night("night2", work / "night2.jsonl", store, work / f"d2-{by}.jsonl",
+                           NIGHT2, n, k, by)  # fmt: skip
+            figures[by] = [n / w1, n / c1, n / w2, n / c2]
+            if not args.no_dask:
+                figures[by] += [n / dask_run(store, 1, n, by), n / dask_run(store, 2, n, by)]
+            print(f"store {store_mb(store):,.0f} MiB on disk; peak rss {rss_mb()[1]:.0f} MiB")
+        if len(figures) > 1:
+            cols = ["night 1 acc/s", "night 1 acc/CPU-s", "night 2 acc/s", "night 2 acc/CPU-s"]
+            cols += [] if args.no_dask else ["dask 1w acc/s", "dask 2w acc/s"]
+            print("side by side (accounts = loans):")
+            print("  " + " | ".join(["by".ljust(8), *(c.rjust(17) for c in cols)]))
+            for by, row in figures.items():
+                print("  " + " | ".join([by.ljust(8), *(f"{v:17,.0f}" for v in row)]))
+            base = figures["loan"]
+            ratio = [b / a for a, b in zip(base, figures["borrower"], strict=True)]
+            print("  " + " | ".join(["ratio".ljust(8), *(f"{r:17.2f}" for r in ratio)]))
     finally:
         if not args.keep and not args.workdir:
             shutil.rmtree(work, ignore_errors=True)

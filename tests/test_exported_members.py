@@ -7,6 +7,7 @@ EXPECTED = [
     "AuditError",
     "AuditStore",
     "Block",
+    "BorrowerDecision",
     "Checkpoint",
     "ConditionError",
     "ConflictingEventError",
@@ -45,6 +46,7 @@ EXPECTED = [
     "load_rules",
     "loads_rules",
     "replay",
+    "transitions",
     "verify_consistency",
     "verify_inclusion",
 ]

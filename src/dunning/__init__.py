@@ -36,10 +36,12 @@ from ._base.errors import (
     StoreError,
 )
 from ._base.version import __version__
+from ._decide.borrower_decision import BorrowerDecision
 from ._decide.decision import Block, Decision, Match
 from ._decide.engine import Engine
 from ._decide.feed import FeedDecisions
 from ._decide.split import Split
+from ._decide.transitions import transitions
 from ._rules.lint import Finding, lint
 from ._rules.loader import load_rules, loads_rules
 from ._rules.ruleset import RuleSet
@@ -51,6 +53,7 @@ __all__ = [
     "AuditError",
     "AuditStore",
     "Block",
+    "BorrowerDecision",
     "Checkpoint",
     "ConditionError",
     "ConflictingEventError",
@@ -89,6 +92,7 @@ __all__ = [
     "load_rules",
     "loads_rules",
     "replay",
+    "transitions",
     "verify_consistency",
     "verify_inclusion",
 ]

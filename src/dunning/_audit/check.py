@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._base.errors import InputError
-from .._decide.decision import Decision
 from . import merkle
+from .borrower import read_decision
 from .checkpoint import Checkpoint, verify_checkpoint
 from .keys import public_key
 from .log import VerifyReport, as_of_key, leaf_hash_of, registry_digest
@@ -111,7 +111,7 @@ class LogCheck:
 
     def _content(self, seq: int, row: RawRecord, text: str) -> None:
         try:
-            decision = Decision.from_json(text)
+            decision = read_decision(text)
         except InputError as exc:
             self.problem(f"record {seq}: decision_json does not read back ({exc})", seq)
             return

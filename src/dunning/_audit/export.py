@@ -26,7 +26,7 @@ from typing import IO, Any
 from .._base.canonical import canonical_text
 from .._base.db import Conn
 from .._base.errors import InputError, StoreError
-from .._decide.decision import Decision
+from .borrower import read_decision
 from .format import FORMAT_VERSION, RECORD_COLS
 from .inputs import decompress, digest_of_wires, numbers_of
 from .log import MerkleLog
@@ -180,7 +180,7 @@ class _Importer:
             raise self.fail(f"expected record {self.log.size + 1}, found record {seq}")
         try:
             decision_json = canonical_text(self.field(item, "decision", dict))
-            decision = Decision.from_json(decision_json)
+            decision = read_decision(decision_json)
         except InputError as exc:
             raise self.fail(f"record {seq}: field 'decision': {exc}") from None
         if decision.to_json() != decision_json:

@@ -38,8 +38,10 @@ from typing import TYPE_CHECKING, Any
 from .._base.canonical import canonical_bytes
 from .._base.errors import InputError
 from .._base.time import aware, iso_utc
+from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision
 from . import merkle
+from .borrower import read_decision
 from .checkpoint import (
     Checkpoint,
     ConsistencyProof,
@@ -169,8 +171,9 @@ class StoredRecord:
     decision_json: str
 
     @property
-    def decision(self) -> Decision:
-        return Decision.from_json(self.decision_json)
+    def decision(self) -> Decision | BorrowerDecision:
+        """The recorded Decision (or BorrowerDecision: `loan_id` is then ``borrower:<id>``)."""
+        return read_decision(self.decision_json)
 
     @property
     def leaf_hash(self) -> str:

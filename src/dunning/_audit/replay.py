@@ -11,7 +11,8 @@ the outcome (`chosen_rule`, `status`, `step`, `not_before`) — so the reported 
 earliest cause, not a consequence of it. Inside a field, lists are compared by index and
 objects by sorted key. Two fields are not compared: `id` (it follows from the rest) and
 `engine_version` (a decision made by dunning 1.2 must still replay on dunning 1.3; a changed
-outcome shows up in the compared fields).
+outcome shows up in the compared fields); and a field added to decisions later (`SINCE`:
+`position`) is not compared when the recorded decision was written without it.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 
 from .._base.errors import DunningError, InputError, ReplayMismatch, StoreError
+from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision
 from .._decide.engine import Engine
+from .borrower import replay_borrower
+from .diff import diff_json as _diff
 from .registry import RuleSetLike, load_rule_set
 
 if TYPE_CHECKING:
@@ -50,12 +54,30 @@ CAUSAL_ORDER = (
     "not_before",
 )
 NOT_COMPARED = frozenset({"id", "engine_version"})
+# Fields added to decisions later: a decision recorded without one is not compared on it.
+SINCE = frozenset({"position"})
 
 
+@overload
+def replay(
+    decision: BorrowerDecision, events: Any, rules: RuleSetLike, *, backend: str | None = None
+) -> BorrowerDecision: ...
+@overload
 def replay(
     decision: Decision, events: Any, rules: RuleSetLike, *, backend: str | None = None
-) -> Decision:
-    """Re-decide `decision` from `events` with `rules`; the re-made decision, or ReplayMismatch."""
+) -> Decision: ...
+def replay(
+    decision: Decision | BorrowerDecision,
+    events: Any,
+    rules: RuleSetLike,
+    *,
+    backend: str | None = None,
+) -> Decision | BorrowerDecision:
+    """Re-decide `decision` from `events` with `rules`; the re-made decision, or ReplayMismatch.
+
+    A `BorrowerDecision` is re-made from the borrower's events (`borrower.replay_borrower`)."""
+    if isinstance(decision, BorrowerDecision):
+        return replay_borrower(decision, events, rules, backend=backend)
     if not isinstance(decision, Decision):
         raise InputError(f"replay: expected a dunning Decision, found {type(decision).__name__}")
     where = f"replay of decision {decision.id[:12]} (loan {decision.loan_id!r})"
@@ -90,31 +112,12 @@ def first_difference(expected: Decision, actual: Decision) -> tuple[str, Any, An
     for name in names:
         if name in NOT_COMPARED:
             continue
+        if name in SINCE and e.get(name) is None:  # recorded before the field existed
+            continue
         diff = _diff(name, e.get(name), a.get(name))
         if diff is not None:
             return diff
     return None
-
-
-def _diff(path: str, x: Any, y: Any) -> tuple[str, Any, Any] | None:
-    if isinstance(x, dict) and isinstance(y, dict):
-        for key in sorted(set(x) | set(y)):
-            found = _diff(f"{path}.{key}", x.get(key), y.get(key))
-            if found is not None:
-                return found
-        return None
-    if isinstance(x, list) and isinstance(y, list):
-        for i in range(max(len(x), len(y))):
-            found = _diff(
-                f"{path}[{i}]", x[i] if i < len(x) else None, y[i] if i < len(y) else None
-            )
-            if found is not None:
-                return found
-        return None
-    # type() too: in JSON, true and 1 are different values, though Python says True == 1.
-    if type(x) is type(y) and x == y:
-        return None
-    return path, x, y
 
 
 def _show(value: Any) -> str:

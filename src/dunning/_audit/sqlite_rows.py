@@ -10,7 +10,7 @@ from typing import Any
 
 from .._base.db import Conn
 from .._base.errors import InputError, StoreError
-from .._decide.decision import Decision
+from .borrower import read_decision
 from .check import LogCheck, RawRecord
 from .format import RECORD_COLS
 from .inputs import compress, decompress, digest_of_wires, numbers_blob, numbers_of, wire
@@ -65,7 +65,8 @@ class Writer:
         self.log = log
         self.loan_events: dict[str, dict[str, int]] = {}
 
-    def record(self, decision: Decision, decision_json: str, events: Sequence[Any] | None) -> int:
+    def record(self, decision: Any, decision_json: str, events: Sequence[Any] | None) -> int:
+        """Insert one record (a Decision, or a BorrowerDecision keyed by its `loan_id`)."""
         seq = self.log.size + 1
         self.conn.execute(
             f"INSERT INTO records ({RECORD_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
@@ -126,7 +127,7 @@ def checked_record(row: Sequence[Any], where: str) -> StoredRecord:
             " in the tree; run verify()"
         )
     try:
-        decision = Decision.from_json(record.decision_json)
+        decision = read_decision(record.decision_json)
     except InputError:
         raise StoreError(f"{where}: record {seq} does not read back; run verify()") from None
     said = (decision.id, decision.loan_id, as_of_key(decision.as_of), decision.rule_set.sha256)

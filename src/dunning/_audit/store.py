@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .._base.db import DB_ERRORS, PgConnection, is_postgres_url
 from .._base.errors import InputError, StoreError
 from .._base.time import aware
+from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision
 from . import merkle, pg_schema
 from .check import LogCheck
@@ -73,12 +74,22 @@ class AuditStore(SqliteBase):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, decision: Decision, rules: RuleSetLike, inputs: Any = None) -> Receipt:
+    def append(
+        self, decision: Decision | BorrowerDecision, rules: RuleSetLike, inputs: Any = None
+    ) -> Receipt:
         """Append `decision`, made with `rules`; `inputs` (the events or AccountState it was
-        made from) are kept when given, and required when the store keeps inputs."""
-        if not isinstance(decision, Decision):
+        made from) are kept when given, and required when the store keeps inputs. A
+        BorrowerDecision is recorded under `loan_id` ``borrower:<id>`` (not in a store that
+        keeps inputs: those are per loan)."""
+        if isinstance(decision, BorrowerDecision) and (inputs is not None or self.keep_inputs):
+            raise InputError(
+                f"append: borrower decision {decision.id[:12]}: a store that keeps inputs keeps"
+                " them per loan; append each loan's decision (BorrowerDecision.loans) instead"
+            )
+        if not isinstance(decision, Decision | BorrowerDecision):
             raise InputError(
                 f"append: expected a dunning Decision, found {type(decision).__name__}"
+                " (a BorrowerDecision is taken too)"
             )
         sha, text = rule_set_text(rules)
         if decision.rule_set.sha256 != sha:
@@ -96,7 +107,9 @@ class AuditStore(SqliteBase):
                 f"append: audit store {self.path} does not keep inputs; open it (a new one)"
                 " with keep_inputs=True to keep them, or append without inputs="
             )
-        events = None if inputs is None else seen_events(inputs, decision)
+        events = None
+        if inputs is not None and isinstance(decision, Decision):
+            events = seen_events(inputs, decision)
         decision_json = decision.to_json()
         with self._sql("append"), self._transaction():
             self._usable("append")

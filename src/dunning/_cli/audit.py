@@ -46,6 +46,7 @@ from .._audit.store import AuditStore
 from .._base.db import is_postgres_url
 from .._base.errors import InputError, StoreError
 from .._base.time import zone
+from .._decide.borrower_decision import BorrowerDecision
 from .._portfolio.feeds import group_by_loan, read_jsonl
 from .common import EXIT_FINDINGS, EXIT_OK, console, open_input
 
@@ -102,6 +103,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         table.add_column(col)
     for r in records:
         d = r.decision
+        if isinstance(d, BorrowerDecision):  # its contact stands for the step
+            tz = zone(d.timezone)
+            c = d.contact
+            when = c.not_before if c is not None else None
+            nb = when.astimezone(tz).strftime("%Y-%m-%d %H:%M") if when else "-"
+            table.add_row(
+                str(r.seq), d.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M"), d.status,
+                c.step if c else "-", nb, c.chosen_rule if c else "-", "-", r.decision_id[:12],
+            )  # fmt: skip
+            continue
         tz = zone(d.timezone)
         nb = d.not_before.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d.not_before else "-"
         held = ", ".join(sorted({b.limit_id for b in d.blocked})) or "-"

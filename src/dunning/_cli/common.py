@@ -105,6 +105,36 @@ def progress_bar(total: int, *, enabled: bool) -> Any:
     return advance
 
 
+def print_borrower_decisions(
+    decisions: Sequence[Any], rules: Any, out: Any, lang: str = "en"
+) -> None:
+    """Borrower decisions as a table: the one contact, the loans it covers, each loan's step."""
+    from rich.table import Table
+
+    table = Table(title=f"Borrower decisions — {rules.id} {rules.version}", show_lines=False)
+    for col in ("borrower", "status", "contact", "not before (local)", "covers", "loan steps"):
+        table.add_column(col)
+    for d in decisions:
+        c = d.contact
+        nb = "-"
+        if c is not None and c.not_before is not None:
+            nb = c.not_before.astimezone(zone(d.timezone)).strftime("%Y-%m-%d %H:%M")
+        steps = ", ".join(
+            f"{line.loan_id}: {line.step.step} ({line.step.status})"
+            for line in d.loans
+            if line.step.step
+        )
+        table.add_row(
+            d.borrower_id,
+            d.status,
+            f"{c.step} ({c.status}, by {c.loan_id})" if c else "-",
+            nb,
+            ", ".join(c.covers) if c else "-",
+            steps or "-",
+        )
+    out.print(table)
+
+
 def print_decisions(decisions: Sequence[Any], rules: Any, out: Any, lang: str = "en") -> None:
     """Decisions as a readable table (used by `decide --format table` and `make demo`)."""
     from rich.table import Table

@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._audit.borrower import read_decision
 from .._base.errors import DunningError, InputError, RuleFileError
 from .._base.time import aware
-from .._decide.decision import Decision
+from .._decide.borrower_feed import decide_grouped_by_borrower
 from .._decide.engine import Engine
 from .._decide.feed import decide_grouped
 from .._portfolio.feeds import read_records
@@ -47,6 +48,7 @@ from .common import (
     console,
     default_rejects,
     open_input,
+    print_borrower_decisions,
     print_decisions,
     progress_bar,
     report_feed,
@@ -117,10 +119,16 @@ def cmd_decide(args: argparse.Namespace) -> int:
     grouped.ignored.update(ignored)
     total = len(grouped.loans)
     progress = progress_bar(total, enabled=args.format == "table" and total > 200)
-    result = decide_grouped(engine, grouped, as_of, progress)
+    result: Any
+    if args.by == "borrower":
+        result = decide_grouped_by_borrower(engine, grouped, as_of, progress)
+    else:
+        result = decide_grouped(engine, grouped, as_of, progress)
     if args.format == "jsonl":
         for d in result.decisions:
             sys.stdout.write(d.to_json() + "\n")
+    elif args.by == "borrower":
+        print_borrower_decisions(result.decisions, rules, console())
     else:
         print_decisions(result.decisions, rules, console())
     rejects = args.rejects or default_rejects(args.events, None)
@@ -142,7 +150,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             try:
-                d = Decision.from_json(line)
+                d = read_decision(line.strip())
             except InputError as exc:
                 raise InputError(f"{args.decisions}:{n}: {exc}") from None
             sys.stdout.write(d.explain(args.lang) + "\n")
@@ -197,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
     s.add_argument("--backend", choices=("python", "durable"), default="python")
+    s.add_argument(
+        "--by",
+        choices=("loan", "borrower"),
+        default="loan",
+        help="one decision per loan, or one per borrower (one contact across their loans)",
+    )
     add_feed_options(s)
     add_split_args(s)
     s.set_defaults(func=cmd_decide)

@@ -46,6 +46,13 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--audit", help="also append every decision to this audit store")
     s.add_argument("--chunk", type=int, default=500, help="loans per transaction")
     s.add_argument("--format", choices=("table", "json"), default="table", help="summary")
+    s.add_argument(
+        "--by",
+        choices=("loan", "borrower"),
+        default="loan",
+        help="one decision per loan, or one per borrower (one contact across their loans)",
+    )
+    s.add_argument("--transitions", help="write the night's transition events here (JSON Lines)")
     add_split_args(s)
     add_feed_options(s)
     s.set_defaults(func=cmd_batch)
@@ -129,6 +136,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
             progress=tick,
             strict=args.strict,
             rejects=dead,
+            by=args.by,
+            transitions=args.transitions,
         )
     if args.out == "-":
         with open(out, encoding="utf-8") as fh:

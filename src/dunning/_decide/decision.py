@@ -35,6 +35,7 @@ from .._gate.outcome import Block as Block
 from .._gate.outcome import FlagNote as FlagNote
 from .._gate.outcome import drop_unset
 from .explain import explain
+from .position import Position
 
 FactValue = int | bool | str | None  # money travels as its canonical decimal string
 
@@ -112,6 +113,9 @@ class Decision(BaseModel):
     engine_version: str
     backend: Literal["python", "durable"] = Field(default="python", exclude=True)
     input_digest: str
+    # Where the loan stands (dpd, bucket, paused, time-barred): what transitions are made of.
+    # Left out of the canonical JSON when absent, so decisions written before it keep their id.
+    position: Position | None = None
     experiment: str | None = None
     arm: str | None = None
 
@@ -154,7 +158,7 @@ class Decision(BaseModel):
 
     @model_serializer(mode="wrap")
     def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The split's fields appear only when set (see the class doc and `_OPTIONAL`).
+        # Optional fields appear only when set (see `_OPTIONAL`).
         data: dict[str, Any] = handler(self)
         for key in _OPTIONAL:
             if data.get(key) is None:
@@ -247,9 +251,9 @@ def content_id(payload: dict[str, Any]) -> str:
 
 _PLAIN = frozenset({str, int, bool, type(None)})
 _SAFE = 2**53 - 1
-# Fields written only when set (a Split's experiment and arm): absent, the canonical JSON is
-# byte for byte what it was before these fields existed.
-_OPTIONAL = ("arm", "experiment")
+# Fields written only when set (a Split's experiment and arm, the loan's position): absent,
+# the canonical JSON is byte for byte what it was before these fields existed.
+_OPTIONAL = ("arm", "experiment", "position")
 
 
 def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
@@ -373,6 +377,8 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "timezone": d.timezone,
     }
     extra = {k: v for k in _OPTIONAL if (v := d.__dict__.get(k)) is not None}
+    if "position" in extra:
+        extra["position"] = extra["position"].shape()
     if extra:
         shape = dict(sorted({**shape, **extra}.items()))
     return shape

@@ -35,9 +35,12 @@ from .._gate.gate import Candidate, construct, evaluate
 from .._state.account import AccountState
 from .._state.facts import compute_facts, context_for
 from .._state.parse import parse_event
+from .borrower import decide_borrower
+from .borrower_decision import BorrowerDecision
 from .decision import Decision, FactValue, Match, RuleSetRef
 from .digest import decision_id, state_digest
 from .feed import FeedDecisions, decide_feed
+from .position import position_of
 
 __all__ = ["BACKENDS", "Engine", "preference_order"]
 
@@ -106,6 +109,7 @@ class Engine:
         self.backend: Backend = backend  # type: ignore[assignment]
         self._plan = _Plan(rules)
         self._ctx = context_for(rules)
+        self._buckets = rules.document.bucket_table()
         self._ref = RuleSetRef(id=rules.id, version=rules.version, sha256=rules.sha256)
         self._match = self._matcher(rules.document.currency)
         self._matchers = {rules.document.currency: self._match}
@@ -149,6 +153,11 @@ class Engine:
         facts = compute_facts(state, when, self._ctx)
         return self._decide(state, facts, when)
 
+    def decide_borrower(self, events_or_states: Any, as_of: datetime | str) -> BorrowerDecision:
+        """The BorrowerDecision for all of one borrower's loans at `as_of`: at most one contact
+        step, covering every loan in arrears, and each loan's own steps (`_decide.borrower`)."""
+        return decide_borrower(self, events_or_states, as_of)
+
     def decide_all(
         self, events: Iterable[Any], as_of: datetime | str, *, strict: bool = False
     ) -> FeedDecisions:
@@ -179,9 +188,16 @@ class Engine:
         except KeyError as exc:
             raise EngineError(f"facts: the rule set reads fact {exc} but it is missing") from None
 
-    def _decide(self, state: Any, facts: Mapping[str, Any], as_of: datetime) -> Decision:
+    def _decide(
+        self,
+        state: Any,
+        facts: Mapping[str, Any],
+        as_of: datetime,
+        indices: tuple[int, ...] | None = None,
+    ) -> Decision:
 
-        indices = self.match(facts, state.currency)
+        if indices is None:
+            indices = self.match(facts, state.currency)
         plan = self._plan
         gate = evaluate(self.rules, state, facts, as_of, [plan.candidate[i] for i in indices])
         trace: dict[str, FactValue] = {}  # fact -> its trace value, shared by the matches
@@ -216,6 +232,7 @@ class Engine:
                 "input_digest": state_digest(state, as_of),
                 "experiment": None,
                 "arm": None,
+                "position": position_of(self._buckets, state, facts, as_of),
             },
         )
         object.__setattr__(decision, "id", decision_id(decision))

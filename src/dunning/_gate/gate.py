@@ -4,7 +4,9 @@ Theory of operation (`evaluate`):
 
 1. Each candidate step (in the engine's preference order) gets its *checks*: every enabled
    limit of the rule file whose `applies_to` selects the step (`limits.applies`), in file
-   order, then the step's own `cooldown` as an implicit limit ``cooldown:<step>``.
+   order, then the built-in pause check ``collections_paused`` (`pause`; left out for a step
+   marked ``allowed_during_pause``), then the step's own `cooldown` as an implicit limit
+   ``cooldown:<step>``.
 2. Every check is asked at `as_of`; each one holding a candidate back is recorded as a
    `Block` (step, limit id, kind, reason, citation = the limit's `source`, until = when that
    limit alone stops blocking, None when no end is known). Every candidate is checked, also
@@ -47,6 +49,7 @@ from .limits import LimitChecker, RulesLike, StateLike, Verdict, applies, checke
 from .notes import NOT_IN_FORCE as NOT_IN_FORCE
 from .notes import not_in_force, time_bar_note
 from .outcome import Block, FlagNote
+from .pause import PAUSE_CITATION, PAUSE_KIND, PAUSE_LIMIT, pause_check
 from .wording import duration_text
 
 Status = Literal["act", "defer", "blocked", "none"]
@@ -61,6 +64,7 @@ _BUILTIN_FLAGS: dict[str, str] = {
     "breathing_space": "A statutory breathing space is in force.",
     "dispute_open": "The debt is disputed: verify before collecting.",
     "hardship": "The borrower declared financial hardship.",
+    "paused": "Collection is paused: no step is taken until it resumes.",
     "vulnerable": "Vulnerable customer: adapt the contact and offer support.",
 }
 _BUILTIN_FLAGS_ZH: dict[str, str] = {
@@ -69,6 +73,7 @@ _BUILTIN_FLAGS_ZH: dict[str, str] = {
     "breathing_space": "法定喘息期内。",
     "dispute_open": "债务存在争议：核实后再催收。",
     "hardship": "借款人已声明经济困难。",
+    "paused": "催收已暂停：恢复前不采取任何催收措施。",
     "vulnerable": "弱势客户：调整沟通方式并提供帮助。",
 }
 
@@ -131,6 +136,8 @@ class _Plan:
                 for lim, ask in limits
                 if applies(lim.applies_to, step)
             ]
+            if not step.allowed_during_pause:
+                found.append(_Check(PAUSE_LIMIT, PAUSE_KIND, PAUSE_CITATION, pause_check))
             if step.cooldown:
                 found.append(
                     _Check(

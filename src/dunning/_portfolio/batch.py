@@ -41,16 +41,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .._audit.borrower import read_decision
 from .._audit.store import AuditStore
 from .._base.errors import EventError, InputError, InvalidEventError
 from .._base.time import aware, iso_utc
-from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._state.account import AccountState
 from .._state.events import Event
 from .._state.intake import Reject, records_of
+from .batch_borrower import BorrowerJob, write_transitions
 from .feeds import BORROWER_LEVEL, dumps_event, read_records, write_rejects
 from .snapshots import SnapshotStore
 from .spill import pack, unpack
@@ -93,26 +94,39 @@ def run_batch(
     progress: Progress | None = None,
     strict: bool = False,
     rejects: str | Path | None = None,
+    by: str = "loan",
+    transitions: str | Path | None = None,
 ) -> BatchSummary:
     """Apply `new_events` to the snapshots in `store` and decide every account at `as_of`.
 
     `rules` is a RuleSet, a rule file path or a `Split` (champion/challenger: each loan is
     decided by its arm's rule set, tagged with the experiment and arm, and audited with the
     rule set of its arm); `engine` (default `Engine(rules)`, or the split) is anything
-    with `decide(state, as_of)`. `audit` is an AuditStore, a path to one, or None. Re-running
-    with the same `batch_id` resumes: loans already decided are skipped (see module doc);
-    once a batch id has finished, a re-run only writes `out` again.
+    with `decide(state, as_of)` (and `decide_borrower` for ``by="borrower"``). `audit` is an
+    AuditStore, a path to one, or None. Re-running with the same `batch_id` resumes: loans
+    already decided are skipped (see module doc); once a batch id has finished, a re-run only
+    writes `out` again. `by` is ``"loan"`` (one Decision per loan) or ``"borrower"`` (one
+    BorrowerDecision per borrower, `batch_borrower`; not with a Split); `transitions` is a
+    path for the night's transition events (JSON Lines, against the store's previous batch),
+    or None.
 
     A loan with a bad record (or whose events do not fold) is set aside whole: not decided,
     its snapshot untouched, its rejected records written to the dead-letter file `rejects`
     (default ``<out>.rejects.jsonl``), and the batch id stays open, so a re-run with the
-    corrected input decides those loans and changes nothing else. Unknown event fields are
-    ignored and counted unless `strict`.
+    corrected input decides those loans and changes nothing else (by borrower: every loan of
+    its borrower waits with it). Unknown event fields are ignored and counted unless `strict`.
     """
 
     if chunk < 1:
         raise InputError(f"run_batch: expected chunk >= 1 (loans per transaction), found {chunk}")
+    if by not in ("loan", "borrower"):
+        raise InputError(f"run_batch: expected by 'loan' or 'borrower', found {by!r}")
     ruleset = rules if hasattr(rules, "sha256") else load_rules(rules)
+    if by == "borrower" and isinstance(ruleset, Split):
+        raise InputError(
+            "run_batch: by='borrower' takes one rule set, found a Split; split by borrower"
+            " is not supported yet: run each arm's borrowers with its own rule set"
+        )
     if engine is None:
         engine = ruleset if isinstance(ruleset, Split) else Engine(ruleset)
     when = aware(as_of)
@@ -128,18 +142,38 @@ def run_batch(
         statuses: Counter[str] = Counter()
         intake = _Intake(strict=strict)
         if record.status != "done":
+            if by == "borrower" and db.postgres:
+                raise InputError(
+                    f"run_batch(by='borrower'): snapshot store {db.path!r} is on PostgreSQL,"
+                    " where batches run by loan for now; expected by='loan', or a SQLite store"
+                )
             spill = _spill(db, new_events, intake)
             try:
                 _check_unknown_loans(db, spill, intake)
                 intake.aside |= spill.loans_of_borrowers(sorted(intake.borrowers))
-                job = _Job(db, spill, batch_id, engine, when, auditor, ruleset, statuses, intake)
-                job.run(chunk, progress)
+                if by == "borrower":
+                    audit_chunk = None
+                    if auditor is not None:
+
+                        def audit_chunk(decided: list[tuple[str, Any, Any]]) -> None:
+                            _audit_chunk(db, batch_id, auditor, ruleset, decided)
+
+                    BorrowerJob(
+                        db, batch_id, engine, when, statuses, audit_chunk, intake, _fold_reject
+                    ).run(chunk, progress)
+                else:
+                    job = _Job(
+                        db, spill, batch_id, engine, when, auditor, ruleset, statuses, intake
+                    )
+                    job.run(chunk, progress)
             finally:
                 spill.close()
             if not intake.aside and not intake.rejects:
                 db.finish_batch(batch_id)
         if out is not None:
             write_decisions(db, batch_id, out)
+        if transitions is not None:
+            write_transitions(db, batch_id, transitions)
         dead = rejects if rejects is not None else (f"{out}.rejects.jsonl" if out else None)
         if intake.rejects and dead is not None:
             source = str(new_events) if isinstance(new_events, str | Path) else None
@@ -364,7 +398,7 @@ def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -
         if not rows:
             return
         for loan_id, text in rows:
-            decision = Decision.from_json(text)
+            decision = read_decision(text)
             if not _audited(auditor, loan_id, decision.as_of, json.loads(text)["id"]):
                 # The snapshot was written with the decision, in one transaction: it is the
                 # state the decision was made from.
@@ -372,7 +406,7 @@ def _audit_pending(db: SnapshotStore, batch_id: str, auditor: Any, rules: Any) -
         db.mark_audited(batch_id, [loan for loan, _t in rows])
 
 
-def _rules_of(rules: Any, decision: Decision) -> Any:
+def _rules_of(rules: Any, decision: Any) -> Any:
     """The rule set that made `decision`: the batch's, or its arm's under a Split."""
     return rules.rules_for(decision) if isinstance(rules, Split) else rules
 

@@ -38,13 +38,14 @@ from typing import Any
 from .._base.db import is_postgres_url
 from .._base.errors import EngineError, EventError, InputError
 from .._base.time import aware, iso_utc
+from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._rules.ruleset import RuleSet
 from .._state.account import AccountState
-from .._state.events import Event
+from .._state.events import Event, LoanOpened
 from .._state.intake import Reject, SetAside, group_feed, records_of
 from .feeds import dumps_event, read_records
 from .snapshots import SnapshotStore
@@ -202,6 +203,84 @@ def _commit(db: SnapshotStore, batch_id: str, pending: list[tuple[str, str]]) ->
     pending.clear()
 
 
+def decide_borrower_partition(
+    sha256: str, source: str, as_of: str, borrowers: list[tuple[str, list[list[str]]]]
+) -> list[str]:
+    """Decide `borrowers` ((borrower id, [[event JSON] per loan]) sorted) -> BorrowerDecision
+    JSON texts, same order; ``"!" + error`` for a borrower whose events do not fold."""
+    engine = _engine(sha256, source)
+    when = aware(as_of)
+    out = []
+    for _borrower, loans in borrowers:
+        try:
+            states = [AccountState.from_events(events) for events in loans]
+            out.append(engine.decide_borrower(states, when).to_json())
+        except (EventError, InputError) as err:
+            out.append("!" + str(err))
+    return out
+
+
+def decide_store_borrowers(
+    store: str, sha256: str, source: str, as_of: str, lo: str, hi: str | None
+) -> list[str]:
+    """Decide the borrowers with ids in [lo, hi) of the store file at `store`."""
+    engine = _engine(sha256, source)
+    when = aware(as_of)
+    out = []
+    with SnapshotStore(store, readonly=True) as db:
+        for borrower, states in db.iter_borrower_states(lo=lo, hi=hi):
+            try:
+                out.append(engine.decide_borrower(states, when).to_json())
+            except (EventError, InputError) as err:  # e.g. no loan open yet at as_of
+                out.append(f"!borrower:{borrower}\t{err}")
+    return out
+
+
+def _decide_borrowers(
+    grouped: Any,
+    sha: str,
+    source: str,
+    when: str,
+    client: Any,
+    partitions: int | None,
+    set_aside: list[SetAside] | None,
+) -> list[Any]:
+    """`decide_on_dask(by="borrower")`: whole borrowers per partition, borrower id order; a
+    borrower with a loan set aside waits whole (as `dunning decide --by borrower`)."""
+    aside = {loan: list(rs) for loan, rs in grouped.set_aside.items()}
+    for r in grouped.orphans:
+        aside.setdefault("", []).append(r)
+    loans_of: dict[str, list[str]] = {}
+    for loan, evs in grouped.loans.items():
+        opened = next(e for e in evs if isinstance(e, LoanOpened))
+        loans_of.setdefault(opened.borrower_id, []).append(loan)
+    for rejects in grouped.set_aside.values():
+        borrower = next((r.borrower_id for r in rejects if r.borrower_id), None)
+        if borrower in loans_of:
+            for other in loans_of.pop(borrower):
+                aside.setdefault(other, [])
+    work = [
+        (b, [[dumps_event(e) for e in grouped.loans[loan]] for loan in loans])
+        for b, loans in sorted(loans_of.items())
+    ]
+    parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
+    futures = [
+        client.submit(decide_borrower_partition, sha, source, when, chunk, pure=False)
+        for chunk in _chunks(work, parts)
+    ]
+    texts = [text for f in futures for text in f.result()]
+    decisions = []
+    for (borrower, _loans), text in zip(work, texts, strict=True):
+        if text.startswith("!"):
+            for loan in loans_of[borrower]:
+                aside[loan] = [Reject(error=text[1:], text="", loan_id=loan)]
+        else:
+            decisions.append(BorrowerDecision.from_json(text))
+    if set_aside is not None:
+        set_aside.extend(SetAside(loan, tuple(rs)) for loan, rs in sorted(aside.items()))
+    return decisions
+
+
 def _chunks(items: list[Any], parts: int) -> list[list[Any]]:
     size, extra = divmod(len(items), parts)
     out, start = [], 0
@@ -222,13 +301,15 @@ def decide_on_dask(
     partitions: int | None = None,
     set_aside: list[SetAside] | None = None,
     strict: bool = False,
-) -> list[Decision]:
+    by: str = "loan",
+) -> list[Any]:
     """Decide every loan of `events` on the Dask `client`; sorted by loan id.
 
-    `rules` may be a `Split`: each loan is decided by its arm, as in a single process.
-
     A loan with a bad record, or whose events do not fold, is set aside whole (as in
-    `Engine.decide_all`) and appended to `set_aside` when given; the others are decided."""
+    `Engine.decide_all`) and appended to `set_aside` when given; the others are decided.
+    ``by="borrower"``: one BorrowerDecision per borrower, sorted by borrower id; partitions
+    hold whole borrowers (`_decide_borrowers`). `rules` may be a `Split` (by loan): each loan
+    is decided by its arm, as in a single process."""
     _distributed()
     sha, source = _rules_ref(rules)
     when = aware(as_of).isoformat()
@@ -238,6 +319,8 @@ def decide_on_dask(
         else records_of(events, strict=strict)
     )
     grouped = group_feed(stream)
+    if by == "borrower":
+        return _decide_borrowers(grouped, sha, source, when, client, partitions, set_aside)
     loans = [(loan, [dumps_event(e) for e in evs]) for loan, evs in grouped.loans.items()]
     parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
     futures = [
@@ -268,6 +351,7 @@ def decide_store_on_dask(
     partitions: int | None = None,
     batch_id: str | None = None,
     set_aside: list[SetAside] | None = None,
+    by: str = "loan",
 ) -> Iterator[str]:
     """Decision JSON texts for every snapshot in the store, in loan id order.
 
@@ -278,33 +362,39 @@ def decide_store_on_dask(
     must be a file on a disk every worker sees, or a PostgreSQL URL every worker can reach.
     Results are yielded partition by partition. With `batch_id` the decisions are recorded as
     that batch's progress, and a re-run resumes it (see the module docstring); the batch is
-    marked done only when nothing was set aside.
+    marked done only when nothing was set aside. ``by="borrower"``: BorrowerDecision JSON
+    texts in borrower id order, the ranges cut between borrowers (a borrower's loans are
+    always decided together; no `batch_id` then).
     """
 
     _distributed()
     sha, source = _rules_ref(rules)
     when = aware(as_of)
     parts = partitions or max(1, 2 * len(client.scheduler_info()["workers"]))
+    if by == "borrower" and batch_id is not None:
+        raise InputError(
+            "decide_store_on_dask: batch_id (batch progress) is kept per loan; expected"
+            " by='loan' with a batch_id, or by='borrower' without one"
+        )
     with SnapshotStore(store, readonly=batch_id is None) as db:
-        points = db.split_points(parts)
+        points = db.borrower_split_points(parts) if by == "borrower" else db.split_points(parts)
         if batch_id is not None:
             db.begin_batch(batch_id, iso_utc(when), sha)
     bounds = list(zip(["", *points], [*points, None], strict=True))
     name = str(store) if is_postgres_url(store) else str(Path(store).resolve())
-    futures = [
-        client.submit(
-            decide_store_partition,
-            name,
-            sha,
-            source,
-            when.isoformat(),
-            lo,
-            hi,
-            batch_id,
-            pure=False,
-        )
-        for lo, hi in bounds
-    ]
+    at = when.isoformat()
+    if by == "borrower":
+        futures = [
+            client.submit(decide_store_borrowers, name, sha, source, at, lo, hi, pure=False)
+            for lo, hi in bounds
+        ]
+    else:
+        futures = [
+            client.submit(
+                decide_store_partition, name, sha, source, at, lo, hi, batch_id, pure=False
+            )
+            for lo, hi in bounds
+        ]
     aside = 0
     for f in futures:
         for text in f.result():

@@ -14,13 +14,13 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, cast
 
 from .._base.errors import InputError, InvalidEventError
-from .._state.events import Event
+from .._state.events import Event, LoanOpened
 from .._state.intake import BORROWER_LEVEL as BORROWER_LEVEL
 from .._state.intake import Reject, read_lines
 from .._state.intake import group_by_loan as group_by_loan
@@ -56,6 +56,18 @@ def read_jsonl(
         if isinstance(r, Reject):
             raise InvalidEventError(f"{r.source}:{r.line}: {r.error}")
         yield r
+
+
+def group_by_borrower(
+    events: Iterable[Event | Mapping[str, Any]],
+) -> dict[str, dict[str, list[Event]]]:
+    """Borrower id -> (loan id -> that loan's events, as `group_by_loan` gives them), both
+    sorted: a partition of borrowers keeps every loan of a borrower together."""
+    out: dict[str, dict[str, list[Event]]] = {}
+    for loan, evs in group_by_loan(events).items():
+        borrower = next(e.borrower_id for e in evs if isinstance(e, LoanOpened))
+        out.setdefault(borrower, {})[loan] = evs
+    return dict(sorted(out.items()))
 
 
 def dumps_event(event: Event) -> str:

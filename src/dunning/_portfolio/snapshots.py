@@ -287,6 +287,42 @@ class SnapshotStore:
                 points.append(str(row[0]))
         return points
 
+    def iter_borrower_states(
+        self, *, lo: str = "", hi: str | None = None
+    ) -> Iterator[tuple[str, list[AccountState]]]:
+        """(borrower id, [checked snapshot of each loan, loan id order]) for borrower ids in
+        [lo, hi), sorted (the borrower index)."""
+        sql = "SELECT borrower_id, loan_id, state, digest FROM snapshots WHERE borrower_id >= ?"
+        args: tuple[object, ...] = (lo,)
+        if hi is not None:
+            sql += " AND borrower_id < ?"
+            args += (hi,)
+        rows = self.conn.execute(sql + " ORDER BY borrower_id, loan_id", args)
+        current: str | None = None
+        states: list[AccountState] = []
+        for borrower, loan_id, blob, digest in rows:
+            if borrower != current:
+                if current is not None:
+                    yield current, states
+                current, states = str(borrower), []
+            states.append(self._decode(str(loan_id), blob, digest))
+        if current is not None:
+            yield current, states
+
+    def borrower_split_points(self, parts: int) -> list[str]:
+        """Borrower ids cutting the store into `parts` ranges of near-equal loan counts, never
+        between two loans of one borrower (sorted)."""
+        total = self.count()
+        points: list[str] = []
+        for i in range(1, parts):
+            row = self.conn.execute(
+                "SELECT borrower_id FROM snapshots ORDER BY borrower_id, loan_id LIMIT 1 OFFSET ?",
+                (total * i // parts,),
+            ).fetchone()
+            if row is not None and str(row[0]) > "" and (not points or str(row[0]) > points[-1]):
+                points.append(str(row[0]))
+        return points
+
     # --- batch progress ---------------------------------------------------------------------
 
     def batch(self, batch_id: str) -> BatchRecord | None:
@@ -363,6 +399,13 @@ class SnapshotStore:
 
     def iter_decisions_json(self, batch_id: str, *, chunk: int = 1000) -> Iterator[str]:
         """The batch's decisions as JSON, in loan id order, read `chunk` at a time."""
+        for _key, decision in self.iter_keyed_decisions_json(batch_id, chunk=chunk):
+            yield decision
+
+    def iter_keyed_decisions_json(
+        self, batch_id: str, *, chunk: int = 1000
+    ) -> Iterator[tuple[str, str]]:
+        """(loan id or ``borrower:<id>``, decision JSON) of the batch, in key order."""
         after = ""
         while True:
             rows = self.conn.execute(
@@ -372,8 +415,8 @@ class SnapshotStore:
             ).fetchall()
             if not rows:
                 return
-            for _loan, decision in rows:
-                yield str(decision)
+            for key, decision in rows:
+                yield str(key), str(decision)
             after = str(rows[-1][0])
 
     def drop_batch(self, batch_id: str) -> None:

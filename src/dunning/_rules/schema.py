@@ -23,11 +23,19 @@ every name is importable from here.
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .schema_limits import LIMIT_KINDS as LIMIT_KINDS
 from .schema_limits import AmountThreshold as AmountThreshold
@@ -152,9 +160,31 @@ class Step(_Model):
     threatens_proceedings: bool = False
     description: TextField | None = None
     enabled: bool = True
+    # May be taken while collection is paused (collections_paused): e.g. a credit report the
+    # law requires, or a reply to the borrower. Default: held back by every pause.
+    allowed_during_pause: bool = False
+    # Who a step is about in a borrower decision (engine.decide_borrower): "borrower" (one
+    # contact covering every loan in arrears) or "loan" (that loan alone). Default by kind:
+    # reminder, contact, letter -> borrower; legal, internal, negotiation -> loan.
+    scope: Literal["borrower", "loan"] | None = None
 
     _t = field_validator("label", "description", mode="before")(_text)
     _d = field_validator("cooldown")(lambda v: None if v is None else _check_duration(v))
+
+    @model_serializer(mode="wrap")
+    def _omit_new_defaults(self, handler: Any) -> Any:
+        # The fields added after format 1 was fixed are left out of the canonical form while
+        # at their defaults, so every rule set written before them keeps its sha256.
+        data = handler(self)
+        if isinstance(data, dict):
+            for name, default in _LATER_DEFAULTS.items():
+                if name in data and data[name] == default:
+                    del data[name]
+        return data
+
+
+# Step fields added after format 1 was fixed, with their defaults (see `_omit_new_defaults`).
+_LATER_DEFAULTS: dict[str, object] = {"allowed_during_pause": False, "scope": None}
 
 
 class Derived(_Model):
@@ -199,6 +229,21 @@ class Flag(_Model):
     _t = field_validator("text", "source", mode="before")(_text)
 
 
+class Bucket(_Model):
+    """A delinquency range for transitions (`dunning.transitions`): from `min_dpd` up to the
+    next bucket's `min_dpd` - 1 (the last one is open-ended)."""
+
+    id: str = Field(min_length=1, max_length=32)
+    min_dpd: int = Field(ge=0, le=100_000)
+
+
+# The buckets a rule file without `buckets:` has (the `bucket` fact's table, M0 ... M7+).
+DEFAULT_BUCKETS: tuple[tuple[str, int], ...] = (
+    ("M0", 0), ("M1", 1), ("M2", 31), ("M3", 61), ("M4", 91), ("M5", 121), ("M6", 151),
+    ("M7+", 181),
+)  # fmt: skip
+
+
 class RuleFile(_Model):
     """A resolved rule file (after `extends`)."""
 
@@ -220,8 +265,36 @@ class RuleFile(_Model):
     rules: tuple[Rule, ...] = ()
     limits: tuple[Limit, ...] = ()
     flags: tuple[Flag, ...] = ()
+    # Delinquency ranges reported by transitions (entered bucket); default DEFAULT_BUCKETS.
+    buckets: tuple[Bucket, ...] = ()
 
     _t = field_validator("title", mode="before")(_text)
+
+    @model_validator(mode="after")
+    def _buckets_ordered(self) -> RuleFile:
+        lows = [b.min_dpd for b in self.buckets]
+        if lows and (lows[0] != 0 or any(a >= b for a, b in itertools.pairwise(lows))):
+            raise ValueError(f"buckets: expected min_dpd rising strictly from 0, found {lows}")
+        ids = [b.id for b in self.buckets]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"buckets: expected distinct ids, found {ids}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_new_defaults(self, handler: Any) -> Any:
+        # `buckets` came after format 1: left out while empty, so older files keep their sha256.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("buckets") == []:
+            del data["buckets"]
+        return data
+
+    def bucket_table(self) -> tuple[tuple[str, int, int | None], ...]:
+        """(id, min_dpd, max_dpd or None for the last) of every bucket, lowest first."""
+        rows = [(b.id, b.min_dpd) for b in self.buckets] or list(DEFAULT_BUCKETS)
+        return tuple(
+            (bid, low, rows[n + 1][1] - 1 if n + 1 < len(rows) else None)
+            for n, (bid, low) in enumerate(rows)
+        )
 
 
 def rule_file_json_schema() -> dict[str, Any]:

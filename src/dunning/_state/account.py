@@ -49,6 +49,7 @@ from .fold import Contact, Payment, Plan, Promise, StepRecord, fold
 from .ledger import Ledger, allocate
 from .order import fold_sorted, order_key
 from .parse import parse_event
+from .pauses import Pause
 
 if TYPE_CHECKING:
     from types import MappingProxyType
@@ -85,6 +86,7 @@ class AccountState(BaseModel):
     plans: tuple[Plan, ...] = ()
     promises: tuple[Promise, ...] = ()
     acknowledgements: tuple[datetime, ...] = ()  # debt_acknowledged (limitation restarts)
+    pauses: tuple[Pause, ...] = ()  # collections_paused on this loan or its borrower
     # Flags, as of the last event (the table of what sets and clears them is in _fold).
     dispute_open: bool = False
     hardship: bool = False

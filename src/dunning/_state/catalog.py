@@ -49,6 +49,13 @@ SCALARS: dict[str, FactSpec] = {
     f.name: f
     for f in (
         _S("dpd", "int", "days", "Days past due of the oldest unpaid installment (0 when none)."),
+        _S("dpd_net", "int", "days",
+           "Days past due net of paused days: dpd - paused_days (the packs age on dpd)."),
+        _S("paused", "bool", "",
+           "Collection is paused (collections_paused in force for this loan or borrower)."),
+        _S("paused_days", "int", "days",
+           "Days of the current delinquency (after the oldest unpaid due date) on which"
+           " collection was paused."),
         _S("overdue_amount", "money", "currency", "Amount due and unpaid at as_of."),
         _S("outstanding_amount", "money", "currency",
            "Unpaid balance: principal not yet repaid plus unpaid interest and fees."),

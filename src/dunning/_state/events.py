@@ -43,6 +43,8 @@ from .event_base import _BorrowerEvent as _BorrowerEvent
 from .event_base import _Event as _Event
 from .event_base import _LoanEvent as _LoanEvent
 from .event_base import _MoneyCheck as _MoneyCheck
+from .pauses import CollectionsPaused as CollectionsPaused
+from .pauses import CollectionsResumed as CollectionsResumed
 
 __all__ = [
     "CHANNELS",
@@ -344,6 +346,8 @@ Event: TypeAlias = Annotated[
     | BreathingSpaceEnded
     | DebtAcknowledged
     | StepTaken
+    | CollectionsPaused
+    | CollectionsResumed
     | LoanWrittenOff
     | LoanClosed,
     Field(discriminator="type"),

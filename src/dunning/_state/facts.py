@@ -52,6 +52,7 @@ from .context import context_for as context_for
 from .events import CONTACT_CHANNELS
 from .limitation import limitation_clock as limitation_clock
 from .limitation import limitation_facts
+from .pauses import pause_facts
 from .protection import MoratoriumTerms as MoratoriumTerms
 from .protection import protection_facts
 
@@ -87,6 +88,7 @@ def compute_facts(state: AccountState, as_of: datetime, ctx: FactContext) -> dic
     overdue = [b for b in _unpaid(state) if b[0] < today]
     facts: dict[str, Any] = {}
     facts.update(_money_facts(state, today, overdue))
+    facts.update(_pause_facts(state, as_of, today, overdue, facts["dpd"]))
     facts.update(_promise_facts(state, today))
     facts.update(_plan_facts(state, today))
     facts.update(_flag_facts(state, today, facts["outstanding_amount"]))
@@ -180,6 +182,21 @@ def _money_facts(
         "days_since_last_payment": _days(today, live[-1].at if live else None, tz),
         "days_since_opened": _days(today, state.opened_at, tz),
     }
+
+
+def _pause_facts(
+    state: AccountState,
+    as_of: datetime,
+    today: date,
+    overdue: list[tuple[date, Decimal, bool]],
+    dpd: int,
+) -> dict[str, Any]:
+    pauses = getattr(state, "pauses", ())
+    if not pauses:
+        return {"paused": False, "paused_days": 0, "dpd_net": dpd}
+    oldest = overdue[0][0] if overdue else None  # the due date dpd counts from
+    paused, days = pause_facts(pauses, as_of, today, oldest, state.timezone)
+    return {"paused": paused, "paused_days": days, "dpd_net": dpd - days}
 
 
 def promise_status(promise: Promise, payments: tuple[Payment, ...], today: date, tz: str) -> str:

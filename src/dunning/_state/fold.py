@@ -59,6 +59,7 @@ from .events import (
     _BorrowerEvent,
 )
 from .ledger import DueItem, ItemKind, allocate
+from .pauses import CollectionsPaused, CollectionsResumed, end_pauses, pause_of
 from .records import _FLAG_EVENTS as _FLAG_EVENTS
 from .records import FLAG_DEFAULTS, Contact, Payment, Plan, Promise, StepRecord
 from .records import _Record as _Record
@@ -69,7 +70,9 @@ if TYPE_CHECKING:
 __all__ = ["FLAG_DEFAULTS", "Contact", "Payment", "Plan", "Promise", "StepRecord", "fold"]
 
 _HEAD = ("loan_id", "borrower_id", "currency", "timezone", "product", "jurisdiction", "principal")
-_LISTS = ("payments", "contacts", "steps_taken", "plans", "promises", "acknowledgements")
+_LISTS = (
+    "payments", "contacts", "steps_taken", "plans", "promises", "acknowledgements", "pauses",
+)  # fmt: skip
 _ALL_CHANNELS = frozenset(CONTACT_CHANNELS)
 
 
@@ -273,6 +276,14 @@ class _Fold:
     def acknowledged(self, e: DebtAcknowledged) -> None:
         self.lists["acknowledgements"].append(e.at)
 
+    def paused(self, e: CollectionsPaused) -> None:
+        pause = pause_of(e, self.head["loan_id"])
+        if pause is not None:
+            self.lists["pauses"].append(pause)
+
+    def resumed(self, e: CollectionsResumed) -> None:
+        end_pauses(self.lists["pauses"], e, self.head["loan_id"])
+
     def cease(self, e: CeaseContactRequested) -> None:
         self.ceased |= _ALL_CHANNELS | {"any"} if "any" in e.channels else set(e.channels)
         if self.ceased >= _ALL_CHANNELS:
@@ -303,6 +314,8 @@ _HANDLERS: dict[str, Callable[[_Fold, Any], None]] = {
     "repayment_plan_refused": lambda fold, event: None,  # kept in `events`; read by the facts
     "cease_contact_requested": _Fold.cease,
     "consent_changed": _Fold.consent,
+    "collections_paused": _Fold.paused,
+    "collections_resumed": _Fold.resumed,
 }
 
 

@@ -61,6 +61,8 @@ BORROWER_LEVEL = frozenset(
         "attorney_retained",
         "breathing_space_started",
         "breathing_space_ended",
+        "collections_paused",
+        "collections_resumed",
     }
 )
 # When a line is not JSON, its loan may still be read off the text (to set that loan aside).

@@ -49,6 +49,7 @@ RANK: dict[str, int] = {
     "vulnerability_flagged": 8,
     "consent_changed": 8,
     "cease_contact_requested": 8,
+    "collections_paused": 8,
     "repayment_plan_refused": 8,  # after the offer (a step) it answers
     "dispute_resolved": 9,  # ... before it closes
     "hardship_ended": 9,
@@ -56,6 +57,7 @@ RANK: dict[str, int] = {
     "bankruptcy_closed": 9,
     "breathing_space_ended": 9,
     "repayment_plan_cancelled": 9,
+    "collections_resumed": 9,
     "borrower_deceased": 10,  # the end of the story last
     "loan_written_off": 11,
     "loan_closed": 12,

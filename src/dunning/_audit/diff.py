@@ -1,0 +1,32 @@
+"""The first difference between two JSON-shaped values, as a dotted path (used by replay).
+
+Objects are compared by sorted key, lists by index; a leaf differs when its JSON type or its
+value differs (``true`` and ``1`` differ, though Python says ``True == 1``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["diff_json"]
+
+
+def diff_json(path: str, x: Any, y: Any) -> tuple[str, Any, Any] | None:
+    if isinstance(x, dict) and isinstance(y, dict):
+        for key in sorted(set(x) | set(y)):
+            found = diff_json(f"{path}.{key}", x.get(key), y.get(key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(x, list) and isinstance(y, list):
+        for i in range(max(len(x), len(y))):
+            found = diff_json(
+                f"{path}[{i}]", x[i] if i < len(x) else None, y[i] if i < len(y) else None
+            )
+            if found is not None:
+                return found
+        return None
+    # type() too: in JSON, true and 1 are different values, though Python says True == 1.
+    if type(x) is type(y) and x == y:
+        return None
+    return path, x, y
