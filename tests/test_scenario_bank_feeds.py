@@ -174,6 +174,23 @@ def test_invalid_utf8_is_file_line_and_exit_2(
     assert f"{feed}:2" in capsys.readouterr().err
 
 
+def test_a_lone_surrogate_in_an_id_still_reaches_the_dead_letter_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed line whose event id is the JSON escape of a lone surrogate (valid JSON text,
+    no UTF-8 encoding) is set aside like any bad record: the dead-letter file is written,
+    each line readable JSON, and the other loan is decided (exit 1, not a crash)."""
+    feed, rejects = tmp_path / "feed.jsonl", tmp_path / "rejects.jsonl"
+    bad = json.dumps(loan(2)[0]).replace('"event_id": "', '"event_id": "\\ud800', 1)
+    feed.write_text(json.dumps(loan(1)[0]) + "\n" + bad + "\n", encoding="utf-8")
+    code = main(["decide", str(feed), "--rules", str(RULES_PATH), "--as-of", AS_OF,
+                 "--rejects", str(rejects)])  # fmt: skip
+    capsys.readouterr()
+    assert code == 1
+    lines = rejects.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["line"] == 2
+
+
 def write_night(path: Path, lines: list[str]) -> None:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 

@@ -84,12 +84,15 @@ class Reject:
 
     def to_json(self) -> str:
         """The dead-letter line: every field, the text verbatim under ``"line_text"``."""
-        return json.dumps(
-            {"source": self.source, "line": self.line, "event_id": self.event_id,
-             "loan_id": self.loan_id, "borrower_id": self.borrower_id, "error": self.error,
-             "line_text": self.text},
-            ensure_ascii=False, sort_keys=True,
-        )  # fmt: skip
+        fields = {"source": self.source, "line": self.line, "event_id": self.event_id,
+                  "loan_id": self.loan_id, "borrower_id": self.borrower_id,
+                  "error": self.error, "line_text": self.text}  # fmt: skip
+        text = json.dumps(fields, ensure_ascii=False, sort_keys=True)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a "\ud800" escape in the feed) has no
+            text = json.dumps(fields, ensure_ascii=True, sort_keys=True)  # UTF-8: escape it
+        return text
 
     def __repr__(self) -> str:
         where = f"{self.source or '<input>'}:{self.line}" if self.line else "<input>"
