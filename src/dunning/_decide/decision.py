@@ -191,6 +191,17 @@ class Decision(BaseModel):
                 f"decision JSON: expected a dunning decision, found {problems}"
             ) from None
 
+    # A copy never carries its original's canonical bytes (`_parts`): its content may differ.
+    def __copy__(self) -> Decision:
+        m = super().__copy__()
+        m.__dict__.pop(_KEPT, None)
+        return m
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Decision:
+        m = super().__deepcopy__(memo)
+        m.__dict__.pop(_KEPT, None)
+        return m
+
     def with_id(self) -> Decision:
         """This decision with `id` set from its content (after a `model_copy(update=...)`)."""
         return self.model_copy(update={"id": hashlib.sha256(canonical_bytes(self)).hexdigest()})
@@ -255,24 +266,48 @@ _OPTIONAL = ("arm", "experiment")
 def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
     """The canonical JSON of `d` as UTF-8 bytes: without `id` (what the id is the sha256 of),
     or with the id computed from the content (`with_id`, the bytes of `to_json()`)."""
-    data = _shape(d)
-    if data is None:
+    parts = _parts(d)
+    if parts is None:
         return _reference_bytes(d, with_id)
-    try:
-        text = pydantic_core.to_json(data)
-    except pydantic_core.PydanticSerializationError:
-        # Text that is not UTF-8 (a lone surrogate): the reference path fails its own way.
-        return _reference_bytes(d, with_id)
+    head, tail = parts
+    text = head + b"," + tail
     if not with_id:
         return text
-    # "id" sorts between "flags" and "input_digest"; rebuild the dict in that order.
-    digest = hashlib.sha256(text).hexdigest()
+    # "id" sorts between "flags" and "input_digest", the split point of `_parts`.
+    return head + b',"id":"' + hashlib.sha256(text).hexdigest().encode("ascii") + b'",' + tail
+
+
+# Theory of operation of `_parts`: the canonical JSON of a decision is written as two JSON
+# objects, the keys before "input_digest" (`head`, without its closing brace) and those from it
+# on (`tail`, without its opening brace), so the text without the id is head + "," + tail and
+# the text with it head + ',"id":"<sha256>",' + tail: the id and `to_json` need one
+# serialisation between them, not one each. The pair is kept on the decision (its instance
+# dict, which pydantic leaves out of fields, equality and JSON) tagged with the decision's own
+# `id()`: a `model_copy` (new object, possibly other content) copies the dict but not the
+# identity, so it never reads its original's bytes. tests/test_fastpaths.py checks the bytes
+# against the reference (`_reference_bytes`) on generated decisions, copies included.
+_KEPT = "_canonical_parts"
+
+
+def _parts(d: Decision) -> tuple[bytes, bytes] | None:
+    """(head, tail) of `d`'s canonical JSON without the id, or None for the reference path."""
+    kept = d.__dict__.get(_KEPT)
+    if kept is not None and kept[0] == id(d):
+        return kept[1]  # type: ignore[no-any-return]
+    data = _shape(d)
+    if data is None:
+        return None
     keys = list(data)
     at = keys.index("input_digest")
-    ordered = {k: data[k] for k in keys[:at]}
-    ordered["id"] = digest
-    ordered.update((k, data[k]) for k in keys[at:])
-    return pydantic_core.to_json(ordered)
+    try:
+        head = pydantic_core.to_json({k: data[k] for k in keys[:at]})
+        tail = pydantic_core.to_json({k: data[k] for k in keys[at:]})
+    except pydantic_core.PydanticSerializationError:
+        # Text that is not UTF-8 (a lone surrogate): the reference path fails its own way.
+        return None
+    parts = (head[:-1], tail[1:])
+    d.__dict__[_KEPT] = (id(d), parts)
+    return parts
 
 
 def _reference_bytes(d: Decision, with_id: bool) -> bytes:
