@@ -85,7 +85,7 @@ def test_kept_canonical_bytes_never_leak_into_a_copy(d: Decision, other: Decisio
         assert canonical_bytes(c) == _reference_bytes(c, with_id=False)
         assert c.with_id().to_json() == _reference_bytes(c, with_id=True).decode("utf-8")
     assert d.to_json() == first == _reference_bytes(d, with_id=True).decode("utf-8")
-    assert "_canonical_parts" not in d.model_dump() and "_canonical_parts" not in first
+    assert "_canonical_text" not in d.model_dump() and "_canonical_text" not in first
 
 
 @given(richer_decisions())

@@ -266,48 +266,47 @@ _OPTIONAL = ("arm", "experiment")
 def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
     """The canonical JSON of `d` as UTF-8 bytes: without `id` (what the id is the sha256 of),
     or with the id computed from the content (`with_id`, the bytes of `to_json()`)."""
-    parts = _parts(d)
-    if parts is None:
+    kept = _text(d)
+    if kept is None:
         return _reference_bytes(d, with_id)
-    head, tail = parts
-    text = head + b"," + tail
+    text, at = kept
     if not with_id:
         return text
-    # "id" sorts between "flags" and "input_digest", the split point of `_parts`.
-    return head + b',"id":"' + hashlib.sha256(text).hexdigest().encode("ascii") + b'",' + tail
+    # "id" sorts between "flags" and "input_digest": spliced in before the latter.
+    digest = hashlib.sha256(text).hexdigest().encode("ascii")
+    return text[:at] + b',"id":"' + digest + b'"' + text[at:]
 
 
-# Theory of operation of `_parts`: the canonical JSON of a decision is written as two JSON
-# objects, the keys before "input_digest" (`head`, without its closing brace) and those from it
-# on (`tail`, without its opening brace), so the text without the id is head + "," + tail and
-# the text with it head + ',"id":"<sha256>",' + tail: the id and `to_json` need one
+# Theory of operation of `_text`: the canonical JSON of a decision without its id is written
+# once, and the id's place found in it: the top-level key "input_digest" (the key the id sorts
+# just before; a key's quotes are never string content, which JSON escapes, and no nested
+# object before it -- blocks, flag notes -- has such a key). The text with the id is then the
+# text without it with ',"id":"<sha256>"' spliced in: the id and `to_json` need one
 # serialisation between them, not one each. The pair is kept on the decision (its instance
 # dict, which pydantic leaves out of fields, equality and JSON) tagged with the decision's own
-# `id()`: a `model_copy` (new object, possibly other content) copies the dict but not the
-# identity, so it never reads its original's bytes. tests/test_fastpaths.py checks the bytes
-# against the reference (`_reference_bytes`) on generated decisions, copies included.
-_KEPT = "_canonical_parts"
+# `id()`, and copies drop it (`Decision.__copy__`): a copy, whose content may differ, never
+# reads its original's bytes. tests/test_fastpaths.py checks the bytes against the reference
+# (`_reference_bytes`) on generated decisions, copies included.
+_KEPT = "_canonical_text"
+_ID_AT = b',"input_digest":"'
 
 
-def _parts(d: Decision) -> tuple[bytes, bytes] | None:
-    """(head, tail) of `d`'s canonical JSON without the id, or None for the reference path."""
+def _text(d: Decision) -> tuple[bytes, int] | None:
+    """(canonical JSON without the id, where the id goes), or None for the reference path."""
     kept = d.__dict__.get(_KEPT)
     if kept is not None and kept[0] == id(d):
         return kept[1]  # type: ignore[no-any-return]
     data = _shape(d)
     if data is None:
         return None
-    keys = list(data)
-    at = keys.index("input_digest")
     try:
-        head = pydantic_core.to_json({k: data[k] for k in keys[:at]})
-        tail = pydantic_core.to_json({k: data[k] for k in keys[at:]})
+        text = pydantic_core.to_json(data)
     except pydantic_core.PydanticSerializationError:
         # Text that is not UTF-8 (a lone surrogate): the reference path fails its own way.
         return None
-    parts = (head[:-1], tail[1:])
-    d.__dict__[_KEPT] = (id(d), parts)
-    return parts
+    pair = (text, text.index(_ID_AT))
+    d.__dict__[_KEPT] = (id(d), pair)
+    return pair
 
 
 def _reference_bytes(d: Decision, with_id: bool) -> bytes:
