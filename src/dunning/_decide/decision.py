@@ -340,6 +340,34 @@ def _block(b: Block) -> dict[str, Any]:
     return out
 
 
+# A flag note's JSON-shaped dict, by note: the gate hands out the same FlagNote objects
+# decision after decision (one per flag and rule set), so each is shaped once. The entry holds
+# the note itself and is used only for that very object (frozen: its content cannot change).
+# Bounded: cleared when full.
+_NOTES: dict[int, tuple[FlagNote, dict[str, Any]]] = {}
+
+
+def _note(f: FlagNote) -> dict[str, Any]:
+    hit = _NOTES.get(id(f))
+    if hit is not None and hit[0] is f:
+        return hit[1]
+    shape = _lean(
+        {
+            "grade": f.grade,
+            "id": f.id,
+            "source": f.source,
+            "source_zh": f.source_zh,
+            "text": f.text,
+            "text_zh": f.text_zh,
+            "url": f.url,
+        }
+    )
+    if len(_NOTES) >= 4096:
+        _NOTES.clear()
+    _NOTES[id(f)] = (f, shape)
+    return shape
+
+
 def _shape(d: Decision) -> dict[str, Any] | None:
     """`d._payload()` with sorted keys at every level, or None for an unusual fact value."""
     matched = []
@@ -381,20 +409,7 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "borrower_id": d.borrower_id,
         "chosen_rule": d.chosen_rule,
         "engine_version": d.engine_version,
-        "flag_notes": [
-            _lean(
-                {
-                    "grade": f.grade,
-                    "id": f.id,
-                    "source": f.source,
-                    "source_zh": f.source_zh,
-                    "text": f.text,
-                    "text_zh": f.text_zh,
-                    "url": f.url,
-                }
-            )
-            for f in d.flag_notes
-        ],
+        "flag_notes": [_note(f) for f in d.flag_notes],
         "flags": list(d.flags),
         "input_digest": d.input_digest,
         "loan_id": d.loan_id,
