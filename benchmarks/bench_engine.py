@@ -14,9 +14,10 @@ bounded. Two figures per backend:
   out (`Engine.match`); a chunk's loop takes milliseconds, so each is timed `--repeat`
   times (5) and the best counts, for every backend alike;
 * full decisions/s -- `Engine.decide(state, as_of)` from a stored state: facts, rules, gate,
-  trace, Decision object with its content id. Each state is decided once per backend, on a
-  fresh copy (nothing cached from an earlier decision: the first decision of a state read
-  from a snapshot store).
+  trace, Decision object with its content id. The stored states are read back from a
+  snapshot store (`dunning.batch.SnapshotStore`, checked, untimed), and each is decided once
+  per backend, on a fresh copy (nothing cached from an earlier decision: the first decision
+  of a state read from a snapshot store).
 
 Peers: ``zen`` is zen-engine (the `bench` extra, `zen_table`) evaluating the same conditions
 as a decision table; it has rule evaluations only (no gate, no decisions), timed on its faster
@@ -36,6 +37,7 @@ import argparse
 import random
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -47,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from dunning import AccountState, Engine, loads_rules  # noqa: E402
+from dunning.batch import SnapshotStore  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gc_quiet import quiet_gc  # noqa: E402
@@ -242,20 +245,38 @@ def account(n: int, seed: int) -> tuple[list[dict[str, Any]], datetime]:
 # -- measurement ----------------------------------------------------------------------------------
 
 
-def chunks(total: int, size: int, seed: int) -> Iterator[list[tuple[Any, datetime]]]:
-    """Stored states, `size` at a time: generated and folded before any timing starts."""
-    for start in range(0, total, size):
-        accounts = [account(n, seed) for n in range(start, min(total, start + size))]
-        yield [(AccountState.from_events(ev), at) for ev, at in accounts]
+class Chunk:
+    """Stored states of a chunk of accounts: `read()` reads each back from the snapshot store
+    (checked, as a nightly batch reads them), a fresh AccountState per call, so nothing one
+    backend's decisions cache in a state is seen by another's."""
+
+    def __init__(self, store: Any, accounts: list[tuple[str, datetime]]):
+        self.store, self.accounts = store, accounts
+
+    def read(self) -> list[tuple[Any, datetime]]:
+        return [(self.store.get(loan), at) for loan, at in self.accounts]
+
+
+def chunks(total: int, size: int, seed: int) -> Iterator[Chunk]:
+    """Stored states, `size` at a time: generated, folded and written to a snapshot store
+    before any timing starts."""
+    with tempfile.TemporaryDirectory() as tmp, SnapshotStore(Path(tmp) / "s.db") as store:
+        for start in range(0, total, size):
+            accounts = [account(n, seed) for n in range(start, min(total, start + size))]
+            with store.transaction():
+                for ev, _ in accounts:
+                    store.put(AccountState.from_events(ev))
+            yield Chunk(store, [(ev[0]["loan_id"], at) for ev, at in accounts])
 
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def traced_peak_mb(engine: Engine, sample: list[tuple[Any, datetime]]) -> float:
+def traced_peak_mb(engine: Engine, sample: Chunk) -> float:
+    states = sample.read()
     tracemalloc.start()
-    for state, at in sample:
+    for state, at in states:
         engine.decide(state, at)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -299,11 +320,11 @@ def main(argv: list[str] | None = None) -> int:
           f" {total:,} accounts in chunks of {args.chunk:,}", flush=True)  # fmt: skip
     setup = time.perf_counter()
     for n, chunk in enumerate(chunks(total, args.chunk, args.seed)):
-        # Each backend decides its own (shallow) copies of the stored states, made before
-        # anything is computed: a state caches values derived from it (events JSON, unpaid
-        # items), and one backend must not be timed on caches the other filled.
-        own = {b: [(s.model_copy(), at) for s, at in chunk] for b in engines}
-        facts = [dict(s.facts(at, rules)) for s, at in chunk]
+        # Each backend decides its own read-back of the stored states: a state caches values
+        # derived from it (unpaid items, the events' JSON), and one backend must not be timed
+        # on caches the other filled.
+        own = {b: chunk.read() for b in engines}
+        facts = [dict(s.facts(at, rules)) for s, at in chunk.read()]
         for b, engine in engines.items():
             best = float("inf")
             for _ in range(args.repeat):
@@ -341,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             checked += len(facts)
         print(f"  chunk {n + 1}: {min(total, (n + 1) * args.chunk):,} accounts,"
               f" peak RSS {rss_mb():.0f} MB", flush=True)  # fmt: skip
-    sample = next(chunks(min(total, 1_000), 1_000, args.seed))
+    sampled = chunks(min(total, 1_000), 1_000, args.seed)  # the store lives as long as it
+    sample = next(sampled)
     print(f"\n{total:,} accounts in {time.perf_counter() - setup:.0f} s; decisions: "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())))  # fmt: skip
     if peers:

@@ -21,8 +21,8 @@ from dunning import Engine
 def phases(rules: Any, total: int, seed: int, reps: int = 3) -> None:
     """CPU time per phase of `Engine.decide` (python backend), measured inside real decisions:
     the engine's phase functions are wrapped with timers (~0.3 us each), and `total` fresh
-    stored states are decided; the run with the least total time of `reps` is shown, so other
-    load on the machine counts as little as it can."""
+    stored states (read back from a snapshot store) are decided; the run with the least total
+    time of `reps` is shown, so other load on the machine counts as little as it can."""
     clock = time.process_time
     took: dict[str, float] = {}
 
@@ -43,13 +43,14 @@ def phases(rules: Any, total: int, seed: int, reps: int = 3) -> None:
     Engine.match = timed(Engine.match, "rule matching")  # type: ignore[method-assign]
     Engine._match_of = timed(Engine._match_of, "trace (Match per matching rule)")  # type: ignore[method-assign]
     engine = Engine(rules)
-    chunk = next(chunks(total, total, seed))
-    for state, at in chunk[:200]:  # warm the per-rule-set caches (plans, compiled code)
-        engine.decide(state.model_copy(), at)
+    stored = chunks(total, total, seed)  # the snapshot store lives as long as the generator
+    chunk = next(stored)
+    for state, at in chunk.read()[:200]:  # warm the per-rule-set caches (plans, code)
+        engine.decide(state, at)
     runs = []
     for _ in range(reps):
         took.clear()
-        own = [(s.model_copy(), at) for s, at in chunk]
+        own = chunk.read()  # fresh read-backs from the snapshot store
         t = clock()
         for s, at in own:
             engine.decide(s, at)

@@ -42,7 +42,8 @@ def test_zen_matches_python_on_the_benchmark_table(bench: Any) -> None:
     table = _module("zen_table").ZenTable(rules)
     engine = Engine(rules)
     hits = 0
-    for state, at in next(bench.chunks(300, 300, 7)):
+    stored = bench.chunks(300, 300, 7)  # its snapshot store lives as long as the generator
+    for state, at in next(stored).read():
         facts = dict(state.facts(at, rules))
         want = set(engine.match(facts))
         assert table.match_table(facts) == want
@@ -63,7 +64,8 @@ def test_nulls_money_and_negation_keep_their_meaning() -> None:
     )
     table = _module("zen_table").ZenTable(rules)
     engine = Engine(rules)
-    for state, at in next(_module("bench_engine").chunks(120, 120, 3)):
+    stored = _module("bench_engine").chunks(120, 120, 3)
+    for state, at in next(stored).read():
         facts = dict(state.facts(at, rules))
         for late in (None, 0, 5):
             for amount in ("0.00", "0.04", "0.05", "0.06"):

@@ -9,19 +9,25 @@ content id (`_digest.decision_id`, the validator, `with_id`) and for `to_json`.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import pickle
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import rfc8785
+import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning import InputError
+from audit_helpers import loan_events
+from dunning import AccountState, InputError
 from dunning._decide.decision import Decision, FlagNote, Match, _reference_bytes, canonical_bytes
-from dunning._decide.digest import decision_id
+from dunning._decide.digest import decision_id, events_wire, input_digest, state_digest
+from dunning._portfolio.snapshot_check import decode, encode
+from dunning.testing import account_states, as_of_times
 from test_decision import SAFE_INT, _ids, decisions
 
 
@@ -59,6 +65,27 @@ def test_fast_canonical_json_is_the_reference_byte_for_byte(d: Decision) -> None
     assert _reference_bytes(d, with_id=False) == canonical_bytes(d)
     assert _reference_bytes(d, with_id=True) == canonical_bytes(d, with_id=True)
     assert _reference_bytes(d, with_id=True).decode("utf-8") == d.to_json()
+
+
+@given(richer_decisions(), richer_decisions())
+def test_kept_canonical_bytes_never_leak_into_a_copy(d: Decision, other: Decision) -> None:
+    """The bytes a decision keeps after its first serialisation are its own: a copy with other
+    content (model_copy, copy.copy, copy.deepcopy, pickle) writes the reference bytes of its
+    own content, and the original still writes its own."""
+    first = d.to_json()  # fills the kept bytes
+    update = {"step": other.step, "matched": other.matched, "input_digest": other.input_digest}
+    copies = [
+        d.model_copy(update=update),
+        d.model_copy(update=update, deep=True),
+        copy.copy(d),
+        copy.deepcopy(d),
+        pickle.loads(pickle.dumps(d)),
+    ]
+    for c in copies:
+        assert canonical_bytes(c) == _reference_bytes(c, with_id=False)
+        assert c.with_id().to_json() == _reference_bytes(c, with_id=True).decode("utf-8")
+    assert d.to_json() == first == _reference_bytes(d, with_id=True).decode("utf-8")
+    assert "_canonical_text" not in d.model_dump() and "_canonical_text" not in first
 
 
 @given(richer_decisions())
@@ -145,3 +172,29 @@ def test_astral_keys_anywhere_take_the_jcs_order() -> None:
         ),
     ):
         assert rfc8785.dumps(d._payload()) == canonical_bytes(d)
+
+
+@given(st.data())
+def test_snapshot_read_back_keeps_the_events_wire_bytes(data: st.DataObject) -> None:
+    """A snapshot read back keeps its events' JSON, cut from the stored text, for the input
+    digest: byte for byte what serialising the events gives, so a decision from the read-back
+    state has the same digest (and id) as one from the state that was stored."""
+    state = data.draw(account_states())
+    as_of = data.draw(as_of_times(state.events))
+    blob, digest = encode(state)
+    back = decode(state.loan_id, blob, digest, where="test")
+    assert back._derived["events_wire"] == events_wire(back.events)
+    assert state_digest(back, as_of) == input_digest(state.events, as_of)
+
+
+def test_a_snapshot_text_not_written_by_to_json_keeps_no_wire_bytes() -> None:
+    """Text laid out otherwise (spaces after the separators) is still read, but its events are
+    serialised again for the digest: the kept bytes are only ever `to_json`'s own."""
+    state = AccountState.from_events(loan_events("L1", 4))
+    text = json.dumps(json.loads(state.to_json())).encode()
+    blob = zstandard.ZstdCompressor().compress(text)
+    back = decode("L1", blob, hashlib.sha256(text).hexdigest(), where="test")
+    assert "events_wire" not in back._derived
+    assert state_digest(back, state.last_event_at) == input_digest(
+        state.events, state.last_event_at
+    )

@@ -195,6 +195,17 @@ class Decision(BaseModel):
                 f"decision JSON: expected a dunning decision, found {problems}"
             ) from None
 
+    # A copy never carries its original's canonical bytes (`_parts`): its content may differ.
+    def __copy__(self) -> Decision:
+        m = super().__copy__()
+        m.__dict__.pop(_KEPT, None)
+        return m
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Decision:
+        m = super().__deepcopy__(memo)
+        m.__dict__.pop(_KEPT, None)
+        return m
+
     def with_id(self) -> Decision:
         """This decision with `id` set from its content (after a `model_copy(update=...)`)."""
         return self.model_copy(update={"id": hashlib.sha256(canonical_bytes(self)).hexdigest()})
@@ -259,24 +270,47 @@ _OPTIONAL = ("arm", "experiment", "position")
 def canonical_bytes(d: Decision, with_id: bool = False) -> bytes:
     """The canonical JSON of `d` as UTF-8 bytes: without `id` (what the id is the sha256 of),
     or with the id computed from the content (`with_id`, the bytes of `to_json()`)."""
+    kept = _text(d)
+    if kept is None:
+        return _reference_bytes(d, with_id)
+    text, at = kept
+    if not with_id:
+        return text
+    # "id" sorts between "flags" and "input_digest": spliced in before the latter.
+    digest = hashlib.sha256(text).hexdigest().encode("ascii")
+    return text[:at] + b',"id":"' + digest + b'"' + text[at:]
+
+
+# Theory of operation of `_text`: the canonical JSON of a decision without its id is written
+# once, and the id's place found in it: the top-level key "input_digest" (the key the id sorts
+# just before; a key's quotes are never string content, which JSON escapes, and no nested
+# object before it -- blocks, flag notes -- has such a key). The text with the id is then the
+# text without it with ',"id":"<sha256>"' spliced in: the id and `to_json` need one
+# serialisation between them, not one each. The pair is kept on the decision (its instance
+# dict, which pydantic leaves out of fields, equality and JSON) tagged with the decision's own
+# `id()`, and copies drop it (`Decision.__copy__`): a copy, whose content may differ, never
+# reads its original's bytes. tests/test_fastpaths.py checks the bytes against the reference
+# (`_reference_bytes`) on generated decisions, copies included.
+_KEPT = "_canonical_text"
+_ID_AT = b',"input_digest":"'
+
+
+def _text(d: Decision) -> tuple[bytes, int] | None:
+    """(canonical JSON without the id, where the id goes), or None for the reference path."""
+    kept = d.__dict__.get(_KEPT)
+    if kept is not None and kept[0] == id(d):
+        return kept[1]  # type: ignore[no-any-return]
     data = _shape(d)
     if data is None:
-        return _reference_bytes(d, with_id)
+        return None
     try:
         text = pydantic_core.to_json(data)
     except pydantic_core.PydanticSerializationError:
         # Text that is not UTF-8 (a lone surrogate): the reference path fails its own way.
-        return _reference_bytes(d, with_id)
-    if not with_id:
-        return text
-    # "id" sorts between "flags" and "input_digest"; rebuild the dict in that order.
-    digest = hashlib.sha256(text).hexdigest()
-    keys = list(data)
-    at = keys.index("input_digest")
-    ordered = {k: data[k] for k in keys[:at]}
-    ordered["id"] = digest
-    ordered.update((k, data[k]) for k in keys[at:])
-    return pydantic_core.to_json(ordered)
+        return None
+    pair = (text, text.index(_ID_AT))
+    d.__dict__[_KEPT] = (id(d), pair)
+    return pair
 
 
 def _reference_bytes(d: Decision, with_id: bool) -> bytes:
@@ -308,6 +342,34 @@ def _block(b: Block) -> dict[str, Any]:
     if b.url is not None:
         out["url"] = b.url
     return out
+
+
+# A flag note's JSON-shaped dict, by note: the gate hands out the same FlagNote objects
+# decision after decision (one per flag and rule set), so each is shaped once. The entry holds
+# the note itself and is used only for that very object (frozen: its content cannot change).
+# Bounded: cleared when full.
+_NOTES: dict[int, tuple[FlagNote, dict[str, Any]]] = {}
+
+
+def _note(f: FlagNote) -> dict[str, Any]:
+    hit = _NOTES.get(id(f))
+    if hit is not None and hit[0] is f:
+        return hit[1]
+    shape = _lean(
+        {
+            "grade": f.grade,
+            "id": f.id,
+            "source": f.source,
+            "source_zh": f.source_zh,
+            "text": f.text,
+            "text_zh": f.text_zh,
+            "url": f.url,
+        }
+    )
+    if len(_NOTES) >= 4096:
+        _NOTES.clear()
+    _NOTES[id(f)] = (f, shape)
+    return shape
 
 
 def _shape(d: Decision) -> dict[str, Any] | None:
@@ -351,20 +413,7 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "borrower_id": d.borrower_id,
         "chosen_rule": d.chosen_rule,
         "engine_version": d.engine_version,
-        "flag_notes": [
-            _lean(
-                {
-                    "grade": f.grade,
-                    "id": f.id,
-                    "source": f.source,
-                    "source_zh": f.source_zh,
-                    "text": f.text,
-                    "text_zh": f.text_zh,
-                    "url": f.url,
-                }
-            )
-            for f in d.flag_notes
-        ],
+        "flag_notes": [_note(f) for f in d.flag_notes],
         "flags": list(d.flags),
         "input_digest": d.input_digest,
         "loan_id": d.loan_id,

@@ -68,6 +68,7 @@ def decode(loan_id: str, blob: Any, digest: Any, *, where: str, full: bool = Fal
         state = AccountState.from_json(text)
     except InputError as exc:
         raise StoreError(f"{bad}: {exc}") from None
+    _keep_events_wire(state, text)
     problems = derived_problems(state)
     if not problems and full:
         problems = _refold_problems(state)
@@ -78,6 +79,29 @@ def decode(loan_id: str, blob: Any, digest: Any, *, where: str, full: bool = Fal
             f"{bad}: {'; '.join(problems[:3])} (its events say otherwise); rebuild it from events"
         )
     return state
+
+
+# The events' wire JSON inside a snapshot's text (`AccountState.to_json` writes the fields in
+# model order, compact: ``..."last_event_at":"...","events":[...],"ledger":{...``). A key's
+# opening quote can never be a string's content (JSON escapes it), so the first `"events":[`
+# and the first `],"ledger":{` after it bound the array whenever the text is `to_json`'s own,
+# which the digest just proved (`encode` stored the sha256 of `to_json()`).
+_EVENTS_AT, _EVENTS_END = b',"events":[', b'],"ledger":{'
+
+
+def _keep_events_wire(state: AccountState, text: bytes) -> None:
+    """Keep the events' JSON of the snapshot text with the state, for the decision's input
+    digest (`_decide.digest.state_digest` then only hashes; the same bytes as
+    `events_wire(state.events)`, which tests/test_fastpaths.py checks on generated histories).
+    Left out, so the digest serialises the events again, unless the text has exactly one
+    events array followed by the ledger."""
+    start = text.find(_EVENTS_AT)
+    if start < 0 or text.find(_EVENTS_AT, start + 1) >= 0:
+        return
+    end = text.find(_EVENTS_END, start)
+    if end < 0 or text.find(_EVENTS_END, end + 1) >= 0:
+        return
+    state._derived["events_wire"] = text[start + len(_EVENTS_AT) - 1 : end + 1]
 
 
 def derived_problems(state: AccountState) -> list[str]:
