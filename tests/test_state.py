@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,3 +240,25 @@ def test_demo_prints_an_aligned_table() -> None:
     assert "" == lines[header + 11].strip()  # the state table ends after nine loans
     assert all(r.index("B-") == lines[header].index("borrower") for r in rows)
     assert "L-1008  B-108     241  M7+" in buf.getvalue()
+
+
+def test_a_copy_of_a_decided_state_does_not_share_its_cache() -> None:
+    """`model_copy` starts with empty derived values: a copy with other events must not read
+    the unpaid items or the events' JSON cached by the original."""
+    import dunning
+
+    events = [
+        {"type": "loan_opened", "event_id": "o", "loan_id": "L", "borrower_id": "B",
+         "at": "2025-01-01T09:00:00+08:00", "principal": "1000.00", "currency": "CNY",
+         "timezone": "Asia/Shanghai"},
+        {"type": "installment_due", "event_id": "d", "loan_id": "L",
+         "at": "2025-02-01T00:00:00+08:00", "due_date": "2025-02-01", "principal": "100.00",
+         "currency": "CNY"},
+    ]  # fmt: skip
+    state = dunning.AccountState.from_events(events)
+    pack = Path(__file__).resolve().parent.parent / "rules" / "cn-bank-retail.yaml"
+    rules = dunning.load_rules(pack)
+    dunning.Engine(rules).decide(state, "2025-03-05T10:00:00+08:00")  # fills the cache
+    assert state.__dict__.get("_derived")
+    copy = state.model_copy()
+    assert "_derived" not in copy.__dict__ or copy._derived is not state._derived

@@ -247,6 +247,13 @@ class AccountState(BaseModel):
     def _derived(self) -> dict[str, Any]:
         return {}
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
+        """A copy whose derived values start empty: pydantic copies the instance __dict__,
+        which would share this snapshot's cache dict (stale once `update` changes a field)."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("_derived", None)
+        return copy
+
     def __repr__(self) -> str:
         return (
             f"<AccountState loan={self.loan_id} borrower={self.borrower_id} {self.currency}"
