@@ -137,7 +137,8 @@ def test_the_console_script_decides_it_every_month(
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the dask extra is in dev: a missing one fails, never skips
+
     cluster = distributed.LocalCluster(
         n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None
     )
