@@ -27,6 +27,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -115,7 +116,7 @@ def _free_port() -> int:
 # ---------------------------------------------------------------------------- servers
 
 
-class PgServer:
+class PgServer(ABC):
     """Common interface of a started or an external server."""
 
     url: str
@@ -124,17 +125,19 @@ class PgServer:
     def dsn(self, dbname: str) -> str:
         return with_dbname(self.url, dbname)
 
+    @abstractmethod
     def stop(self, mode: ShutdownMode = "fast") -> None:
-        raise NotImplementedError
+        """Stop the server (a temporary one) or refuse (an external one)."""
 
+    @abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start the server again after `stop`."""
 
     def restart(self, mode: ShutdownMode = "fast") -> None:
         self.stop(mode)
         self.start()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an external server has nothing to clean up
         """Stop and clean up; safe to call twice."""
 
     def __enter__(self) -> Self:

@@ -55,6 +55,6 @@ def test_exit_codes(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     conn.execute("DELETE FROM records WHERE seq = 6")
     conn.commit()
     conn.close()
-    assert 1 == main(["audit", "verify", str(store), *signed])
+    assert 1 == main(["audit", "verify", str(store), *signed])  # exit 1: verify found problems
     out = capsys.readouterr().out
     assert "FAILED" in out and "records 6..6 are missing" in out

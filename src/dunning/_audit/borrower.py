@@ -23,6 +23,7 @@ from .._decide.borrower_decision import BorrowerDecision
 from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .diff import diff_json as _diff
+from .diff import mismatch
 from .registry import RuleSetLike
 
 if TYPE_CHECKING:
@@ -89,13 +90,7 @@ def replay_borrower(
     remade = engine.decide_borrower(events, decision.as_of)
     diff = _first_difference(decision, remade)
     if diff is not None:
-        field, expected, actual = diff
-        raise ReplayMismatch(
-            f"{where}: {field} differs: recorded {_show(expected)}, re-made {_show(actual)}",
-            field=field,
-            expected=expected,
-            actual=actual,
-        )
+        raise mismatch(where, diff)
     return remade
 
 
@@ -111,7 +106,3 @@ def _first_difference(
         if diff is not None:
             return diff
     return None
-
-
-def _show(value: Any) -> str:
-    return "(absent)" if value is None else repr(value)

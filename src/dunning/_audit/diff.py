@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["diff_json"]
+from .._base.errors import ReplayMismatch
+
+__all__ = ["diff_json", "mismatch"]
 
 
 def diff_json(path: str, x: Any, y: Any) -> tuple[str, Any, Any] | None:
@@ -30,3 +32,18 @@ def diff_json(path: str, x: Any, y: Any) -> tuple[str, Any, Any] | None:
     if type(x) is type(y) and x == y:
         return None
     return path, x, y
+
+
+def mismatch(where: str, diff: tuple[str, Any, Any]) -> ReplayMismatch:
+    """The ReplayMismatch of a recorded and a re-made decision differing at `diff`."""
+    field, expected, actual = diff
+    return ReplayMismatch(
+        f"{where}: {field} differs: recorded {_show(expected)}, re-made {_show(actual)}",
+        field=field,
+        expected=expected,
+        actual=actual,
+    )
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is None else repr(value)

@@ -28,6 +28,7 @@ from .._decide.decision import Decision
 from .._decide.engine import Engine
 from .borrower import replay_borrower
 from .diff import diff_json as _diff
+from .diff import mismatch
 from .registry import RuleSetLike, load_rule_set
 
 if TYPE_CHECKING:
@@ -95,13 +96,7 @@ def replay(
     remade: Decision = engine.decide(events, decision.as_of)
     diff = first_difference(decision, remade)
     if diff is not None:
-        field, expected, actual = diff
-        raise ReplayMismatch(
-            f"{where}: {field} differs: recorded {_show(expected)}, re-made {_show(actual)}",
-            field=field,
-            expected=expected,
-            actual=actual,
-        )
+        raise mismatch(where, diff)
     return remade
 
 
@@ -118,10 +113,6 @@ def first_difference(expected: Decision, actual: Decision) -> tuple[str, Any, An
         if diff is not None:
             return diff
     return None
-
-
-def _show(value: Any) -> str:
-    return "(absent)" if value is None else repr(value)
 
 
 @dataclass(frozen=True)

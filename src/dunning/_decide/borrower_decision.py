@@ -26,7 +26,6 @@ import pydantic_core
 from pydantic import (
     BaseModel,
     ConfigDict,
-    ValidationError,
     field_serializer,
     field_validator,
     model_validator,
@@ -35,7 +34,7 @@ from pydantic import (
 from .._base.errors import InputError
 from .._base.time import aware, iso_utc, to_utc
 from .borrower_explain import explain_borrower
-from .decision import Decision, RuleSetRef, canonical_dumps
+from .decision import Decision, RuleSetRef, canonical_dumps, read_json
 from .decision import _shape as _decision_shape
 
 __all__ = ["BorrowerContact", "BorrowerDecision", "LoanLine", "LoanOutcome"]
@@ -170,16 +169,7 @@ class BorrowerDecision(_Model):
     @classmethod
     def from_json(cls, text: str | bytes) -> BorrowerDecision:
         """Read back `to_json()` text; InputError naming the bad field."""
-        try:
-            return cls.model_validate_json(text)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-                for e in exc.errors()[:3]
-            )
-            raise InputError(
-                f"borrower decision JSON: expected a dunning borrower decision, found {problems}"
-            ) from None
+        return read_json(cls, text, "borrower decision")
 
     # -- reading it -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pydantic_core
 from pydantic import (
@@ -183,17 +183,7 @@ class Decision(BaseModel):
     @classmethod
     def from_json(cls, text: str | bytes) -> Decision:
         """Read a decision back from `to_json()` text; InputError naming the bad field."""
-
-        try:
-            return cls.model_validate_json(text)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-                for e in exc.errors()[:3]
-            )
-            raise InputError(
-                f"decision JSON: expected a dunning decision, found {problems}"
-            ) from None
+        return read_json(cls, text, "decision")
 
     # A copy never carries its original's canonical bytes (`_parts`): its content may differ.
     def __copy__(self) -> Decision:
@@ -230,6 +220,22 @@ class Decision(BaseModel):
     def explain(self, lang: str = "en") -> str:
 
         return explain(self, lang)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def read_json(model: type[_M], text: str | bytes, what: str) -> _M:
+    """`model` read back from its canonical JSON, or an InputError naming the first bad
+    fields (shared by Decision and BorrowerDecision)."""
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in exc.errors()[:3]
+        )
+        raise InputError(f"{what} JSON: expected a dunning {what}, found {problems}") from None
 
 
 def canonical_dumps(data: Any) -> str:
