@@ -10,11 +10,12 @@ id itself left out, so a decision names its own content.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-import pydantic_core
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -257,14 +258,16 @@ def content_id(payload: dict[str, Any]) -> str:
 
 # -- the canonical bytes, fast -----------------------------------------------------------------
 # Theory of operation: `canonical_bytes` builds the JSON-shaped dict of a decision straight from
-# its fields, every dict's keys inserted in sorted order (so no sort is needed), instants through
-# `iso_utc` exactly as the field serializers write them, and hands it to pydantic-core's
-# compiled `to_json`, whose compact output escapes strings as `json.dumps(ensure_ascii=False)`
-# does (only '"', '\\' and control characters, lower-case \u00xx). That is 2-4x faster than
-# `model_dump(mode="json")` + `json.dumps(sort_keys=True)` (the reference, `_reference_bytes`),
-# and byte-identical to it: tests/test_fastpaths.py checks equality on generated decisions.
-# A fact value of any other type than str/int/bool/None (a float or Decimal slipped in through
-# `model_construct`) takes the reference path, which keeps its float refusal.
+# its fields, instants through `iso_utc` exactly as the field serializers write them, and hands
+# it to orjson with OPT_SORT_KEYS (compiled; ~10x pydantic-core's `to_json` on a 5 kB decision).
+# orjson sorts keys by code point; JCS sorts by UTF-16 code units, and the two orders agree
+# unless a key holds an astral (> U+FFFF) character, so `_shape` sends any such key down the
+# reference path. Its compact output escapes strings as `json.dumps(ensure_ascii=False)` does
+# (only '"', '\\' and control characters, lower-case \u00xx). That is byte-identical to
+# `model_dump(mode="json")` + `json.dumps(sort_keys=True)` (the reference, `_reference_bytes`):
+# tests/test_fastpaths.py checks equality on generated decisions. A fact value of any other type
+# than str/int/bool/None (a float or Decimal slipped in through `model_construct`) or an int
+# beyond 2**53 takes the reference path, which keeps its refusals.
 
 _PLAIN = frozenset({str, int, bool, type(None)})
 _SAFE = 2**53 - 1
@@ -310,8 +313,8 @@ def _text(d: Decision) -> tuple[bytes, int] | None:
     if data is None:
         return None
     try:
-        text = pydantic_core.to_json(data)
-    except pydantic_core.PydanticSerializationError:
+        text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
         # Text that is not UTF-8 (a lone surrogate): the reference path fails its own way.
         return None
     pair = (text, text.index(_ID_AT))
@@ -378,40 +381,73 @@ def _note(f: FlagNote) -> dict[str, Any]:
     return shape
 
 
+def _bmp_keys(keys: Iterable[str]) -> bool:
+    """No key holds an astral character (JCS sorts those by UTF-16, orjson by code point)."""
+    text = "".join(keys)
+    return text.isascii() or max(text) <= "\uffff"
+
+
+def _match_static(m: Match, facts: dict[str, FactValue] | None) -> dict[str, Any]:
+    """A Match's JSON-shaped dict (the #15 fields only when set); without "facts" when None."""
+    out = _lean(
+        {
+            "grade": m.grade,
+            "level": m.level,
+            "priority": m.priority,
+            "reason": m.reason,
+            "rule_id": m.rule_id,
+            "source": m.source,
+            "source_zh": m.source_zh,
+            "step": m.step,
+            "url": m.url,
+        }
+    )
+    if facts is not None:
+        out["facts"] = facts
+    return out
+
+
+# Theory of operation of `keep_match_shape`: the engine makes ~5 matches per decision, each of
+# a rule whose parts (id, step, priority, reason, citation...) are the same in every decision,
+# so their shape without the facts is built once per rule (`match_shape_of`, None when a fact
+# name or reason language would need JCS's own key order) and kept on each match made of it,
+# tagged with the match's `id()` (as `_KEPT` is on a decision): a copy never reads it.
+_MATCH_KEPT = "_canonical_shape"
+
+
+def match_shape_of(m: Match, read: Iterable[str]) -> dict[str, Any] | None:
+    """The shape of `m` without its facts, for a rule reading the facts `read`; None when a
+    key needs the reference path."""
+    if not _bmp_keys(read) or not _bmp_keys(m.reason):
+        return None
+    return _match_static(m, None)
+
+
+def keep_match_shape(m: Match, shape: dict[str, Any]) -> None:
+    """Keep on `m` (made by the engine, its facts trace values) its shape without the facts."""
+    m.__dict__[_MATCH_KEPT] = (id(m), shape)
+
+
 def _shape(d: Decision) -> dict[str, Any] | None:
-    """`d._payload()` with sorted keys at every level, or None for an unusual fact value."""
+    """`d._payload()` as plain JSON values (orjson sorts the keys), or None for an unusual fact
+    value or a key that orjson would not sort as JCS does."""
     matched = []
     for m in d.matched:
         facts = m.facts
-        for k, v in facts.items():
-            # JCS sorts keys by UTF-16 and refuses ints beyond 2**53: the reference path
-            # (`_base.canonical`) handles an astral key and refuses such an int.
-            if type(v) not in _PLAIN or (type(v) is int and not -_SAFE <= v <= _SAFE):
-                return None
-            if not k.isascii() and max(k) > "\uffff":
-                return None
-        for k in m.reason:
-            if not k.isascii() and max(k) > "\uffff":
-                return None
-        matched.append(
-            _lean(
-                {
-                    "facts": dict(sorted(facts.items())),
-                    "grade": m.grade,
-                    "level": m.level,
-                    "priority": m.priority,
-                    "reason": dict(sorted(m.reason.items())),
-                    "rule_id": m.rule_id,
-                    "source": m.source,
-                    "source_zh": m.source_zh,
-                    "step": m.step,
-                    "url": m.url,
-                }
-            )
-        )
-    for k in d.step_label:
-        if not k.isascii() and max(k) > "\uffff":
+        kept = m.__dict__.get(_MATCH_KEPT)
+        if kept is not None and kept[0] == id(m):
+            # Made by the engine (`keep_match_shape`): its fact names were checked once per
+            # rule, its values are trace values (str/int/bool/None; orjson refuses an int
+            # beyond 2**53 under OPT_STRICT_INTEGER, and the reference path then refuses it).
+            matched.append({**kept[1], "facts": facts})
+            continue
+        if not _PLAIN.issuperset(map(type, facts.values())):
+            return None  # a float or Decimal slipped in through model_construct
+        if not _bmp_keys(facts) or not _bmp_keys(m.reason):
             return None
+        matched.append(_match_static(m, facts))
+    if not _bmp_keys(d.step_label):
+        return None
     ref = d.rule_set
     shape = {
         "as_of": iso_utc(d.as_of),
@@ -428,12 +464,12 @@ def _shape(d: Decision) -> dict[str, Any] | None:
         "rule_set": {"id": ref.id, "sha256": ref.sha256, "version": ref.version},
         "status": d.status,
         "step": d.step,
-        "step_label": dict(sorted(d.step_label.items())),
+        "step_label": d.step_label,
         "timezone": d.timezone,
     }
     extra = {k: v for k in _OPTIONAL if (v := d.__dict__.get(k)) is not None}
     if "position" in extra:
         extra["position"] = extra["position"].shape()
     if extra:
-        shape = dict(sorted({**shape, **extra}.items()))
+        shape.update(extra)
     return shape

@@ -37,7 +37,7 @@ from .._state.facts import compute_facts, context_for
 from .._state.parse import parse_event
 from .borrower import decide_borrower
 from .borrower_decision import BorrowerDecision
-from .decision import Decision, FactValue, Match, RuleSetRef
+from .decision import Decision, FactValue, Match, RuleSetRef, keep_match_shape, match_shape_of
 from .digest import decision_id, state_digest
 from .feed import FeedDecisions, decide_feed
 from .position import position_of
@@ -67,6 +67,8 @@ class _Plan:
         self.order = preference_order(rules)
         self.candidate = {}
         self.match_parts = {}
+        # rule index -> its matches' canonical shape without facts (`keep_match_shape`)
+        self.shapes: dict[int, dict[str, Any] | None] = {}
         self.labels = {
             sid: {k: v for k, v in (("en", st.label.en), ("zh", st.label.zh)) if v}
             for sid, st in rules.steps.items()
@@ -252,7 +254,7 @@ class Engine:
             values[name] = v
         # The values are Match's own (its validator only turns Decimals into text, and trace
         # values are never Decimal), so the model is built without re-validation.
-        return self._plan.construct(
+        m: Match = self._plan.construct(
             Match,
             {
                 "rule_id": rule_id,
@@ -267,6 +269,13 @@ class Engine:
                 "grade": grade,
             },
         )
+        shapes = self._plan.shapes
+        shape = shapes.get(i, _UNSET)
+        if shape is _UNSET:
+            shape = shapes[i] = match_shape_of(m, read)
+        if shape is not None:
+            keep_match_shape(m, shape)
+        return m
 
     def _state(self, given: Any, as_of: datetime, strict: bool = False) -> Any:
 

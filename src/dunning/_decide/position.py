@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 
 from .._base.time import aware, iso_utc, to_utc
+from .._gate.gate import construct
 from .._gate.pause import pauses_in_force
 
 __all__ = ["Position", "bucket_in", "position_of"]
@@ -89,15 +90,20 @@ def position_of(
     if paused:
         seen, until = pauses_in_force(state, as_of)
         reasons = tuple(sorted({p.reason for p in seen}))
-    return Position.model_construct(
-        dpd=dpd,
-        dpd_net=int(facts.get("dpd_net", dpd)),
-        bucket=bucket,
-        bucket_min_dpd=low,
-        bucket_max_dpd=high,
-        in_arrears=facts["overdue_amount"] > 0,
-        paused=paused,
-        pause_reasons=reasons,
-        paused_until=None if until is None else to_utc(until),
-        time_barred=facts.get("time_barred") is True,
+    # Every field named, values already canonical (UTC instant, sorted reasons): built without
+    # re-validation, as the gate builds its Blocks.
+    return construct(
+        Position,
+        {
+            "dpd": dpd,
+            "dpd_net": int(facts.get("dpd_net", dpd)),
+            "bucket": bucket,
+            "bucket_min_dpd": low,
+            "bucket_max_dpd": high,
+            "in_arrears": facts["overdue_amount"] > 0,
+            "paused": paused,
+            "pause_reasons": reasons,
+            "paused_until": None if until is None else to_utc(until),
+            "time_barred": facts.get("time_barred") is True,
+        },
     )

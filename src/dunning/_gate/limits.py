@@ -132,8 +132,7 @@ def checker(rules: RulesLike, limit: Limit) -> LimitChecker:
     # Instants are compared in UTC: two datetimes sharing a ZoneInfo compare by wall clock,
     # which is wrong in the repeated hour of a fall-back night.
     if isinstance(limit, ContactWindow):
-        cal = calendar_for(rules.document.calendar)
-        return lambda state, facts, at, as_of: _contact_window(cal, limit, to_utc(at), state)
+        return _window_checker(limit, calendar_for(rules.document.calendar))
     if isinstance(limit, FrequencyCap):
         window = parse_duration(limit.window)
         return lambda state, facts, at, as_of: _frequency_cap(limit, window, state, to_utc(at))
@@ -204,10 +203,30 @@ def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object
 # -- contact window ---------------------------------------------------------------------------
 
 
-def _contact_window(
-    cal: HolidayCalendar, limit: ContactWindow, at: datetime, state: StateLike
-) -> Verdict:
-    tz = state.timezone
+# A contact window's verdict is a function of (instant, zone) alone: no state, no facts. A
+# night's batch asks it for the same as_of and zone for every loan, so each checker keeps its
+# verdicts (bounded; cleared when full). Verdicts are immutable, so sharing one is safe.
+_WINDOW_MEMO_MAX = 4096
+
+
+def _window_checker(limit: ContactWindow, cal: HolidayCalendar) -> LimitChecker:
+    memo: dict[tuple[datetime, str], Verdict] = {}
+
+    def ask(
+        state: StateLike, facts: Mapping[str, object], at: datetime, as_of: datetime
+    ) -> Verdict:
+        key = (at, state.timezone)
+        v = memo.get(key)
+        if v is None:
+            if len(memo) >= _WINDOW_MEMO_MAX:
+                memo.clear()
+            v = memo[key] = _contact_window(cal, limit, to_utc(at), state.timezone)
+        return v
+
+    return ask
+
+
+def _contact_window(cal: HolidayCalendar, limit: ContactWindow, at: datetime, tz: str) -> Verdict:
     if inside(limit, cal, at, tz):
         return _ALLOW
     local = at.astimezone(zone(tz))
