@@ -4,6 +4,7 @@
   (`keep_match_shape`); its canonical JSON (content id and `to_json`) must still be the
   generic serialisation's byte for byte, on generated histories of all three packs, and a
   copy of a match (whose content may differ) must never read its original's shape.
+* `iso_utc` (isoformat, and a memo of the last instant) writes what the hand formatting did.
 * A contact window's verdict is memoised per (instant, zone) inside its checker: the verdict
   must be the one a fresh computation gives, whatever was asked before.
 """
@@ -11,12 +12,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pendulum
 from hypothesis import given
 from hypothesis import strategies as st
 
 import dunning
 from dunning._base.calendars import calendar_for
+from dunning._base.time import iso_utc
 from dunning._decide.decision import _MATCH_KEPT, _reference_bytes, canonical_bytes
 from dunning._gate.limits import _contact_window, checker
 from dunning._rules.schema import ContactWindow
@@ -107,3 +111,29 @@ def test_the_window_memo_answers_as_a_fresh_computation(at: list[datetime], mark
         ask = checker(rs, limit)
         for t in [*at, *reversed(at)]:
             assert ask(_State(), {}, t, t) == _contact_window(cal, limit, t, tz)  # type: ignore[arg-type]
+
+
+def _iso_by_hand(at: datetime) -> str:
+    """The formatting `iso_utc` had before #20 (the reference)."""
+    u = at.astimezone(UTC)
+    text = f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+    if u.microsecond:
+        text += f".{u.microsecond:06d}"
+    return text + "Z"
+
+
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31),
+                     timezones=st.sampled_from([UTC, ZoneInfo("Asia/Shanghai"),
+                                                ZoneInfo("America/St_Johns"), ZoneInfo("UTC")])),
+        min_size=1, max_size=6,
+    )
+)  # fmt: skip
+def test_iso_utc_writes_the_reference_text(instants: list[datetime]) -> None:
+    """Every instant, asked once or twice in a row, in any zone, with or without microseconds
+    and with years below 1000, gives the reference text."""
+    for at in [*instants, *instants[::-1], instants[0], instants[0]]:
+        assert iso_utc(at) == _iso_by_hand(at)
+    moment = pendulum.datetime(2026, 3, 8, 1, 30, 5, tz="America/New_York")
+    assert iso_utc(moment) == _iso_by_hand(moment) == "2026-03-08T06:30:05Z"

@@ -226,7 +226,7 @@ class Engine:
                 "step_label": plan.labels.get(gate.step, {}) if gate.step else {},
                 "matched": matched,
                 "blocked": tuple(gate.blocked),
-                "flags": tuple(sorted(set(gate.flags))),
+                "flags": gate.flags,  # sorted and unique (`_gate.gate._flags`)
                 "flag_notes": tuple(gate.flag_notes),
                 "rule_set": self._ref,
                 "engine_version": __version__,

@@ -248,13 +248,22 @@ class _Asker:
 
     def __init__(self, state: StateLike, facts: Mapping[str, object], as_of: datetime):
         self.state, self.facts, self.as_of = state, facts, as_of
-        self.memo: dict[tuple[str, datetime], Verdict] = {}
+        # instant -> limit id -> verdict (by instant first: `_blocks_at` asks ~30 limits at
+        # one instant, and a str key hashes once, where a (str, datetime) key hashes each time)
+        self.memo: dict[datetime, dict[str, Verdict]] = {}
+
+    def at(self, t: datetime) -> dict[str, Verdict]:
+        """The verdicts known at instant `t` (filled by the callers)."""
+        known = self.memo.get(t)
+        if known is None:
+            known = self.memo[t] = {}
+        return known
 
     def __call__(self, chk: _Check, t: datetime) -> Verdict:
-        key = (chk.limit_id, t)
-        v = self.memo.get(key)
+        known = self.at(t)
+        v = known.get(chk.limit_id)
         if v is None:
-            v = self.memo[key] = chk.ask(self.state, self.facts, t, self.as_of)
+            v = known[chk.limit_id] = chk.ask(self.state, self.facts, t, self.as_of)
         return v
 
 
@@ -316,13 +325,12 @@ def _cooldown_checker(step: str, cooldown: str) -> LimitChecker:
 
 def _blocks_at(ask: _Asker, step: str, checks: Sequence[_Check], at: datetime) -> list[Block]:
     out = []
-    memo, state, facts, as_of = ask.memo, ask.state, ask.facts, ask.as_of
+    known, state, facts, as_of = ask.at(at), ask.state, ask.facts, ask.as_of
     for chk in checks:
         # `ask(chk, at)` inlined: this loop runs ~30 times per decision.
-        key = (chk.limit_id, at)
-        v = memo.get(key)
+        v = known.get(chk.limit_id)
         if v is None:
-            v = memo[key] = chk.ask(state, facts, at, as_of)
+            v = known[chk.limit_id] = chk.ask(state, facts, at, as_of)
         if not v.allowed:
             # Built without re-validation: the values are what Block's validator would make
             # (`until` an aware instant, converted to UTC here as the validator does).

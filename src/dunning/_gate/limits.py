@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from .._backends.python import compile_expr
 from .._base.calendars import HolidayCalendar, calendar_for
@@ -249,11 +250,14 @@ def _contact_window(cal: HolidayCalendar, limit: ContactWindow, at: datetime, tz
 # -- frequency cap ----------------------------------------------------------------------------
 
 
-def counted_contacts(limit: FrequencyCap, state: StateLike, at: datetime) -> list[ContactLike]:
-    """Contacts up to `at` that this cap counts (before the window is applied)."""
+def counted_contacts(
+    limit: FrequencyCap, state: StateLike, at: datetime
+) -> list[tuple[datetime, ContactLike]]:
+    """(UTC instant, contact) of the contacts up to `at` that this cap counts (before the
+    window is applied)."""
     out = []
-    for c in state.contacts:
-        if to_utc(c.at) > at or not _in_scope(limit.scope, c, state.loan_id):
+    for t, c in _contacts_utc(state):
+        if t > at or not _in_scope(limit.scope, c, state.loan_id):
             continue
         if limit.channel != "any" and c.channel != limit.channel:
             continue
@@ -265,8 +269,20 @@ def counted_contacts(limit: FrequencyCap, state: StateLike, at: datetime) -> lis
             limit.exclude_consented and c.consented
         ):
             continue
-        out.append(c)
+        out.append((t, c))
     return out
+
+
+def _contacts_utc(state: StateLike) -> tuple[tuple[datetime, ContactLike], ...]:
+    """(UTC instant, contact) per contact, kept in the state's cache of derived values: every
+    cap of a decision reads them (a hand-built state without the cache converts each time)."""
+    cache: dict[str, Any] | None = getattr(state, "_derived", None)
+    hit = None if cache is None else cache.get("contacts_utc")
+    if hit is None:
+        hit = tuple((to_utc(c.at), c) for c in state.contacts)
+        if cache is not None:
+            cache["contacts_utc"] = hit
+    return hit
 
 
 def _in_scope(scope: str, c: ContactLike, loan_id: str) -> bool:
@@ -284,8 +300,8 @@ def _frequency_cap(
     limit: FrequencyCap, window: Duration, state: StateLike, at: datetime
 ) -> Verdict:
     groups: dict[str, list[datetime]] = {}
-    for c in counted_contacts(limit, state, at):
-        release = leaves_window(window, to_utc(c.at), state.timezone)
+    for t, c in counted_contacts(limit, state, at):
+        release = leaves_window(window, t, state.timezone)
         if release > at:
             key = (c.contact_point or "") if limit.scope == "contact_point" else ""
             groups.setdefault(key, []).append(release)

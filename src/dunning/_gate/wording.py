@@ -8,6 +8,7 @@ the citation grades. One table per vocabulary; a third language is one more colu
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["GRADE_TEXT", "KIND_TEXT", "duration_text", "weekday_text"]
 
@@ -49,8 +50,10 @@ _SHORT = re.compile(r"^(\d+)([dhwm])$")
 _ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 
+@lru_cache(maxsize=1024)
 def duration_text(text: str, lang: str) -> str:
-    """'14d' -> '14 days' / '14天', 'P2Y' -> '2 years' / '2年' (other forms as written)."""
+    """'14d' -> '14 days' / '14天', 'P2Y' -> '2 years' / '2年' (other forms as written).
+    Cached: a pure function of a rule set's few durations, written into every blocked reason."""
     units = _UNITS["zh" if lang == "zh" else "en"]
     parts: list[tuple[int, str]] = []
     m = _SHORT.match(text)

@@ -139,9 +139,10 @@ def _unpaid(state: AccountState) -> tuple[tuple[date, Decimal, bool], ...]:
     if hit is None:
         items = []
         for b in state.ledger.balances:
-            left = b.unpaid  # a property that sums: read it once
+            it = b.item  # `b.unpaid` spelled out: two property calls fewer per item
+            left = it.principal + it.interest + it.fees - b.paid
             if left > 0:
-                items.append((b.item.due_date, left, b.item.kind == "installment"))
+                items.append((it.due_date, left, it.kind == "installment"))
         hit = cache["unpaid"] = tuple(items)
     return hit
 

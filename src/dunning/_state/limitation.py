@@ -42,7 +42,7 @@ def acts(state: AccountState, ctx: FactContext, on: tuple[str, ...]) -> list[dat
     if "acknowledgement" in kinds:
         out += list(state.acknowledgements)
     elif "written_acknowledgement" in kinds:
-        out += [e.at for e in state.events if e.type == "debt_acknowledged" and e.written]
+        out += _written_acknowledgements(state)
     if "promise" in kinds:
         out += [p.at for p in state.promises]
     for rec in state.steps_taken:
@@ -54,6 +54,18 @@ def acts(state: AccountState, ctx: FactContext, on: tuple[str, ...]) -> list[dat
         ):
             out.append(rec.at)
     return out
+
+
+def _written_acknowledgements(state: AccountState) -> list[datetime]:
+    """The instants of the written debt acknowledgements; kept in the state's cache of derived
+    values (a scan of every event, asked for restarts and revivals alike)."""
+    cache: dict[str, Any] | None = getattr(state, "_derived", None)
+    hit: list[datetime] | None = None if cache is None else cache.get("written_acks")
+    if hit is None:
+        hit = [e.at for e in state.events if e.type == "debt_acknowledged" and e.written]
+        if cache is not None:
+            cache["written_acks"] = hit
+    return hit
 
 
 def restarts(state: AccountState, ctx: FactContext) -> list[datetime]:
