@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 import dunning
 from dunning._base.calendars import calendar_for
 from dunning._base.time import iso_utc
-from dunning._decide.decision import _MATCH_KEPT, _reference_bytes, canonical_bytes
-from dunning._gate.limits import _contact_window, checker
+from dunning._decide.decision import _reference_bytes, canonical_bytes
+from dunning._decide.match import _MATCH_KEPT
+from dunning._gate.limits import checker
+from dunning._gate.window_limit import contact_window
 from dunning._rules.schema import ContactWindow
 from dunning.testing import loan_histories
 from lawful_support import PACKS, rules
@@ -110,7 +112,7 @@ def test_the_window_memo_answers_as_a_fresh_computation(at: list[datetime], mark
     for limit in windows:
         ask = checker(rs, limit)
         for t in [*at, *reversed(at)]:
-            assert ask(_State(), {}, t, t) == _contact_window(cal, limit, t, tz)  # type: ignore[arg-type]
+            assert ask(_State(), {}, t, t) == contact_window(cal, limit, t, tz)  # type: ignore[arg-type]
 
 
 def _iso_by_hand(at: datetime) -> str:

@@ -31,15 +31,17 @@ from .._base.errors import EngineError, InputError, RuleSetNotInForce
 from .._base.money import quantize
 from .._base.time import aware, local_date, to_utc, zone
 from .._base.version import __version__
-from .._gate.gate import Candidate, construct, evaluate
+from .._gate.gate import Candidate, evaluate
+from .._gate.outcome import construct
 from .._state.account import AccountState
 from .._state.facts import compute_facts, context_for
 from .._state.parse import parse_event
 from .borrower import decide_borrower
 from .borrower_decision import BorrowerDecision
-from .decision import Decision, FactValue, Match, RuleSetRef, keep_match_shape, match_shape_of
+from .decision import Decision
 from .digest import decision_id, state_digest
 from .feed import FeedDecisions, decide_feed
+from .match import FactValue, Match, RuleSetRef, keep_match_shape, match_shape_of
 from .position import position_of
 
 __all__ = ["BACKENDS", "Engine", "preference_order"]

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 
 from .._base.time import aware, iso_utc, to_utc
-from .._gate.gate import construct
+from .._gate.outcome import construct
 from .._gate.pause import pauses_in_force
 
 __all__ = ["Position", "bucket_in", "position_of"]

@@ -38,9 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
-
-from pydantic import BaseModel
+from typing import Literal
 
 from .._backends.python import compile_expr
 from .._base.time import parse_duration, to_utc
@@ -48,7 +46,7 @@ from .._rules.schema import Flag
 from .limits import LimitChecker, RulesLike, StateLike, Verdict, applies, checker
 from .notes import NOT_IN_FORCE as NOT_IN_FORCE
 from .notes import not_in_force, time_bar_note
-from .outcome import Block, FlagNote
+from .outcome import Block, FlagNote, construct
 from .pause import PAUSE_CITATION, PAUSE_KIND, PAUSE_LIMIT, pause_check
 from .wording import duration_text
 
@@ -182,47 +180,6 @@ class _Plan:
             )
             self.notes[flag_id] = hit
         return hit
-
-
-M = TypeVar("M", bound=BaseModel)
-_setattr = object.__setattr__
-
-
-def construct(cls: type[M], values: dict[str, Any]) -> M:
-    """`cls.model_construct(**values)` for the decision models when `values` names every field:
-    the four attributes pydantic's construct sets (no private attributes, extras or post-init
-    on these models), without its per-field default handling — a quarter of the cost. The
-    equivalence is checked once at import (`_construct_matches`), else model_construct runs."""
-    if not _FAST_CONSTRUCT:
-        return cls.model_construct(**values)
-    m = cls.__new__(cls)
-    _setattr(m, "__dict__", values)
-    _setattr(m, "__pydantic_fields_set__", set(values))
-    _setattr(m, "__pydantic_extra__", None)
-    _setattr(m, "__pydantic_private__", None)
-    return m
-
-
-def _construct_matches() -> bool:
-    values: dict[str, Any] = {"step": "s", "limit_id": "l", "kind": "k", "reason": "r",
-                              "citation": "c", "until": None, "reason_zh": None,
-                              "citation_zh": None, "url": None, "grade": None}  # fmt: skip
-    fast = Block.__new__(Block)
-    for name, v in (("__dict__", dict(values)), ("__pydantic_fields_set__", set(values)),
-                    ("__pydantic_extra__", None), ("__pydantic_private__", None)):  # fmt: skip
-        _setattr(fast, name, v)
-    slow = Block.model_construct(**values)
-    return (
-        fast == slow
-        and vars(fast) == vars(slow)
-        and fast.model_fields_set == slow.model_fields_set
-        and not Block.__private_attributes__
-        and not Block.__pydantic_post_init__
-        and fast.model_dump_json() == slow.model_dump_json()
-    )
-
-
-_FAST_CONSTRUCT = _construct_matches()
 
 
 _PLANS: dict[int, tuple[RulesLike, _Plan]] = {}

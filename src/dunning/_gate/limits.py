@@ -52,12 +52,11 @@ from datetime import datetime
 from typing import Any
 
 from .._backends.python import compile_expr
-from .._base.calendars import HolidayCalendar, calendar_for
+from .._base.calendars import calendar_for
 from .._base.errors import EngineError
-from .._base.time import Duration, local_date, local_midnight, parse_duration, to_utc, zone
+from .._base.time import Duration, local_date, local_midnight, parse_duration, to_utc
 from .._rules.limit_checks import LimitProblem, validate
 from .._rules.schema import (
-    WEEKDAYS,
     AmountThreshold,
     ApplicationWindow,
     BlockWhile,
@@ -73,11 +72,12 @@ from .._rules.schema import (
 from .limits_order import amount_threshold, application_window, limitation, prerequisite
 from .verdict import _ALLOW as _ALLOW  # the structural types live there
 from .verdict import ContactLike as ContactLike
+from .verdict import LimitChecker as LimitChecker
 from .verdict import RulesLike as RulesLike
 from .verdict import StateLike as StateLike
 from .verdict import Verdict as Verdict
-from .windows import entries_for, inside, next_opening
-from .wording import duration_text, weekday_text
+from .window_limit import window_checker
+from .wording import duration_text
 
 __all__ = [
     "LimitChecker",
@@ -105,9 +105,8 @@ def applies(selector: Selector, step: Step) -> bool:
     )
 
 
-# A checker answers for one limit: (state, facts, at, as_of) -> Verdict. It reads nothing of
-# the step being asked about, so one verdict per (limit, instant) serves every step it covers.
-LimitChecker = Callable[[StateLike, Mapping[str, object], datetime, datetime], Verdict]
+# A checker answers for one limit (`LimitChecker`, in `verdict`): one verdict per (limit,
+# instant) serves every step the limit covers.
 
 
 def check(
@@ -133,7 +132,7 @@ def checker(rules: RulesLike, limit: Limit) -> LimitChecker:
     # Instants are compared in UTC: two datetimes sharing a ZoneInfo compare by wall clock,
     # which is wrong in the repeated hour of a fall-back night.
     if isinstance(limit, ContactWindow):
-        return _window_checker(limit, calendar_for(rules.document.calendar))
+        return window_checker(limit, calendar_for(rules.document.calendar))
     if isinstance(limit, FrequencyCap):
         window = parse_duration(limit.window)
         return lambda state, facts, at, as_of: _frequency_cap(limit, window, state, to_utc(at))
@@ -199,52 +198,6 @@ def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object
         return missing
     fn = compile_expr(expr)
     return lambda facts: bool(fn(facts))
-
-
-# -- contact window ---------------------------------------------------------------------------
-
-
-# A contact window's verdict is a function of (instant, zone) alone: no state, no facts. A
-# night's batch asks it for the same as_of and zone for every loan, so each checker keeps its
-# verdicts (bounded; cleared when full). Verdicts are immutable, so sharing one is safe.
-_WINDOW_MEMO_MAX = 4096
-
-
-def _window_checker(limit: ContactWindow, cal: HolidayCalendar) -> LimitChecker:
-    memo: dict[tuple[datetime, str], Verdict] = {}
-
-    def ask(
-        state: StateLike, facts: Mapping[str, object], at: datetime, as_of: datetime
-    ) -> Verdict:
-        key = (at, state.timezone)
-        v = memo.get(key)
-        if v is None:
-            if len(memo) >= _WINDOW_MEMO_MAX:
-                memo.clear()
-            v = memo[key] = _contact_window(cal, limit, to_utc(at), state.timezone)
-        return v
-
-    return ask
-
-
-def _contact_window(cal: HolidayCalendar, limit: ContactWindow, at: datetime, tz: str) -> Verdict:
-    if inside(limit, cal, at, tz):
-        return _ALLOW
-    local = at.astimezone(zone(tz))
-    day = local.date()
-    what = "holiday" if cal.is_holiday(day) else WEEKDAYS[day.weekday()]
-    spans = ", ".join(f"{h.from_}-{h.to}" for h in entries_for(limit, cal, day))
-    until = next_opening(limit, cal, at, tz)
-    en_hours = f"contact hours that day: {spans}" if spans else "no contact hours that day"
-    zh_hours = f"当日允许联系的时段：{spans}" if spans else "当日不允许联系"
-    return Verdict(
-        False,
-        until,
-        f"{local:%H:%M} local time ({tz}, {weekday_text(what, 'en')}) is outside the contact"
-        f" window ({en_hours})",
-        f"当地时间 {local:%H:%M}（{tz}，{weekday_text(what, 'zh')}）不在允许联系的时段内"
-        f"（{zh_hours}）",
-    )
 
 
 # -- frequency cap ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ rule sets; `Verdict` is one limit's answer for one step at one instant.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -16,6 +16,7 @@ from .._rules.schema import RuleFile, Step
 
 __all__ = [
     "ContactLike",
+    "LimitChecker",
     "PaymentLike",
     "PlanLike",
     "PromiseLike",
@@ -110,3 +111,8 @@ class Verdict:
 
 
 _ALLOW = Verdict(True, None, "")
+
+
+# A checker answers for one limit: (state, facts, at, as_of) -> Verdict. It reads nothing of
+# the step being asked about, so one verdict per (limit, instant) serves every step it covers.
+LimitChecker = Callable[[StateLike, Mapping[str, object], datetime, datetime], Verdict]
