@@ -205,7 +205,7 @@ class Engine:
         plan = self._plan
         gate = evaluate(self.rules, state, facts, as_of, [plan.candidate[i] for i in indices])
         trace: dict[str, FactValue] = {}  # fact -> its trace value, shared by the matches
-        matched = tuple(self._match_of(i, facts, trace, state.currency) for i in indices)
+        matched = tuple([self._match_of(i, facts, trace, state.currency) for i in indices])
         # Built without re-validation (every value below is already in its canonical type:
         # UTC instants, sorted flags, int/bool/str trace values); the id is then computed as
         # Decision's own validator would, without its float scan (tests pin the equality), and
@@ -252,7 +252,11 @@ class Engine:
         for name in read:
             v = trace.get(name, _UNSET)
             if v is _UNSET:
-                v = trace[name] = _trace_value(facts[name], currency)
+                v = facts[name]
+                kind = type(v)  # the common kinds inline; `_trace_value` for the rest
+                if not (kind is int or kind is str or kind is bool or v is None):
+                    v = _trace_value(v, currency)
+                trace[name] = v
             values[name] = v
         # The values are Match's own (its validator only turns Decimals into text, and trace
         # values are never Decimal), so the model is built without re-validation.

@@ -186,9 +186,9 @@ def _label(rules: RulesLike, step_id: str) -> tuple[str, str]:
     return st.label.get("en"), st.label.get("zh")
 
 
-def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object]], bool]:
-    """The truth of the limit's compiled condition (generated Python, same meaning as
-    `_rules.ir.evaluate`, which the tests check); an uncompiled one fails when first asked."""
+def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object]], object]:
+    """The limit's compiled condition (generated Python, same meaning as `_rules.ir.evaluate`,
+    which the tests check), read for its truth; an uncompiled one fails when first asked."""
     expr = rules.limit_exprs.get(limit_id)
     if expr is None:
 
@@ -196,8 +196,7 @@ def _condition(rules: RulesLike, limit_id: str) -> Callable[[Mapping[str, object
             raise EngineError(f"limit {limit_id!r}: its condition was not compiled by the loader")
 
         return missing
-    fn = compile_expr(expr)
-    return lambda facts: bool(fn(facts))
+    return compile_expr(expr)  # no bool() wrapper: a call fewer per limit and decision
 
 
 # -- frequency cap ----------------------------------------------------------------------------
@@ -209,8 +208,9 @@ def counted_contacts(
     """(UTC instant, contact) of the contacts up to `at` that this cap counts (before the
     window is applied)."""
     out = []
+    debt, loan_id = limit.scope == "debt", state.loan_id
     for t, c in _contacts_utc(state):
-        if t > at or not _in_scope(limit.scope, c, state.loan_id):
+        if t > at or (debt and c.loan_id is not None and c.loan_id != loan_id):  # `_in_scope`
             continue
         if limit.channel != "any" and c.channel != limit.channel:
             continue
@@ -333,7 +333,7 @@ def quiet_period_end(
 def _quiet_period(
     limit: QuietPeriod,
     span: Duration,
-    holds: Callable[[Mapping[str, object]], bool] | None,
+    holds: Callable[[Mapping[str, object]], object] | None,
     state: StateLike,
     facts: Mapping[str, object],
     at: datetime,

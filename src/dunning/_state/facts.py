@@ -139,8 +139,10 @@ def _unpaid(state: AccountState) -> tuple[tuple[date, Decimal, bool], ...]:
     if hit is None:
         items = []
         for b in state.ledger.balances:
-            it = b.item  # `b.unpaid` spelled out: two property calls fewer per item
-            left = it.principal + it.interest + it.fees - b.paid
+            it = b.item  # `b.unpaid` spelled out: three property calls fewer per item
+            left = (it.principal + it.interest + it.fees) - (
+                b.paid_fees + b.paid_interest + b.paid_principal
+            )
             if left > 0:
                 items.append((it.due_date, left, it.kind == "installment"))
         hit = cache["unpaid"] = tuple(items)
