@@ -334,13 +334,21 @@ def main(argv: list[str] | None = None) -> int:
                         hits = engine.match(f)
                         _best = step_of[hits[0]] if hits else None
                     best = min(best, time.perf_counter() - t0)
+            made: list[Any] = []  # every backend keeps its decisions alike (one append each)
             with quiet_gc():
                 t2 = time.perf_counter()
                 for state, at in own[b]:
-                    d = engine.decide(state, at)
-                    if b == next(iter(engines)):
-                        statuses[d.status] = statuses.get(d.status, 0) + 1
+                    made.append(engine.decide(state, at))
                 t3 = time.perf_counter()
+            if b == next(iter(engines)):
+                first = made
+                for d in made:
+                    statuses[d.status] = statuses.get(d.status, 0) + 1
+            else:  # untimed: the backends must make the very same decisions (content ids)
+                for ours, theirs in zip(first, made, strict=True):
+                    if ours.id != theirs.id:
+                        raise SystemExit(f"{b} decided {theirs!r}, python {ours!r}")
+            del made
             timing[b]["eval"] += best
             timing[b]["decide"] += t3 - t2
         for name, match in peers.items():
