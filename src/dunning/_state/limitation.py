@@ -59,6 +59,8 @@ def acts(state: AccountState, ctx: FactContext, on: tuple[str, ...]) -> list[dat
 def _written_acknowledgements(state: AccountState) -> list[datetime]:
     """The instants of the written debt acknowledgements; kept in the state's cache of derived
     values (a scan of every event, asked for restarts and revivals alike)."""
+    if not state.acknowledgements:  # every debt_acknowledged is there, written or not
+        return []
     cache: dict[str, Any] | None = getattr(state, "_derived", None)
     hit: list[datetime] | None = None if cache is None else cache.get("written_acks")
     if hit is None:
