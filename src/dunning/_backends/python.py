@@ -3,16 +3,25 @@
 Theory of operation. The source text is built from the IR only (never from rule-file text):
 fact names appear as repr'd string literals (``f['attempts_7d.phone']``), constants as the
 repr of an int, bool or str, and Decimal constants are hoisted to module-level names
-(``_k0 = Decimal('500.005')``) so they are built once. The function reads each fact the rule
-set uses once into a local, then tests every rule in the given order::
+(``_k0 = Decimal('500.005')``) so they are built once. The function reads every fact the rule
+set uses into locals in one C call (``operator.itemgetter``; a missing fact is a KeyError,
+which the engine reports by name), then tests the rules' conditions, a conjunct shared by
+several rules once with those rules nested under it (`python_tree`), and returns the ranked
+tuple of the match set from a memo::
+
+    _get = itemgetter('days_since_step.lawyer_letter', 'dpd')
+    _ORDER = (1, 0)               # preference order: bit p of m is rule _ORDER[p]
 
     def _match(f):
-        v0 = f['dpd']
-        v1 = f['days_since_step.lawyer_letter']
-        m = []
-        if (v0 >= 30): m.append(0)
-        if (not ((t0 := v1) is not None and t0 >= 7)): m.append(1)
-        return tuple(m)
+        v0, v1 = _get(f)
+        m = 0
+        if (v1 >= 30):
+            if (not (v0 is not None and v0 >= 7)): m += 1
+            if (v1 >= 60): m += 2
+        try:
+            return _R[m]          # (1, 0), (1,), (0,) or (): built once per match set
+        except KeyError:
+            return _rank(m)
 
 The meaning is exactly the one stated in `_rules.ir` (the reference interpreter is the oracle the
 tests check against):
@@ -21,7 +30,8 @@ tests check against):
 IR node               generated Python
 ====================  ==============================================================
 Compare, no null      ``(a op b)``
-Compare, nullable     ``((t := a) is not None and t op b)`` -- null compares False
+Compare, nullable     ``(v is not None and v op b)`` -- null compares False (``t :=``
+                      a temporary when the operand is arithmetic, not a fact)
 InSet                 ``(x in (v1, v2))``, guarded like Compare when x may be null
 Arith, nullable       ``(None if (t1 := a) is None or (t2 := b) is None else t1 + t2)``
 And / Or / Not        ``(a and b)`` / ``(a or b)`` / ``(not a)`` over truth values
@@ -54,11 +64,11 @@ from .._rules.ir import (
     Not,
     Or,
     Value,
-    evaluate,
     facts_read,
     type_of,
 )
 from .._rules.ir import nullable as _nullable
+from .python_tree import MEMO_CAP, conjuncts, nested_tests
 
 __all__ = ["compile_expr", "compile_rules", "compile_ruleset", "generate_rules_source"]
 
@@ -130,22 +140,29 @@ class _Emitter:
             vals = self.gen.values(e.values)
             if not _nullable(e.operand):
                 return f"({x} in {vals})"
-            t = self.gen.temp()
-            return f"(({t} := {x}) is not None and {t} in {vals})"
+            guards: list[str] = []
+            t = self._guard(x, e.operand, guards)
+            return f"({guards[0]} and {t} in {vals})"
         return self.truth(e, depth)
 
     def _compare(self, e: Compare, d: int) -> str:
         a, b = self.value(e.left, d), self.value(e.right, d)
-        guards = []
+        guards: list[str] = []
         if _nullable(e.left):
-            t = self.gen.temp()
-            guards.append(f"({t} := {a}) is not None")
-            a = t
+            a = self._guard(a, e.left, guards)
         if _nullable(e.right):
-            t = self.gen.temp()
-            guards.append(f"({t} := {b}) is not None")
-            b = t
+            b = self._guard(b, e.right, guards)
         return "(" + "".join(g + " and " for g in guards) + f"{a} {e.op} {b})"
+
+    def _guard(self, text: str, e: Expr, guards: list[str]) -> str:
+        """`text` (the source of nullable `e`) as a name, its not-None test added to `guards`;
+        a fact is already a local, anything else gets a temporary."""
+        if isinstance(e, FactRef):
+            guards.append(f"{text} is not None")
+            return text
+        t = self.gen.temp()
+        guards.append(f"({t} := {text}) is not None")
+        return t
 
     def truth(self, e: Expr, depth: int = 0) -> str:
         """Source whose value is the bool truth of `e` (as `bool(evaluate(e))`)."""
@@ -203,36 +220,32 @@ def _function_body(gen: _Gen, expr: Expr, mode: str) -> tuple[str, dict[str, str
     return "\n".join(lines) + "\n", names
 
 
-def _module(gen: _Gen, main: str) -> str:
-    head = ["from decimal import Decimal", ""]
+def _module(gen: _Gen, main: str, extra: Sequence[str] = ()) -> str:
+    head = ["from decimal import Decimal", "from operator import itemgetter", ""]
     head += [f"{name} = {text}" for (_, text), name in gen.consts.items()]
-    return "\n".join([*head, "", *gen.helpers, main])
+    return "\n".join([*head, *extra, "", *gen.helpers, main])
 
 
 def generate_rules_source(exprs: Sequence[Expr], order: Sequence[int] | None = None) -> str:
-    """The Python source of the match function for `exprs` tested in `order`."""
+    """The Python source of the match function for `exprs` ranked in `order` (`python_tree`)."""
     gen = _Gen()
     names = _fact_locals(exprs)
     em = _Emitter(gen, names)
+    ranked = tuple(order) if order is not None else tuple(range(len(exprs)))
+    rules = [(1 << p, parts) for p, i in enumerate(ranked)
+             if (parts := conjuncts(exprs[i])) is not None]  # fmt: skip
     lines = ["def _match(f):"]
-    lines += [f"    {v} = f[{n!r}]" for n, v in names.items()]
-    lines.append("    m = []")
-    for i in order if order is not None else range(len(exprs)):
-        test = _const_truth(exprs[i])
-        if test is False:
-            continue
-        cond = "True" if test is True else em.truth(exprs[i])
-        lines.append(f"    if {cond}: m.append({int(i)})")
-    lines.append("    return tuple(m)")
-    return _module(gen, "\n".join(lines) + "\n")
-
-
-def _const_truth(e: Expr) -> bool | None:
-    """True/False when `e` reads no fact (its truth is known now), else None."""
-
-    if facts_read(e):
-        return None
-    return bool(evaluate(e, {}))
+    if len(names) > 1:
+        lines.append(f"    {', '.join(names.values())} = _get(f)")
+    lines += [f"    {v} = f[{n!r}]" for n, v in names.items() if len(names) == 1]
+    lines.append("    m = 0")
+    lines += nested_tests(rules, em.truth)
+    lines += ["    try:", "        return _R[m]", "    except KeyError:", "        return _rank(m)"]
+    head = [f"_get = itemgetter({', '.join(repr(n) for n in names)})"] if len(names) > 1 else []
+    head += [f"_ORDER = {ranked!r}", f"_CAP = {MEMO_CAP}", "_R = {}", "", "", "def _rank(m):",
+             "    r = tuple([i for p, i in enumerate(_ORDER) if m >> p & 1])",
+             "    if len(_R) < _CAP:", "        _R[m] = r", "    return r", ""]  # fmt: skip
+    return _module(gen, "\n".join(lines) + "\n", head)
 
 
 def _compile(source: str, entry: str) -> Callable[..., Any]:
