@@ -10,6 +10,7 @@ asked, and stay so when the memo is full.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -53,8 +54,9 @@ def test_nested_tests_give_the_reference_matches_in_the_order_asked(
     fn = compile_rules(rules, order)
     for facts in samples:
         expected = tuple(i for i in order if evaluate(rules[i], facts))
-        assert expected == fn(facts)
+        assert expected == fn(facts)  # the first call also tunes the read order to this dict's
         assert expected == fn(facts)  # the second time from the memo
+        assert expected == fn(dict(reversed(facts.items())))  # read order is not meaning
     memo = fn.__globals__["_R"]
     cap = fn.__globals__["_CAP"]
     try:
@@ -65,6 +67,27 @@ def test_nested_tests_give_the_reference_matches_in_the_order_asked(
         assert {} == memo
     finally:
         fn.__globals__["_CAP"] = cap
+
+
+def test_the_first_facts_dict_sets_the_read_order_and_a_missing_fact_is_named_as_before() -> None:
+    """The matcher reads the facts in the first dict's own order (tuned once); the answers, and
+    the missing fact a KeyError names (the first by name), are those of the untuned code."""
+    ge1 = Compare(">=", DPD, Const(1, "int"))
+    letter = Compare("<", FactRef("days_since_step.letter", "int", True), Const(5, "int"))
+    rules = [And((ge1, Not(HARDSHIP))), And((letter, HARDSHIP)), letter, Not(ge1)]
+    fn = compile_rules(rules, order=(3, 2, 1, 0))
+    assert "_get_t" not in fn.__code__.co_names
+    first = {"hardship": False, "x": 1, "dpd": 4, "days_since_step.letter": None}
+    assert (0,) == fn(first)
+    assert "_get_t" in fn.__code__.co_names
+    assert ("hardship", "dpd", "days_since_step.letter") == fn.__globals__["_get_t"].__reduce__()[1]
+    for facts in [first, {**first, "days_since_step.letter": 2}, {**first, "hardship": True},
+                  {"days_since_step.letter": 9, "dpd": 0, "hardship": True}]:  # fmt: skip
+        assert tuple(i for i in (3, 2, 1, 0) if evaluate(rules[i], facts)) == fn(facts)
+    with pytest.raises(KeyError, match=r"'days_since_step\.letter'"):
+        fn({"hardship": True})
+    with pytest.raises(KeyError, match="'hardship'"):
+        fn({"dpd": 1, "days_since_step.letter": 3})
 
 
 def test_a_shared_part_is_tested_once_and_its_negation_goes_to_else() -> None:

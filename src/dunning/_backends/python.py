@@ -50,6 +50,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
+from types import FunctionType
 from typing import Any
 
 from .._base.errors import EngineError
@@ -226,8 +228,13 @@ def _module(gen: _Gen, main: str, extra: Sequence[str] = ()) -> str:
     return "\n".join([*head, *extra, "", *gen.helpers, main])
 
 
-def generate_rules_source(exprs: Sequence[Expr], order: Sequence[int] | None = None) -> str:
-    """The Python source of the match function for `exprs` ranked in `order` (`python_tree`)."""
+def generate_rules_source(
+    exprs: Sequence[Expr],
+    order: Sequence[int] | None = None,
+    read_order: Sequence[str] | None = None,
+) -> str:
+    """The Python source of the match function for `exprs` ranked in `order` (`python_tree`);
+    `read_order` (all the facts read, in a facts dict's own order) is the tuned form (`_tune`)."""
     gen = _Gen()
     names = _fact_locals(exprs)
     em = _Emitter(gen, names)
@@ -235,17 +242,57 @@ def generate_rules_source(exprs: Sequence[Expr], order: Sequence[int] | None = N
     rules = [(1 << p, parts) for p, i in enumerate(ranked)
              if (parts := conjuncts(exprs[i])) is not None]  # fmt: skip
     lines = ["def _match(f):"]
+    head = []
     if len(names) > 1:
-        lines.append(f"    {', '.join(names.values())} = _get(f)")
+        unpack = f"    {', '.join(names.values())} = _get(f)"
+        head.append(f"_get = itemgetter({', '.join(repr(n) for n in names)})")
+        if read_order is None:
+            lines.append(unpack)
+        else:
+            head.append(f"_get_t = itemgetter({', '.join(repr(n) for n in read_order)})")
+            lines += ["    try:", f"        {', '.join(names[n] for n in read_order)} = _get_t(f)",
+                      "    except KeyError:  # raised again naming the first missing fact by name",
+                      "    " + unpack]  # fmt: skip
     lines += [f"    {v} = f[{n!r}]" for n, v in names.items() if len(names) == 1]
     lines.append("    m = 0")
     lines += nested_tests(rules, em.truth)
-    lines += ["    try:", "        return _R[m]", "    except KeyError:", "        return _rank(m)"]
-    head = [f"_get = itemgetter({', '.join(repr(n) for n in names)})"] if len(names) > 1 else []
-    head += [f"_ORDER = {ranked!r}", f"_CAP = {MEMO_CAP}", "_R = {}", "", "", "def _rank(m):",
+    lines += [
+        "    try:",
+        "        return _R[m]",
+        "    except KeyError:",
+        "        return _rank(m, f)",
+    ]
+    head += [f"_ORDER = {ranked!r}", f"_CAP = {MEMO_CAP}", "_R = {}", "_TUNE = None", "", "",
+             "def _rank(m, f):", "    if _TUNE is not None:", "        _TUNE(f)",
              "    r = tuple([i for p, i in enumerate(_ORDER) if m >> p & 1])",
              "    if len(_R) < _CAP:", "        _R[m] = r", "    return r", ""]  # fmt: skip
     return _module(gen, "\n".join(lines) + "\n", head)
+
+
+def _tune(fn: FunctionType, exprs: Sequence[Expr], order: Sequence[int] | None, f: Any) -> None:
+    """Read the facts in the order of the first facts dict matched (called once, on a memo miss).
+
+    A dict's entries are read fastest in their own order (one sequential pass over memory
+    rather than jumps): `compute_facts` always builds the same order, which the matcher cannot
+    know before it sees a dict. The meaning does not depend on the read order; a missing fact
+    makes the tuned code read again in name order, so the KeyError names the same fact."""
+    if type(f) is not dict:
+        return  # another mapping may not keep an order: try again on the next miss
+    g = fn.__globals__
+    names = _fact_locals(exprs)
+    got = [n for n in f if n in names]
+    with _LOCK:
+        if g["_TUNE"] is None:
+            return
+        g["_TUNE"] = None
+        g["_tuned"] = True
+        if len(got) != len(names) or got == list(names):
+            return
+        namespace: dict[str, Any] = {}
+        exec(compile(generate_rules_source(exprs, order, got), fn.__code__.co_filename, "exec"),
+             namespace)  # fmt: skip
+        g["_get_t"] = namespace["_get_t"]  # before the code that reads it
+        fn.__code__ = namespace["_match"].__code__
 
 
 def _compile(source: str, entry: str) -> Callable[..., Any]:
@@ -275,6 +322,10 @@ def compile_rules(exprs: Sequence[Expr], order: Sequence[int] | None = None) -> 
         if type_of(e) != "bool":
             raise EngineError(f"a rule condition must be boolean, found a {type_of(e)} expression")
     fn: MatchFn = _compile(generate_rules_source(exprs, order), "_match")
+    if isinstance(fn, FunctionType) and len(_fact_locals(exprs)) > 1:
+        with _LOCK:
+            if fn.__globals__["_TUNE"] is None and "_tuned" not in fn.__globals__:
+                fn.__globals__["_TUNE"] = partial(_tune, fn, tuple(exprs), order)
     return fn
 
 
