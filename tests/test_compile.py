@@ -31,9 +31,12 @@ def test_source_reads_facts_by_repr_name_and_hoists_decimals() -> None:
         [And((Compare(">=", PHONE, Const(3, "int")),
               Compare(">", OVERDUE, Const(Decimal("500.50"), "money"))))]
     )  # fmt: skip
-    assert "v0 = f['attempts_7d.phone']" in source
+    assert "_get = itemgetter('attempts_7d.phone', 'overdue_amount')" in source
+    assert "    v0, v1 = _get(f)\n" in source
     assert "_k0 = Decimal('500.50')" in source
-    assert "if ((v0 >= 3) and (v1 > _k0)): m.append(0)" in source
+    assert "if ((v0 >= 3) and (v1 > _k0)): m += 1" in source
+    one = generate_rules_source([Compare(">=", PHONE, Const(3, "int"))])
+    assert "    v0 = f['attempts_7d.phone']\n" in one
 
 
 def test_string_literals_cannot_escape_into_code() -> None:

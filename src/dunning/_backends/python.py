@@ -3,16 +3,25 @@
 Theory of operation. The source text is built from the IR only (never from rule-file text):
 fact names appear as repr'd string literals (``f['attempts_7d.phone']``), constants as the
 repr of an int, bool or str, and Decimal constants are hoisted to module-level names
-(``_k0 = Decimal('500.005')``) so they are built once. The function reads each fact the rule
-set uses once into a local, then tests every rule in the given order::
+(``_k0 = Decimal('500.005')``) so they are built once. The function reads every fact the rule
+set uses into locals in one C call (``operator.itemgetter``; a missing fact is a KeyError,
+which the engine reports by name), then tests the rules' conditions, a conjunct shared by
+several rules once with those rules nested under it (`python_tree`), and returns the ranked
+tuple of the match set from a memo::
+
+    _get = itemgetter('days_since_step.lawyer_letter', 'dpd')
+    _ORDER = (1, 0)               # preference order: bit p of m is rule _ORDER[p]
 
     def _match(f):
-        v0 = f['dpd']
-        v1 = f['days_since_step.lawyer_letter']
-        m = []
-        if (v0 >= 30): m.append(0)
-        if (not ((t0 := v1) is not None and t0 >= 7)): m.append(1)
-        return tuple(m)
+        v0, v1 = _get(f)
+        m = 0
+        if (v1 >= 30):
+            if (not (v0 is not None and v0 >= 7)): m += 1
+            if (v1 >= 60): m += 2
+        try:
+            return _R[m]          # (1, 0), (1,), (0,) or (): built once per match set
+        except KeyError:
+            return _rank(m)
 
 The meaning is exactly the one stated in `_rules.ir` (the reference interpreter is the oracle the
 tests check against):
@@ -21,7 +30,8 @@ tests check against):
 IR node               generated Python
 ====================  ==============================================================
 Compare, no null      ``(a op b)``
-Compare, nullable     ``((t := a) is not None and t op b)`` -- null compares False
+Compare, nullable     ``(v is not None and v op b)`` -- null compares False (``t :=``
+                      a temporary when the operand is arithmetic, not a fact)
 InSet                 ``(x in (v1, v2))``, guarded like Compare when x may be null
 Arith, nullable       ``(None if (t1 := a) is None or (t2 := b) is None else t1 + t2)``
 And / Or / Not        ``(a and b)`` / ``(a or b)`` / ``(not a)`` over truth values
@@ -40,6 +50,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
+from types import FunctionType
 from typing import Any
 
 from .._base.errors import EngineError
@@ -54,11 +66,11 @@ from .._rules.ir import (
     Not,
     Or,
     Value,
-    evaluate,
     facts_read,
     type_of,
 )
 from .._rules.ir import nullable as _nullable
+from .python_tree import MEMO_CAP, conjuncts, nested_tests
 
 __all__ = ["compile_expr", "compile_rules", "compile_ruleset", "generate_rules_source"]
 
@@ -130,22 +142,29 @@ class _Emitter:
             vals = self.gen.values(e.values)
             if not _nullable(e.operand):
                 return f"({x} in {vals})"
-            t = self.gen.temp()
-            return f"(({t} := {x}) is not None and {t} in {vals})"
+            guards: list[str] = []
+            t = self._guard(x, e.operand, guards)
+            return f"({guards[0]} and {t} in {vals})"
         return self.truth(e, depth)
 
     def _compare(self, e: Compare, d: int) -> str:
         a, b = self.value(e.left, d), self.value(e.right, d)
-        guards = []
+        guards: list[str] = []
         if _nullable(e.left):
-            t = self.gen.temp()
-            guards.append(f"({t} := {a}) is not None")
-            a = t
+            a = self._guard(a, e.left, guards)
         if _nullable(e.right):
-            t = self.gen.temp()
-            guards.append(f"({t} := {b}) is not None")
-            b = t
+            b = self._guard(b, e.right, guards)
         return "(" + "".join(g + " and " for g in guards) + f"{a} {e.op} {b})"
+
+    def _guard(self, text: str, e: Expr, guards: list[str]) -> str:
+        """`text` (the source of nullable `e`) as a name, its not-None test added to `guards`;
+        a fact is already a local, anything else gets a temporary."""
+        if isinstance(e, FactRef):
+            guards.append(f"{text} is not None")
+            return text
+        t = self.gen.temp()
+        guards.append(f"({t} := {text}) is not None")
+        return t
 
     def truth(self, e: Expr, depth: int = 0) -> str:
         """Source whose value is the bool truth of `e` (as `bool(evaluate(e))`)."""
@@ -203,36 +222,77 @@ def _function_body(gen: _Gen, expr: Expr, mode: str) -> tuple[str, dict[str, str
     return "\n".join(lines) + "\n", names
 
 
-def _module(gen: _Gen, main: str) -> str:
-    head = ["from decimal import Decimal", ""]
+def _module(gen: _Gen, main: str, extra: Sequence[str] = ()) -> str:
+    head = ["from decimal import Decimal", "from operator import itemgetter", ""]
     head += [f"{name} = {text}" for (_, text), name in gen.consts.items()]
-    return "\n".join([*head, "", *gen.helpers, main])
+    return "\n".join([*head, *extra, "", *gen.helpers, main])
 
 
-def generate_rules_source(exprs: Sequence[Expr], order: Sequence[int] | None = None) -> str:
-    """The Python source of the match function for `exprs` tested in `order`."""
+def generate_rules_source(
+    exprs: Sequence[Expr],
+    order: Sequence[int] | None = None,
+    read_order: Sequence[str] | None = None,
+) -> str:
+    """The Python source of the match function for `exprs` ranked in `order` (`python_tree`);
+    `read_order` (all the facts read, in a facts dict's own order) is the tuned form (`_tune`)."""
     gen = _Gen()
     names = _fact_locals(exprs)
     em = _Emitter(gen, names)
+    ranked = tuple(order) if order is not None else tuple(range(len(exprs)))
+    rules = [(1 << p, parts) for p, i in enumerate(ranked)
+             if (parts := conjuncts(exprs[i])) is not None]  # fmt: skip
     lines = ["def _match(f):"]
-    lines += [f"    {v} = f[{n!r}]" for n, v in names.items()]
-    lines.append("    m = []")
-    for i in order if order is not None else range(len(exprs)):
-        test = _const_truth(exprs[i])
-        if test is False:
-            continue
-        cond = "True" if test is True else em.truth(exprs[i])
-        lines.append(f"    if {cond}: m.append({int(i)})")
-    lines.append("    return tuple(m)")
-    return _module(gen, "\n".join(lines) + "\n")
+    head = []
+    if len(names) > 1:
+        unpack = f"    {', '.join(names.values())} = _get(f)"
+        head.append(f"_get = itemgetter({', '.join(repr(n) for n in names)})")
+        if read_order is None:
+            lines.append(unpack)
+        else:
+            head.append(f"_get_t = itemgetter({', '.join(repr(n) for n in read_order)})")
+            lines += ["    try:", f"        {', '.join(names[n] for n in read_order)} = _get_t(f)",
+                      "    except KeyError:  # raised again naming the first missing fact by name",
+                      "    " + unpack]  # fmt: skip
+    lines += [f"    {v} = f[{n!r}]" for n, v in names.items() if len(names) == 1]
+    lines.append("    m = 0")
+    lines += nested_tests(rules, em.truth)
+    lines += [
+        "    try:",
+        "        return _R[m]",
+        "    except KeyError:",
+        "        return _rank(m, f)",
+    ]
+    head += [f"_ORDER = {ranked!r}", f"_CAP = {MEMO_CAP}", "_R = {}", "_TUNE = None", "", "",
+             "def _rank(m, f):", "    if _TUNE is not None:", "        _TUNE(f)",
+             "    r = tuple([i for p, i in enumerate(_ORDER) if m >> p & 1])",
+             "    if len(_R) < _CAP:", "        _R[m] = r", "    return r", ""]  # fmt: skip
+    return _module(gen, "\n".join(lines) + "\n", head)
 
 
-def _const_truth(e: Expr) -> bool | None:
-    """True/False when `e` reads no fact (its truth is known now), else None."""
+def _tune(fn: FunctionType, exprs: Sequence[Expr], order: Sequence[int] | None, f: Any) -> None:
+    """Read the facts in the order of the first facts dict matched (called once, on a memo miss).
 
-    if facts_read(e):
-        return None
-    return bool(evaluate(e, {}))
+    A dict's entries are read fastest in their own order (one sequential pass over memory
+    rather than jumps): `compute_facts` always builds the same order, which the matcher cannot
+    know before it sees a dict. The meaning does not depend on the read order; a missing fact
+    makes the tuned code read again in name order, so the KeyError names the same fact."""
+    if type(f) is not dict:
+        return  # another mapping may not keep an order: try again on the next miss
+    g = fn.__globals__
+    names = _fact_locals(exprs)
+    got = [n for n in f if n in names]
+    with _LOCK:
+        if g["_TUNE"] is None:
+            return
+        g["_TUNE"] = None
+        g["_tuned"] = True
+        if len(got) != len(names) or got == list(names):
+            return
+        namespace: dict[str, Any] = {}
+        exec(compile(generate_rules_source(exprs, order, got), fn.__code__.co_filename, "exec"),
+             namespace)  # fmt: skip
+        g["_get_t"] = namespace["_get_t"]  # before the code that reads it
+        fn.__code__ = namespace["_match"].__code__
 
 
 def _compile(source: str, entry: str) -> Callable[..., Any]:
@@ -262,6 +322,10 @@ def compile_rules(exprs: Sequence[Expr], order: Sequence[int] | None = None) -> 
         if type_of(e) != "bool":
             raise EngineError(f"a rule condition must be boolean, found a {type_of(e)} expression")
     fn: MatchFn = _compile(generate_rules_source(exprs, order), "_match")
+    if isinstance(fn, FunctionType) and len(_fact_locals(exprs)) > 1:
+        with _LOCK:
+            if fn.__globals__["_TUNE"] is None and "_tuned" not in fn.__globals__:
+                fn.__globals__["_TUNE"] = partial(_tune, fn, tuple(exprs), order)
     return fn
 
 

@@ -187,8 +187,12 @@ class Engine:
 
     def match(self, facts: Mapping[str, object], currency: str | None = None) -> tuple[int, ...]:
         """Indices of the rules (in `self.rules.rules`) that hold for `facts`, best first."""
+        # Both backends' matchers return tuples; the python one is currency-free, and any
+        # backend's matcher for the rule set's own currency is `_match` (no look-up per call).
         try:
-            return tuple(self._matcher_for(currency or self.rules.document.currency)(facts))
+            if not currency or self.backend == "python":
+                return self._match(facts)  # type: ignore[no-any-return]
+            return self._matcher_for(currency)(facts)  # type: ignore[no-any-return]
         except KeyError as exc:
             raise EngineError(f"facts: the rule set reads fact {exc} but it is missing") from None
 
