@@ -7,10 +7,12 @@ Theory of operation
    texts, in any order) are validated and written to a private temporary SQLite database
    attached to the store connection, indexed by loan id (loan-level events) and by borrower
    id (borrower-level events, which belong to every loan of their borrower). Memory stays
-   constant however large or unsorted the input is. The validated models are kept in a
-   compact private form (`spill`: field values as marshal-able primitives, pickle
-   for any event it cannot represent exactly; the file is private to this run and written by it),
-   so they are not validated twice and come back equal, field for field, to what went in.
+   constant however large or unsorted the input is: `_RUN` events at a time are gathered
+   per loan and per borrower in memory, and each gathering is one row per loan or borrower.
+   The validated models are kept in a compact private form (`spill`: field values as
+   marshal-able primitives, pickle for any event it cannot represent exactly; the file is
+   private to this run and written by it), so they are not validated twice and come back
+   equal, field for field, to what went in.
 2. **Check.** A loan-level event for a loan that is neither in the store nor opened in the
    input is refused before anything is written (InvalidEventError naming the event).
 3. **Decide, in loan id order, in chunks.** The loans are the union of the stored snapshots
@@ -54,7 +56,7 @@ from .._state.intake import Reject, records_of
 from .batch_borrower import BorrowerJob, write_transitions
 from .feeds import BORROWER_LEVEL, dumps_event, read_records, write_rejects
 from .snapshots import SnapshotStore
-from .spill import pack, unpack
+from .spill import pack_records, record
 from .spill_store import Spill
 
 __all__ = ["BatchSummary", "run_batch"]
@@ -238,28 +240,41 @@ def _iter_records(source: EventSource, intake: _Intake) -> Iterable[Event | Reje
 
 
 def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> Spill:
-    """Write the day's events to a temporary database next to the store (see module doc)."""
+    """Write the day's events to a temporary database next to the store (see module doc).
+
+    The events are gathered per loan (loan-level) and per borrower (borrower-level) in
+    memory, `_RUN` at a time, and each gathering is written as one row per loan or borrower:
+    a loan's events come back from its few rows in feed order."""
     spill = Spill(db)
     c = spill.conn
     c.execute("BEGIN")
     try:
-        rows: list[tuple[object, ...]] = []
+        groups: dict[tuple[int, str | None], list[Any]] = {}
+        opened: list[tuple[str | None, str | None]] = []
+        size = 0
         for event in _iter_records(source, intake):
             if isinstance(event, Reject):
                 intake.reject(event)
                 continue
-            level = 1 if event.type in BORROWER_LEVEL else 0
             # From __dict__: a missing attribute on a pydantic model costs a raised and
             # caught AttributeError (a quarter of the spill's own time).
-            loan = event.__dict__.get("loan_id")
-            borrower = event.__dict__.get("borrower_id")
-            rows.append((event.event_id, loan, borrower, level, pack(event)))
-            if event.type == "loan_opened":
-                spill.add_new_loan(loan, borrower)
-            if len(rows) >= 1000:
-                spill.add_events(rows)
-                rows.clear()
-        spill.add_events(rows)
+            fields = event.__dict__
+            kind = fields["type"]
+            if kind in BORROWER_LEVEL:
+                key = (1, fields.get("borrower_id"))
+            else:
+                key = (0, fields.get("loan_id"))
+                if kind == "loan_opened":
+                    opened.append((key[1], fields.get("borrower_id")))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = []
+            group.append(record(event))
+            size += 1
+            if size >= _RUN:
+                _flush(spill, groups, opened)
+                size = 0
+        _flush(spill, groups, opened)
         c.execute("COMMIT")
     except BaseException:
         c.execute("ROLLBACK")
@@ -269,9 +284,27 @@ def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> Spill:
     return spill
 
 
+_RUN = 50_000  # events gathered in memory before they are written (a few tens of MiB)
+
+
+def _flush(
+    spill: Spill,
+    groups: dict[tuple[int, str | None], list[Any]],
+    opened: list[tuple[str | None, str | None]],
+) -> None:
+    rows = [
+        (None, key, 1, pack_records(recs)) if level else (key, None, 0, pack_records(recs))
+        for (level, key), recs in groups.items()
+    ]
+    spill.add_events(rows)
+    spill.add_new_loans(opened)
+    groups.clear()
+    opened.clear()
+
+
 def _check_unknown_loans(db: SnapshotStore, spill: Spill, intake: _Intake) -> None:
     """Events of a loan neither in the store nor opened in the input are rejected."""
-    for event_id, loan_id, body in spill.unknown_loan_events():
+    for event_id, loan_id, event in spill.unknown_loan_events():
         err = InvalidEventError(
             f"loan {loan_id!r:.80} is not in the snapshot store {str(db.path)!r} and has no"
             " loan_opened event in the input; expected its loan_opened first (today or in an"
@@ -279,7 +312,7 @@ def _check_unknown_loans(db: SnapshotStore, spill: Spill, intake: _Intake) -> No
             event_id=str(event_id),
             field="loan_id",
         )
-        text = dumps_event(unpack(body))
+        text = dumps_event(event)
         intake.reject(Reject(error=str(err), text=text, event_id=str(event_id), loan_id=loan_id))
 
 
@@ -327,8 +360,7 @@ class _Job:
             for loan_id, borrower_id in loans:
                 if loan_id in self.intake.aside:
                     continue  # a bad record: the loan waits, its snapshot untouched
-                bodies = self.spill.new_events(loan_id, borrower_id)
-                fresh: list[Event] = [unpack(b) for b in bodies]
+                fresh: list[Event] = self.spill.new_events(loan_id, borrower_id)
                 old = self.db.get(loan_id)  # checked: a damaged snapshot raises
                 try:
                     state = _advance(old, fresh)

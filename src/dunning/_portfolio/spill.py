@@ -3,6 +3,32 @@
 The spill file is written and read by one run of the batch only, so its events need not be
 validated again: they are stored as their validated field values and rebuilt without
 validation, the way unpickling a pydantic model rebuilds it.
+
+Theory of operation
+-------------------
+
+An event becomes a *record* of marshal-able primitives (`record`); the batch packs the
+records of one loan (or one borrower) from one stretch of the feed into one blob
+(`pack_records`), and `unpack_records` gives back the events, equal field for field.
+
+A record is ``(type, values, fields set)``: the values of the event's fields in the model's
+field order (the order of its ``__dict__``, so the names are not stored), each reduced to
+primitives by the table below; an event the table cannot represent exactly (extra or
+private attributes, fields in another order, a nested model, a tuple, a datetime whose zone
+is not pydantic's fixed offset) is its pickle instead (a ``bytes`` record). pickle of the
+models themselves was ~2x slower (the Decimal, datetime and TzInfo reducers).
+
+========================  ==========================================  ======================
+field value               in the record                               back
+========================  ==========================================  ======================
+str, int, bool, None      itself                                      itself
+Decimal                   ``(str,)``: str(Decimal) keeps the exponent  ``Decimal(text)``
+datetime (TzInfo zone)    ``(10-byte pickle state, offset seconds)``  ``datetime(state, z)``
+date                      its 4-byte pickle state (``bytes``)         ``date(state)``
+========================  ==========================================  ======================
+
+The pickle state of a datetime keeps every field, ``fold`` included; the zones are shared,
+one `TzInfo` per offset.
 """
 
 from __future__ import annotations
@@ -17,74 +43,118 @@ from pydantic_core import TzInfo
 
 from .._state.events import EVENT_CLASSES, Event
 
-__all__ = ["pack", "unpack"]
+__all__ = ["pack", "pack_records", "record", "unpack", "unpack_records"]
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+_FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    kind: (cls, tuple(cls.model_fields)) for kind, cls in EVENT_CLASSES.items()
+}
+_ZONES: dict[int, TzInfo] = {}  # offset seconds -> the one TzInfo of that offset
+_OFFSETS: dict[TzInfo, int] = {}  # a TzInfo (equal by offset) -> its offset seconds
+# The last fields-set seen per event type, and its sorted tuple (most events of a type set
+# the same fields): a set comparison instead of a sort per event.
+_FIELDS_SET: dict[str, tuple[set[str], tuple[str, ...]]] = {}
+_set = object.__setattr__
+# The pickle-state constructors, date(state) and datetime(state, zone), which typeshed does
+# not describe.
+_DATE: Any = date
+_DATETIME: Any = datetime
 
 
-# Spilled events: b"M" + marshal of (type, field names, values, fields set), values reduced
-# to primitives by the table below; b"P" + pickle for an event holding anything else (extra
-# or private attributes, a nested model, a datetime whose zone is not pydantic's fixed
-# offset). pickle of the models themselves was ~2x slower (Decimal and TzInfo reducers).
-#   Decimal              -> ("D", str)          exact: str(Decimal) keeps the exponent
-#   datetime (TzInfo)    -> ("T", y, m, d, H, M, S, us, fold, offset seconds)
-#   date                 -> ("d", ordinal)
-#   str, int, bool, None -> itself
-_PLAIN = (str, int, bool, type(None))
-_ZONES: dict[int, TzInfo] = {}
+def record(event: Event) -> Any:
+    """`event` as a record of primitives (module doc), or its pickle when it has no record."""
+    kind = event.type
+    plan = _FIELDS.get(kind)
+    fields = event.__dict__
+    if (
+        plan is None
+        or type(event) is not plan[0]
+        or event.__pydantic_extra__
+        or event.__pydantic_private__
+        or tuple(fields) != plan[1]
+    ):
+        return pickle.dumps(event, 5)
+    values: list[Any] = []
+    for value in fields.values():
+        cls = type(value)
+        if cls in _PLAIN:
+            values.append(value)
+        elif cls is Decimal:
+            values.append((str(value),))
+        elif cls is datetime:
+            zone = value.tzinfo
+            if type(zone) is not TzInfo:
+                return pickle.dumps(event, 5)
+            secs = _OFFSETS.get(zone)
+            if secs is None:
+                offset = zone.utcoffset(None)
+                if offset is None or offset.microseconds:  # pragma: no cover - whole seconds
+                    return pickle.dumps(event, 5)
+                secs = _OFFSETS.setdefault(zone, offset.days * 86400 + offset.seconds)
+            values.append((value.__reduce__()[1][0], secs))
+        elif cls is date:
+            values.append(value.__reduce__()[1][0])
+        else:
+            return pickle.dumps(event, 5)
+    fields_set = event.__pydantic_fields_set__
+    seen = _FIELDS_SET.get(kind)
+    if seen is None or seen[0] != fields_set:
+        seen = _FIELDS_SET[kind] = (set(fields_set), tuple(sorted(fields_set)))
+    return (kind, tuple(values), seen[1])
+
+
+def pack_records(records: list[Any]) -> bytes:
+    return marshal.dumps(records)
+
+
+def _value(value: Any) -> Any:
+    if type(value) is bytes:
+        return _DATE(value)
+    if len(value) == 1:
+        return Decimal(value[0])
+    secs = value[1]
+    zone = _ZONES.get(secs) or _ZONES.setdefault(secs, TzInfo(secs))
+    return _DATETIME(value[0], zone)
+
+
+def unpack_records(body: bytes) -> list[Event]:
+    """The events of one blob of `pack_records`, in order."""
+    out: list[Event] = []
+    for rec in marshal.loads(body):
+        if type(rec) is bytes:
+            out.append(pickle.loads(rec))
+            continue
+        kind, values, fields_set = rec
+        cls, names = _FIELDS[kind]
+        event = cls.__new__(cls)
+        # What unpickling a pydantic model does: the validated fields, no validation.
+        _set(
+            event,
+            "__dict__",
+            dict(
+                zip(
+                    names,
+                    [v if type(v) not in _CONVERTED else _value(v) for v in values],
+                    strict=True,
+                )
+            ),
+        )
+        _set(event, "__pydantic_fields_set__", set(fields_set))
+        _set(event, "__pydantic_extra__", None)
+        _set(event, "__pydantic_private__", None)
+        out.append(event)
+    return out
+
+
+_CONVERTED = frozenset({tuple, bytes})
 
 
 def pack(event: Event) -> bytes:
-    if event.__pydantic_extra__ or event.__pydantic_private__:
-        return b"P" + pickle.dumps(event, 5)
-    keys: list[str] = []
-    values: list[Any] = []
-    for key, value in event.__dict__.items():
-        kind = type(value)
-        if kind is Decimal:
-            value = ("D", str(value))
-        elif kind is datetime and type(value.tzinfo) is TzInfo:
-            offset = value.utcoffset()
-            if offset is None or offset.microseconds:
-                return b"P" + pickle.dumps(event, 5)
-            v = value
-            secs = offset.days * 86400 + offset.seconds
-            value = ("T", v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond,
-                     v.fold, secs)  # fmt: skip
-        elif kind is date:
-            value = ("d", value.toordinal())
-        elif kind not in _PLAIN:
-            return b"P" + pickle.dumps(event, 5)
-        keys.append(key)
-        values.append(value)
-    fields_set = tuple(sorted(event.__pydantic_fields_set__))
-    return b"M" + marshal.dumps((event.type, tuple(keys), tuple(values), fields_set))
+    """One event as a blob (`pack_records` of its record)."""
+    return pack_records([record(event)])
 
 
 def unpack(body: bytes) -> Event:
-    if body[:1] == b"P":
-        return pickle.loads(body[1:])  # type: ignore[no-any-return]
-    kind, keys, values, fields_set = marshal.loads(body[1:])
-    fields: dict[str, object] = {}
-    for key, value in zip(keys, values, strict=True):
-        if type(value) is tuple:
-            tag = value[0]
-            if tag == "D":
-                value = Decimal(value[1])
-            elif tag == "T":
-                zone = _ZONES.get(value[9]) or _ZONES.setdefault(value[9], TzInfo(value[9]))
-                y, mo, d, h, mi, sec, us, fold = value[1:9]
-                value = datetime(y, mo, d, h, mi, sec, us, tzinfo=zone, fold=fold)
-            elif tag == "d":
-                value = date.fromordinal(value[1])
-        fields[key] = value
-    cls = EVENT_CLASSES[kind]
-    event = cls.__new__(cls)
-    # What unpickling a pydantic model does: the validated fields, no validation.
-    event.__setstate__(
-        {
-            "__dict__": fields,
-            "__pydantic_fields_set__": set(fields_set),
-            "__pydantic_extra__": None,
-            "__pydantic_private__": None,
-        }
-    )
-    return event  # type: ignore[return-value]
+    """The one event of a blob of `pack`."""
+    (event,) = unpack_records(body)
+    return event

@@ -36,7 +36,7 @@ from typing import IO, Any
 from .._base.errors import EventError, InvalidEventError
 from .events import Event
 from .field_policy import QUOTE
-from .parse import loads_event, parse_event
+from .parse import fast_event, loads_event, parse_event
 
 __all__ = [
     "BORROWER_LEVEL",
@@ -155,6 +155,10 @@ def read_lines(
                 f" {exc.start + 1} ({exc.reason}); re-encode the file as UTF-8"
             ) from None
         text = text.rstrip("\r\n")
+        event = fast_event(text)
+        if event is not None:
+            yield event
+            continue
         if not text.strip():
             continue
         raw: object = None
