@@ -284,7 +284,7 @@ def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> Spill:
     return spill
 
 
-_RUN = 50_000  # events gathered in memory before they are written (a few tens of MiB)
+_RUN = 20_000  # events gathered in memory before they are written (~10 MiB)
 
 
 def _flush(

@@ -108,13 +108,26 @@ def pack_records(records: list[Any]) -> bytes:
 
 
 def _value(value: Any) -> Any:
+    """The Decimal, datetime or date of a reduced value (the table), remembered: amounts,
+    due dates and instants repeat from loan to loan, and all three types are immutable."""
+    hit = _VALUES.get(value)
+    if hit is not None:
+        return hit
     if type(value) is bytes:
-        return _DATE(value)
-    if len(value) == 1:
-        return Decimal(value[0])
-    secs = value[1]
-    zone = _ZONES.get(secs) or _ZONES.setdefault(secs, TzInfo(secs))
-    return _DATETIME(value[0], zone)
+        out = _DATE(value)
+    elif len(value) == 1:
+        out = Decimal(value[0])
+    else:
+        secs = value[1]
+        zone = _ZONES.get(secs) or _ZONES.setdefault(secs, TzInfo(secs))
+        out = _DATETIME(value[0], zone)
+    if len(_VALUES) >= 65536:
+        _VALUES.clear()
+    _VALUES[value] = out
+    return out
+
+
+_VALUES: dict[Any, Any] = {}  # reduced value -> the value (bounded; see _value)
 
 
 def unpack_records(body: bytes) -> list[Event]:
@@ -128,17 +141,13 @@ def unpack_records(body: bytes) -> list[Event]:
         cls, names = _FIELDS[kind]
         event = cls.__new__(cls)
         # What unpickling a pydantic model does: the validated fields, no validation.
-        _set(
-            event,
-            "__dict__",
-            dict(
-                zip(
-                    names,
-                    [v if type(v) not in _CONVERTED else _value(v) for v in values],
-                    strict=True,
-                )
-            ),
-        )
+        if len(values) != len(names):  # pragma: no cover - records are written in field order
+            raise ValueError(f"spill record of a {kind} event: {len(values)} values")
+        fields = {
+            k: v if type(v) not in _CONVERTED else _value(v)
+            for k, v in zip(names, values, strict=False)
+        }
+        _set(event, "__dict__", fields)
         _set(event, "__pydantic_fields_set__", set(fields_set))
         _set(event, "__pydantic_extra__", None)
         _set(event, "__pydantic_private__", None)

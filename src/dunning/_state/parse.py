@@ -30,6 +30,7 @@ __all__ = [
     "parse_events",
 ]
 
+_VALIDATOR = _ADAPTER.validator  # the pydantic-core validator itself (one call less a line)
 KNOWN_FIELDS: dict[str, frozenset[str]] = {
     t: frozenset(c.model_fields) for t, c in EVENT_CLASSES.items()
 }
@@ -113,7 +114,7 @@ def fast_event(text: str | bytes) -> Event | None:
     so a text this pass accepts names known fields only and the field policy has nothing to
     do; tests/test_intake_speed.py checks both paths give the same events)."""
     try:
-        return _ADAPTER.validate_json(text)
+        return _VALIDATOR.validate_json(text)  # type: ignore[no-any-return]
     except Exception:  # any failure: the reference path explains it
         return None
 
