@@ -55,6 +55,7 @@ from .._state.events import Event
 from .._state.intake import Reject, records_of
 from .batch_borrower import BorrowerJob, write_transitions
 from .feeds import BORROWER_LEVEL, dumps_event, read_records, write_rejects
+from .snapshot_check import encode
 from .snapshots import SnapshotStore
 from .spill import pack_records, record
 from .spill_store import Spill
@@ -364,12 +365,15 @@ class _Job:
                 old = self.db.get(loan_id)  # checked: a damaged snapshot raises
                 try:
                     state = _advance(old, fresh)
+                    # Encoded first: the new snapshot's text gives the decision its events'
+                    # JSON for the input digest (`snapshot_check.encode`), not serialised twice.
+                    encoded = encode(state) if old is None or fresh else None
                     decision = self.engine.decide(state, self.as_of)
                 except (EventError, InputError) as err:
                     self.intake.reject(_fold_reject(err, loan_id, fresh))
                     continue
-                if old is None or fresh:
-                    self.db.put(state)
+                if encoded is not None:
+                    self.db.put(state, encoded)
                 self.db.record_decision(self.batch_id, loan_id, decision.to_json())
                 self.statuses[decision.status] += 1
                 # The state only when the audit store keeps inputs: 500 states held per chunk
