@@ -250,7 +250,8 @@ def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> Spill:
     c = spill.conn
     c.execute("BEGIN")
     try:
-        groups: dict[tuple[int, str | None], list[Any]] = {}
+        loans: dict[str | None, list[Any]] = {}  # loan id -> records of its own events
+        borrowers: dict[str | None, list[Any]] = {}  # borrower id -> borrower-level records
         opened: list[tuple[str | None, str | None]] = []
         size = 0
         for event in _iter_records(source, intake):
@@ -262,20 +263,20 @@ def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> Spill:
             fields = event.__dict__
             kind = fields["type"]
             if kind in BORROWER_LEVEL:
-                key = (1, fields.get("borrower_id"))
+                key, groups = fields["borrower_id"], borrowers
             else:
-                key = (0, fields.get("loan_id"))
+                key, groups = fields["loan_id"], loans
                 if kind == "loan_opened":
-                    opened.append((key[1], fields.get("borrower_id")))
+                    opened.append((key, fields["borrower_id"]))
             group = groups.get(key)
             if group is None:
                 group = groups[key] = []
             group.append(record(event))
             size += 1
             if size >= _RUN:
-                _flush(spill, groups, opened)
+                _flush(spill, loans, borrowers, opened)
                 size = 0
-        _flush(spill, groups, opened)
+        _flush(spill, loans, borrowers, opened)
         c.execute("COMMIT")
     except BaseException:
         c.execute("ROLLBACK")
@@ -290,16 +291,18 @@ _RUN = 20_000  # events gathered in memory before they are written (~10 MiB)
 
 def _flush(
     spill: Spill,
-    groups: dict[tuple[int, str | None], list[Any]],
+    loans: dict[str | None, list[Any]],
+    borrowers: dict[str | None, list[Any]],
     opened: list[tuple[str | None, str | None]],
 ) -> None:
-    rows = [
-        (None, key, 1, pack_records(recs)) if level else (key, None, 0, pack_records(recs))
-        for (level, key), recs in groups.items()
+    rows: list[tuple[object, ...]] = [
+        (loan, None, 0, pack_records(recs)) for loan, recs in loans.items()
     ]
+    rows += [(None, borrower, 1, pack_records(recs)) for borrower, recs in borrowers.items()]
     spill.add_events(rows)
     spill.add_new_loans(opened)
-    groups.clear()
+    loans.clear()
+    borrowers.clear()
     opened.clear()
 
 

@@ -147,6 +147,10 @@ def read_lines(
 ) -> Iterator[Event | Reject]:
     """Events (or Rejects) of a JSON Lines byte stream; invalid UTF-8 raises `name:line`."""
     for n, raw_line in enumerate(fh, start=1):
+        event = fast_event(raw_line)  # the bytes as they are: invalid UTF-8 fails this pass
+        if event is not None:
+            yield event
+            continue
         try:
             text = raw_line.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -155,10 +159,6 @@ def read_lines(
                 f" {exc.start + 1} ({exc.reason}); re-encode the file as UTF-8"
             ) from None
         text = text.rstrip("\r\n")
-        event = fast_event(text)
-        if event is not None:
-            yield event
-            continue
         if not text.strip():
             continue
         raw: object = None
