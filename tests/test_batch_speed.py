@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from dunning import AccountState, Engine, load_rules
 from dunning._decide.digest import events_wire
-from dunning._portfolio import batch
+from dunning._portfolio import spill_intake
 from dunning._portfolio.batch import run_batch
 from dunning._portfolio.feeds import read_jsonl
 from dunning._portfolio.snapshot_check import encode
@@ -108,7 +108,7 @@ def test_the_batch_decides_the_same_whatever_the_stretch_of_the_feed_held_in_mem
     feed.write_text("\n".join([*reversed(lines), bad, stray]) + "\n", encoding="utf-8")
     outputs = []
     for run in (1, 3, 50_000):
-        monkeypatch.setattr(batch, "_RUN", run)
+        monkeypatch.setattr(spill_intake, "_RUN", run)
         out = tmp_path / f"d{run}.jsonl"
         summary = run_batch(feed, store=tmp_path / f"s{run}.db", rules=RULES, as_of=AS_OF,
                             out=out, batch_id="n1", by=by)  # fmt: skip

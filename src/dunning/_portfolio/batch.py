@@ -7,8 +7,9 @@ Theory of operation
    texts, in any order) are validated and written to a private temporary SQLite database
    attached to the store connection, indexed by loan id (loan-level events) and by borrower
    id (borrower-level events, which belong to every loan of their borrower). Memory stays
-   constant however large or unsorted the input is: `_RUN` events at a time are gathered
-   per loan and per borrower in memory, and each gathering is one row per loan or borrower.
+   constant however large or unsorted the input is (`spill_intake`): `_RUN` events at a
+   time are gathered per loan and per borrower in memory, each gathering one row per loan
+   or borrower.
    The validated models are kept in a compact private form (`spill`: field values as
    marshal-able primitives, pickle for any event it cannot represent exactly; the file is
    private to this run and written by it), so they are not validated twice and come back
@@ -37,7 +38,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,24 +46,23 @@ from typing import Any
 
 from .._audit.borrower import read_decision
 from .._audit.store import AuditStore
-from .._base.errors import EventError, InputError, InvalidEventError
+from .._base.errors import EventError, InputError
 from .._base.time import aware, iso_utc
 from .._decide.engine import Engine
 from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._state.account import AccountState
 from .._state.events import Event
-from .._state.intake import Reject, records_of
+from .._state.intake import Reject
 from .batch_borrower import BorrowerJob, write_transitions
-from .feeds import BORROWER_LEVEL, dumps_event, read_records, write_rejects
+from .feeds import dumps_event, write_rejects
 from .snapshot_check import encode
 from .snapshots import SnapshotStore
-from .spill import pack_records, record
+from .spill_intake import EventSource, Intake, check_unknown_loans, spill_feed
 from .spill_store import Spill
 
 __all__ = ["BatchSummary", "run_batch"]
 
-EventSource = str | Path | Iterable[Event | Mapping[str, Any] | str]
 Progress = Callable[[int, int], None]
 
 
@@ -143,16 +143,16 @@ def run_batch(
         if auditor is not None:
             _audit_pending(db, batch_id, auditor, ruleset)
         statuses: Counter[str] = Counter()
-        intake = _Intake(strict=strict)
+        intake = Intake(strict=strict)
         if record.status != "done":
             if by == "borrower" and db.postgres:
                 raise InputError(
                     f"run_batch(by='borrower'): snapshot store {db.path!r} is on PostgreSQL,"
                     " where batches run by loan for now; expected by='loan', or a SQLite store"
                 )
-            spill = _spill(db, new_events, intake)
+            spill = spill_feed(db, new_events, intake)
             try:
-                _check_unknown_loans(db, spill, intake)
+                check_unknown_loans(db, spill, intake)
                 intake.aside |= spill.loans_of_borrowers(sorted(intake.borrowers))
                 if by == "borrower":
                     audit_chunk = None
@@ -213,113 +213,6 @@ def write_decisions(db: SnapshotStore, batch_id: str, out: str | Path) -> None:
     os.replace(tmp, out)
 
 
-# --- spill -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Intake:
-    """What a run set aside: loan ids, the rejected records, the unknown fields seen."""
-
-    strict: bool = False
-    aside: set[str] = field(default_factory=set)
-    rejects: list[Reject] = field(default_factory=list)
-    ignored: Counter[str] = field(default_factory=Counter)
-    borrowers: set[str] = field(default_factory=set)  # of rejects naming no loan
-
-    def reject(self, r: Reject) -> None:
-        self.rejects.append(r)
-        if r.loan_id:
-            self.aside.add(r.loan_id)
-        elif r.borrower_id:
-            self.borrowers.add(r.borrower_id)
-
-
-def _iter_records(source: EventSource, intake: _Intake) -> Iterable[Event | Reject]:
-    if isinstance(source, str | Path):
-        return read_records(source, strict=intake.strict, ignored=intake.ignored)
-    return records_of(source, strict=intake.strict, ignored=intake.ignored)
-
-
-def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> Spill:
-    """Write the day's events to a temporary database next to the store (see module doc).
-
-    The events are gathered per loan (loan-level) and per borrower (borrower-level) in
-    memory, `_RUN` at a time, and each gathering is written as one row per loan or borrower:
-    a loan's events come back from its few rows in feed order."""
-    spill = Spill(db)
-    c = spill.conn
-    c.execute("BEGIN")
-    try:
-        loans: dict[str | None, list[Any]] = {}  # loan id -> records of its own events
-        borrowers: dict[str | None, list[Any]] = {}  # borrower id -> borrower-level records
-        opened: list[tuple[str | None, str | None]] = []
-        size = 0
-        for event in _iter_records(source, intake):
-            if isinstance(event, Reject):
-                intake.reject(event)
-                continue
-            # From __dict__: a missing attribute on a pydantic model costs a raised and
-            # caught AttributeError (a quarter of the spill's own time).
-            fields = event.__dict__
-            kind = fields["type"]
-            if kind in BORROWER_LEVEL:
-                key, groups = fields["borrower_id"], borrowers
-            else:
-                key, groups = fields["loan_id"], loans
-                if kind == "loan_opened":
-                    opened.append((key, fields["borrower_id"]))
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = []
-            group.append(record(event))
-            size += 1
-            if size >= _RUN:
-                _flush(spill, loans, borrowers, opened)
-                size = 0
-        _flush(spill, loans, borrowers, opened)
-        c.execute("COMMIT")
-    except BaseException:
-        c.execute("ROLLBACK")
-        spill.close()
-        raise
-    spill.index()
-    return spill
-
-
-_RUN = 20_000  # events gathered in memory before they are written (~10 MiB)
-
-
-def _flush(
-    spill: Spill,
-    loans: dict[str | None, list[Any]],
-    borrowers: dict[str | None, list[Any]],
-    opened: list[tuple[str | None, str | None]],
-) -> None:
-    rows: list[tuple[object, ...]] = [
-        (loan, None, 0, pack_records(recs)) for loan, recs in loans.items()
-    ]
-    rows += [(None, borrower, 1, pack_records(recs)) for borrower, recs in borrowers.items()]
-    spill.add_events(rows)
-    spill.add_new_loans(opened)
-    loans.clear()
-    borrowers.clear()
-    opened.clear()
-
-
-def _check_unknown_loans(db: SnapshotStore, spill: Spill, intake: _Intake) -> None:
-    """Events of a loan neither in the store nor opened in the input are rejected."""
-    for event_id, loan_id, event in spill.unknown_loan_events():
-        err = InvalidEventError(
-            f"loan {loan_id!r:.80} is not in the snapshot store {str(db.path)!r} and has no"
-            " loan_opened event in the input; expected its loan_opened first (today or in an"
-            " earlier batch)",
-            event_id=str(event_id),
-            field="loan_id",
-        )
-        text = dumps_event(event)
-        intake.reject(Reject(error=str(err), text=text, event_id=str(event_id), loan_id=loan_id))
-
-
 # --- the decide loop -------------------------------------------------------------------------
 
 
@@ -333,7 +226,7 @@ class _Job:
     auditor: Any
     rules: Any
     statuses: Counter[str]
-    intake: _Intake
+    intake: Intake
 
     def run(self, chunk: int, progress: Progress | None) -> None:
         todo = self.spill.todo(self.batch_id)

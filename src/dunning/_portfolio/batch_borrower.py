@@ -79,7 +79,7 @@ class BorrowerJob:
     as_of: datetime
     statuses: Counter[str]
     audit: Any  # (decided) -> None, or None
-    intake: Any  # the run's set-aside loans and rejects (`batch._Intake`)
+    intake: Any  # the run's set-aside loans and rejects (`spill_intake.Intake`)
     fold_reject: Any  # (error, loan id, events) -> Reject
 
     def run(self, chunk: int, progress: Any) -> None:
