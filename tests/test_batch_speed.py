@@ -8,6 +8,7 @@ set), so folding and deciding cannot tell the difference.
 
 from __future__ import annotations
 
+import marshal
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -68,10 +69,10 @@ def test_the_compact_form_is_used_for_plain_events() -> None:
             "currency": "CNY",
         }
     )
-    assert type(record(due)) is tuple
+    assert type(marshal.loads(record(due))) is tuple
     _same(due, _unpack(_pack(due)))
     zoned = due.model_copy(update={"at": datetime(2024, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))})
-    assert type(record(zoned)) is bytes  # its pickle
+    assert type(marshal.loads(record(zoned))) is bytes  # its pickle
     _same(zoned, _unpack(_pack(zoned)))
 
 

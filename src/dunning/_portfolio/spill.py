@@ -7,16 +7,20 @@ validation, the way unpickling a pydantic model rebuilds it.
 Theory of operation
 -------------------
 
-An event becomes a *record* of marshal-able primitives (`record`); the batch packs the
-records of one loan (or one borrower) from one stretch of the feed into one blob
-(`pack_records`), and `unpack_records` gives back the events, equal field for field.
+An event becomes a *record*: the marshal bytes (format version 2, which writes no
+back-references, so records can be concatenated) of ``(type, values, fields set number)``:
+the values of the event's fields in the model's field order (the order of its ``__dict__``,
+so the names are not stored), each reduced to primitives by the table below, and the number
+of its fields set in this process's table of them. An event the table cannot represent
+exactly (extra or private attributes, fields in another order, a nested model, a tuple, a
+datetime whose zone is not pydantic's fixed offset) is the marshal bytes of its pickle
+instead. pickle of the models themselves was ~2x slower (the Decimal, datetime and TzInfo
+reducers). Records are bytes, which the garbage collector does not track: the batch holds
+tens of thousands of them at a time without making the collector scan them again and again.
 
-A record is ``(type, values, fields set)``: the values of the event's fields in the model's
-field order (the order of its ``__dict__``, so the names are not stored), each reduced to
-primitives by the table below; an event the table cannot represent exactly (extra or
-private attributes, fields in another order, a nested model, a tuple, a datetime whose zone
-is not pydantic's fixed offset) is its pickle instead (a ``bytes`` record). pickle of the
-models themselves was ~2x slower (the Decimal, datetime and TzInfo reducers).
+The batch packs the records of one loan (or one borrower) from one stretch of the feed into
+one blob (`pack_records`: a marshal list header followed by the records, read back in one
+`marshal.loads`), and `unpack_records` gives back the events, equal field for field.
 
 ========================  ==========================================  ======================
 field value               in the record                               back
@@ -53,7 +57,10 @@ _ZONES: dict[int, TzInfo] = {}  # offset seconds -> the one TzInfo of that offse
 _OFFSETS: dict[TzInfo, int] = {}  # a TzInfo (equal by offset) -> its offset seconds
 # The last fields-set seen per event type, and its sorted tuple (most events of a type set
 # the same fields): a set comparison instead of a sort per event.
-_FIELDS_SET: dict[str, tuple[set[str], tuple[str, ...]]] = {}
+_FIELDS_SET: dict[str, tuple[set[str], int]] = {}
+# Fields sets by number (a record holds the number): this process's spill only.
+_SETS: list[tuple[str, ...]] = []
+_SET_NUMBERS: dict[tuple[str, ...], int] = {}
 _set = object.__setattr__
 # The pickle-state constructors, date(state) and datetime(state, zone), which typeshed does
 # not describe.
@@ -61,8 +68,9 @@ _DATE: Any = date
 _DATETIME: Any = datetime
 
 
-def record(event: Event) -> Any:
-    """`event` as a record of primitives (module doc), or its pickle when it has no record."""
+def record(event: Event) -> bytes:
+    """`event` as the marshal bytes of its record (module doc), or of its pickle when it has
+    no record."""
     kind = event.type
     plan = _FIELDS.get(kind)
     fields = event.__dict__
@@ -73,7 +81,7 @@ def record(event: Event) -> Any:
         or event.__pydantic_private__
         or tuple(fields) != plan[1]
     ):
-        return pickle.dumps(event, 5)
+        return _pickled(event)
     values: list[Any] = []
     for value in fields.values():
         cls = type(value)
@@ -84,27 +92,37 @@ def record(event: Event) -> Any:
         elif cls is datetime:
             zone = value.tzinfo
             if type(zone) is not TzInfo:
-                return pickle.dumps(event, 5)
+                return _pickled(event)
             secs = _OFFSETS.get(zone)
             if secs is None:
                 offset = zone.utcoffset(None)
                 if offset is None or offset.microseconds:  # pragma: no cover - whole seconds
-                    return pickle.dumps(event, 5)
+                    return _pickled(event)
                 secs = _OFFSETS.setdefault(zone, offset.days * 86400 + offset.seconds)
             values.append((value.__reduce__()[1][0], secs))
         elif cls is date:
             values.append(value.__reduce__()[1][0])
         else:
-            return pickle.dumps(event, 5)
+            return _pickled(event)
     fields_set = event.__pydantic_fields_set__
     seen = _FIELDS_SET.get(kind)
     if seen is None or seen[0] != fields_set:
-        seen = _FIELDS_SET[kind] = (set(fields_set), tuple(sorted(fields_set)))
-    return (kind, tuple(values), seen[1])
+        names = tuple(sorted(fields_set))
+        number = _SET_NUMBERS.get(names)
+        if number is None:
+            number = _SET_NUMBERS[names] = len(_SETS)
+            _SETS.append(names)
+        seen = _FIELDS_SET[kind] = (set(fields_set), number)
+    return marshal.dumps((kind, tuple(values), seen[1]), 2)
 
 
-def pack_records(records: list[Any]) -> bytes:
-    return marshal.dumps(records)
+def _pickled(event: Event) -> bytes:
+    return marshal.dumps(pickle.dumps(event, 5), 2)
+
+
+def pack_records(records: list[bytes]) -> bytes:
+    """One blob of records (`record`), read back in one `marshal.loads` (module doc)."""
+    return b"[" + len(records).to_bytes(4, "little") + b"".join(records)
 
 
 def _value(value: Any) -> Any:
@@ -121,7 +139,7 @@ def _value(value: Any) -> Any:
         secs = value[1]
         zone = _ZONES.get(secs) or _ZONES.setdefault(secs, TzInfo(secs))
         out = _DATETIME(value[0], zone)
-    if len(_VALUES) >= 65536:
+    if len(_VALUES) >= 16384:
         _VALUES.clear()
     _VALUES[value] = out
     return out
@@ -148,7 +166,7 @@ def unpack_records(body: bytes) -> list[Event]:
             for k, v in zip(names, values, strict=False)
         }
         _set(event, "__dict__", fields)
-        _set(event, "__pydantic_fields_set__", set(fields_set))
+        _set(event, "__pydantic_fields_set__", set(_SETS[fields_set]))
         _set(event, "__pydantic_extra__", None)
         _set(event, "__pydantic_private__", None)
         out.append(event)

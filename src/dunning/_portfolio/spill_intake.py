@@ -69,8 +69,8 @@ def spill_feed(db: SnapshotStore, source: EventSource, intake: Intake) -> Spill:
     c = spill.conn
     c.execute("BEGIN")
     try:
-        loans: dict[str | None, list[Any]] = {}  # loan id -> records of its own events
-        borrowers: dict[str | None, list[Any]] = {}  # borrower id -> borrower-level records
+        loans: dict[str | None, list[bytes]] = {}  # loan id -> records of its own events
+        borrowers: dict[str | None, list[bytes]] = {}  # borrower id -> borrower-level records
         opened: list[tuple[str | None, str | None]] = []
         size = 0
         for event in _iter_records(source, intake):
@@ -105,13 +105,13 @@ def spill_feed(db: SnapshotStore, source: EventSource, intake: Intake) -> Spill:
     return spill
 
 
-_RUN = 20_000  # events gathered in memory before they are written (~10 MiB)
+_RUN = 50_000  # records gathered in memory before they are written (~15 MiB of bytes)
 
 
 def _flush(
     spill: Spill,
-    loans: dict[str | None, list[Any]],
-    borrowers: dict[str | None, list[Any]],
+    loans: dict[str | None, list[bytes]],
+    borrowers: dict[str | None, list[bytes]],
     opened: list[tuple[str | None, str | None]],
 ) -> None:
     rows: list[tuple[object, ...]] = [
