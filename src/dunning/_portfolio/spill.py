@@ -82,28 +82,32 @@ def record(event: Event) -> bytes:
         or tuple(fields) != plan[1]
     ):
         return _pickled(event)
-    values: list[Any] = []
-    for value in fields.values():
-        cls = type(value)
-        if cls in _PLAIN:
-            values.append(value)
-        elif cls is Decimal:
-            values.append((str(value),))
-        elif cls is datetime:
-            zone = value.tzinfo
-            if type(zone) is not TzInfo:
-                return _pickled(event)
-            secs = _OFFSETS.get(zone)
-            if secs is None:
-                offset = zone.utcoffset(None)
-                if offset is None or offset.microseconds:  # pragma: no cover - whole seconds
-                    return _pickled(event)
-                secs = _OFFSETS.setdefault(zone, offset.days * 86400 + offset.seconds)
-            values.append((value.__reduce__()[1][0], secs))
-        elif cls is date:
-            values.append(value.__reduce__()[1][0])
-        else:
+    values = list(fields.values())
+    types = tuple(map(type, values))
+    where = _WHERE.get(types)
+    if where is None:
+        where = _where(types)
+        if len(_WHERE) < 4096:
+            _WHERE[types] = where
+    if not where:
+        return _pickled(event)
+    decimals, instants, days = where
+    for i in decimals:
+        values[i] = (str(values[i]),)
+    for i in instants:
+        value = values[i]
+        zone = value.tzinfo
+        if type(zone) is not TzInfo:
             return _pickled(event)
+        secs = _OFFSETS.get(zone)
+        if secs is None:
+            offset = zone.utcoffset(None)
+            if offset is None or offset.microseconds:  # pragma: no cover - whole seconds
+                return _pickled(event)
+            secs = _OFFSETS.setdefault(zone, offset.days * 86400 + offset.seconds)
+        values[i] = (value.__reduce__()[1][0], secs)
+    for i in days:
+        values[i] = values[i].__reduce__()[1][0]
     fields_set = event.__pydantic_fields_set__
     seen = _FIELDS_SET.get(kind)
     if seen is None or seen[0] != fields_set:
@@ -114,6 +118,29 @@ def record(event: Event) -> bytes:
             _SETS.append(names)
         seen = _FIELDS_SET[kind] = (set(fields_set), number)
     return marshal.dumps((kind, tuple(values), seen[1]), 2)
+
+
+Where = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+# The exact types of an event's values -> where its Decimals, datetimes and dates are (or
+# () when one of the types has no row in the table): one look-up instead of a type test per
+# field. Bounded.
+_WHERE: dict[tuple[type, ...], Where | tuple[()]] = {}
+
+
+def _where(types: tuple[type, ...]) -> Where | tuple[()]:
+    decimals, instants, days = [], [], []
+    for i, cls in enumerate(types):
+        if cls in _PLAIN:
+            continue
+        if cls is Decimal:
+            decimals.append(i)
+        elif cls is datetime:
+            instants.append(i)
+        elif cls is date:
+            days.append(i)
+        else:
+            return ()
+    return tuple(decimals), tuple(instants), tuple(days)
 
 
 def _pickled(event: Event) -> bytes:
