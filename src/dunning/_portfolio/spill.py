@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import marshal
 import pickle
+import threading
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -61,6 +62,7 @@ _FIELDS_SET: dict[str, tuple[set[str], int]] = {}
 # Fields sets by number (a record holds the number): this process's spill only.
 _SETS: list[tuple[str, ...]] = []
 _SET_NUMBERS: dict[tuple[str, ...], int] = {}
+_SETS_LOCK = threading.Lock()
 _set = object.__setattr__
 # The pickle-state constructors, date(state) and datetime(state, zone), which typeshed does
 # not describe.
@@ -114,8 +116,11 @@ def record(event: Event) -> bytes:
         names = tuple(sorted(fields_set))
         number = _SET_NUMBERS.get(names)
         if number is None:
-            number = _SET_NUMBERS[names] = len(_SETS)
-            _SETS.append(names)
+            with _SETS_LOCK:  # two batches in two threads must not take the same number
+                number = _SET_NUMBERS.get(names)
+                if number is None:
+                    _SETS.append(names)
+                    number = _SET_NUMBERS[names] = len(_SETS) - 1
         seen = _FIELDS_SET[kind] = (set(fields_set), number)
     return marshal.dumps((kind, tuple(values), seen[1]), 2)
 
