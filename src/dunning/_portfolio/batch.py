@@ -7,10 +7,13 @@ Theory of operation
    texts, in any order) are validated and written to a private temporary SQLite database
    attached to the store connection, indexed by loan id (loan-level events) and by borrower
    id (borrower-level events, which belong to every loan of their borrower). Memory stays
-   constant however large or unsorted the input is. The validated models are kept in a
-   compact private form (`spill`: field values as marshal-able primitives, pickle
-   for any event it cannot represent exactly; the file is private to this run and written by it),
-   so they are not validated twice and come back equal, field for field, to what went in.
+   constant however large or unsorted the input is (`spill_intake`): `_RUN` events at a
+   time are gathered per loan and per borrower in memory, each gathering one row per loan
+   or borrower.
+   The validated models are kept in a compact private form (`spill`: field values as
+   marshal-able primitives, pickle for any event it cannot represent exactly; the file is
+   private to this run and written by it), so they are not validated twice and come back
+   equal, field for field, to what went in.
 2. **Check.** A loan-level event for a loan that is neither in the store nor opened in the
    input is refused before anything is written (InvalidEventError naming the event).
 3. **Decide, in loan id order, in chunks.** The loans are the union of the stored snapshots
@@ -35,7 +38,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,23 +46,23 @@ from typing import Any
 
 from .._audit.borrower import read_decision
 from .._audit.store import AuditStore
-from .._base.errors import EventError, InputError, InvalidEventError
+from .._base.errors import EventError, InputError
 from .._base.time import aware, iso_utc
 from .._decide.engine import Engine
 from .._decide.split import Split
 from .._rules.loader import load_rules
 from .._state.account import AccountState
 from .._state.events import Event
-from .._state.intake import Reject, records_of
+from .._state.intake import Reject
 from .batch_borrower import BorrowerJob, write_transitions
-from .feeds import BORROWER_LEVEL, dumps_event, read_records, write_rejects
+from .feeds import dumps_event, write_rejects
+from .snapshot_check import encode
 from .snapshots import SnapshotStore
-from .spill import pack, unpack
+from .spill_intake import EventSource, Intake, check_unknown_loans, spill_feed
 from .spill_store import Spill
 
 __all__ = ["BatchSummary", "run_batch"]
 
-EventSource = str | Path | Iterable[Event | Mapping[str, Any] | str]
 Progress = Callable[[int, int], None]
 
 
@@ -140,16 +143,16 @@ def run_batch(
         if auditor is not None:
             _audit_pending(db, batch_id, auditor, ruleset)
         statuses: Counter[str] = Counter()
-        intake = _Intake(strict=strict)
+        intake = Intake(strict=strict)
         if record.status != "done":
             if by == "borrower" and db.postgres:
                 raise InputError(
                     f"run_batch(by='borrower'): snapshot store {db.path!r} is on PostgreSQL,"
                     " where batches run by loan for now; expected by='loan', or a SQLite store"
                 )
-            spill = _spill(db, new_events, intake)
+            spill = spill_feed(db, new_events, intake)
             try:
-                _check_unknown_loans(db, spill, intake)
+                check_unknown_loans(db, spill, intake)
                 intake.aside |= spill.loans_of_borrowers(sorted(intake.borrowers))
                 if by == "borrower":
                     audit_chunk = None
@@ -210,79 +213,6 @@ def write_decisions(db: SnapshotStore, batch_id: str, out: str | Path) -> None:
     os.replace(tmp, out)
 
 
-# --- spill -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Intake:
-    """What a run set aside: loan ids, the rejected records, the unknown fields seen."""
-
-    strict: bool = False
-    aside: set[str] = field(default_factory=set)
-    rejects: list[Reject] = field(default_factory=list)
-    ignored: Counter[str] = field(default_factory=Counter)
-    borrowers: set[str] = field(default_factory=set)  # of rejects naming no loan
-
-    def reject(self, r: Reject) -> None:
-        self.rejects.append(r)
-        if r.loan_id:
-            self.aside.add(r.loan_id)
-        elif r.borrower_id:
-            self.borrowers.add(r.borrower_id)
-
-
-def _iter_records(source: EventSource, intake: _Intake) -> Iterable[Event | Reject]:
-    if isinstance(source, str | Path):
-        return read_records(source, strict=intake.strict, ignored=intake.ignored)
-    return records_of(source, strict=intake.strict, ignored=intake.ignored)
-
-
-def _spill(db: SnapshotStore, source: EventSource, intake: _Intake) -> Spill:
-    """Write the day's events to a temporary database next to the store (see module doc)."""
-    spill = Spill(db)
-    c = spill.conn
-    c.execute("BEGIN")
-    try:
-        rows: list[tuple[object, ...]] = []
-        for event in _iter_records(source, intake):
-            if isinstance(event, Reject):
-                intake.reject(event)
-                continue
-            level = 1 if event.type in BORROWER_LEVEL else 0
-            # From __dict__: a missing attribute on a pydantic model costs a raised and
-            # caught AttributeError (a quarter of the spill's own time).
-            loan = event.__dict__.get("loan_id")
-            borrower = event.__dict__.get("borrower_id")
-            rows.append((event.event_id, loan, borrower, level, pack(event)))
-            if event.type == "loan_opened":
-                spill.add_new_loan(loan, borrower)
-            if len(rows) >= 1000:
-                spill.add_events(rows)
-                rows.clear()
-        spill.add_events(rows)
-        c.execute("COMMIT")
-    except BaseException:
-        c.execute("ROLLBACK")
-        spill.close()
-        raise
-    spill.index()
-    return spill
-
-
-def _check_unknown_loans(db: SnapshotStore, spill: Spill, intake: _Intake) -> None:
-    """Events of a loan neither in the store nor opened in the input are rejected."""
-    for event_id, loan_id, body in spill.unknown_loan_events():
-        err = InvalidEventError(
-            f"loan {loan_id!r:.80} is not in the snapshot store {str(db.path)!r} and has no"
-            " loan_opened event in the input; expected its loan_opened first (today or in an"
-            " earlier batch)",
-            event_id=str(event_id),
-            field="loan_id",
-        )
-        text = dumps_event(unpack(body))
-        intake.reject(Reject(error=str(err), text=text, event_id=str(event_id), loan_id=loan_id))
-
-
 # --- the decide loop -------------------------------------------------------------------------
 
 
@@ -296,7 +226,7 @@ class _Job:
     auditor: Any
     rules: Any
     statuses: Counter[str]
-    intake: _Intake
+    intake: Intake
 
     def run(self, chunk: int, progress: Progress | None) -> None:
         todo = self.spill.todo(self.batch_id)
@@ -327,17 +257,19 @@ class _Job:
             for loan_id, borrower_id in loans:
                 if loan_id in self.intake.aside:
                     continue  # a bad record: the loan waits, its snapshot untouched
-                bodies = self.spill.new_events(loan_id, borrower_id)
-                fresh: list[Event] = [unpack(b) for b in bodies]
+                fresh: list[Event] = self.spill.new_events(loan_id, borrower_id)
                 old = self.db.get(loan_id)  # checked: a damaged snapshot raises
                 try:
                     state = _advance(old, fresh)
+                    # Encoded first: the new snapshot's text gives the decision its events'
+                    # JSON for the input digest (`snapshot_check.encode`), not serialised twice.
+                    encoded = encode(state) if old is None or fresh else None
                     decision = self.engine.decide(state, self.as_of)
                 except (EventError, InputError) as err:
                     self.intake.reject(_fold_reject(err, loan_id, fresh))
                     continue
-                if old is None or fresh:
-                    self.db.put(state)
+                if encoded is not None:
+                    self.db.put(state, encoded)
                 self.db.record_decision(self.batch_id, loan_id, decision.to_json())
                 self.statuses[decision.status] += 1
                 # The state only when the audit store keeps inputs: 500 states held per chunk

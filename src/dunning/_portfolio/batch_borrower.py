@@ -36,7 +36,7 @@ from .._decide.transitions import transitions
 from .._state.account import AccountState
 from .._state.events import Event
 from .snapshots import SnapshotStore
-from .spill import unpack
+from .spill_store import events_of
 
 __all__ = ["BorrowerJob", "write_transitions"]
 
@@ -79,7 +79,7 @@ class BorrowerJob:
     as_of: datetime
     statuses: Counter[str]
     audit: Any  # (decided) -> None, or None
-    intake: Any  # the run's set-aside loans and rejects (`batch._Intake`)
+    intake: Any  # the run's set-aside loans and rejects (`spill_intake.Intake`)
     fold_reject: Any  # (error, loan id, events) -> Reject
 
     def run(self, chunk: int, progress: Any) -> None:
@@ -119,7 +119,7 @@ class BorrowerJob:
                 try:
                     for loan_id in loans:
                         rows = c.execute(_NEW_EVENTS, (loan_id, borrower)).fetchall()
-                        fresh: list[Event] = [unpack(r[0]) for r in rows]
+                        fresh: list[Event] = events_of(rows)
                         old = self.db.get(loan_id)  # checked: a damaged snapshot raises
                         current = loan_id
                         advanced.append((_advance(old, fresh), old is None or bool(fresh)))

@@ -48,8 +48,10 @@ _COUNTS = {
 
 
 def encode(state: AccountState) -> tuple[bytes, str]:
-    """(zstd blob, sha256 of the JSON) of a snapshot."""
+    """(zstd blob, sha256 of the JSON) of a snapshot. The state keeps its events' JSON cut
+    from the text (as a decoded one does), so a decision made from it only hashes them."""
     text = state.to_json().encode("utf-8")
+    _keep_events_wire(state, text)
     return _compress.compress(text), hashlib.sha256(text).hexdigest()
 
 

@@ -222,9 +222,10 @@ class SnapshotStore:
         state = self.get(loan_id)
         return None if state is None else state.to_json()
 
-    def put(self, state: AccountState) -> None:
-        """Store `state` as the loan's snapshot (call inside `transaction()` to group writes)."""
-        blob, digest = encode(state)
+    def put(self, state: AccountState, encoded: tuple[bytes, str] | None = None) -> None:
+        """Store `state` as the loan's snapshot (call inside `transaction()` to group writes);
+        `encoded` is its `snapshot_check.encode` when the caller made it already."""
+        blob, digest = encode(state) if encoded is None else encoded
         self.conn.execute(
             "INSERT INTO snapshots (loan_id, borrower_id, state, digest) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (loan_id) DO UPDATE SET borrower_id = excluded.borrower_id,"

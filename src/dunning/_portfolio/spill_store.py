@@ -27,18 +27,20 @@ way whichever store holds its snapshots and progress.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import groupby
 from typing import Any
 
 from .._base.db import Conn
+from .._state.events import Event
 from .snapshots import SnapshotStore
+from .spill import unpack_records
 
-__all__ = ["Spill"]
+__all__ = ["Spill", "events_of"]
 
 _SPILL = """
 CREATE TABLE {p}events (
     seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL,
     loan_id TEXT,
     borrower_id TEXT,
     borrower_level INTEGER NOT NULL,
@@ -76,12 +78,26 @@ UNION ALL
 SELECT body FROM {p}events WHERE borrower_level = 1 AND borrower_id = ?
 """
 _UNKNOWN_ALL = """
-SELECT e.event_id, e.loan_id, e.body FROM spill.events e WHERE e.borrower_level = 0
+SELECT e.loan_id, e.body FROM spill.events e WHERE e.borrower_level = 0
 AND NOT EXISTS (SELECT 1 FROM main.snapshots s WHERE s.loan_id = e.loan_id)
 AND NOT EXISTS (SELECT 1 FROM spill.new_loans n WHERE n.loan_id = e.loan_id)
-ORDER BY e.loan_id, e.event_id
+ORDER BY e.loan_id, e.seq
 """
 _PAGE = 1000
+
+
+def events_of(rows: Iterable[tuple[bytes]]) -> list[Event]:
+    """The events of spill rows (one `spill.pack_records` blob each), in row order."""
+    out: list[Event] = []
+    for (body,) in rows:
+        out += unpack_records(body)
+    return out
+
+
+def _by_event_id(loan: str, bodies: list[bytes]) -> Iterator[tuple[str, str, Event]]:
+    events = events_of((b,) for b in bodies)
+    for event in sorted(events, key=lambda e: e.event_id):  # stable: feed order in a tie
+        yield event.event_id, loan, event
 
 
 class Spill:
@@ -115,44 +131,43 @@ class Spill:
 
     # -- writing -------------------------------------------------------------------------
 
-    def add_new_loan(self, loan: str | None, borrower: str | None) -> None:
-        self.conn.execute(
-            f"INSERT OR IGNORE INTO {self.p}new_loans VALUES (?, ?)", (loan, borrower)
-        )
+    def add_new_loans(self, rows: list[tuple[str | None, str | None]]) -> None:
+        self.conn.executemany(f"INSERT OR IGNORE INTO {self.p}new_loans VALUES (?, ?)", rows)
 
-    def add_events(self, rows: list[tuple[object, ...]]) -> None:
+    def add_events(self, rows: Sequence[tuple[object, ...]]) -> None:
+        """Rows of (loan id, borrower id, borrower level, `spill.pack_records` blob): the
+        events of one loan (level 0) or one borrower (level 1) from one stretch of the feed,
+        in feed order; a key's rows are read back in the order they were added."""
         self.conn.executemany(
-            f"INSERT INTO {self.p}events (event_id, loan_id, borrower_id, borrower_level, body)"
-            " VALUES (?, ?, ?, ?, ?)",
+            f"INSERT INTO {self.p}events (loan_id, borrower_id, borrower_level, body)"
+            " VALUES (?, ?, ?, ?)",
             rows,
         )
 
     # -- the cross queries ---------------------------------------------------------------
 
-    def unknown_loan_events(self) -> Iterator[tuple[str, str, bytes]]:
-        """(event_id, loan_id, body) of every loan-level event of a loan in neither place,
+    def unknown_loan_events(self) -> Iterator[tuple[str, str, Event]]:
+        """(event_id, loan_id, event) of every loan-level event of a loan in neither place,
         in loan id, event id order."""
         if self.attached:
             rows = self.conn.execute(_UNKNOWN_ALL).fetchall()
-            yield from ((str(e), str(loan), body) for e, loan, body in rows)
+            for loan, group in groupby(rows, key=lambda r: r[0]):
+                yield from _by_event_id(str(loan), [body for _loan, body in group])
             return
         query = (
             "SELECT DISTINCT e.loan_id FROM events e WHERE e.borrower_level = 0"
             " AND e.loan_id > ? AND NOT EXISTS (SELECT 1 FROM new_loans n"
             " WHERE n.loan_id = e.loan_id) ORDER BY e.loan_id LIMIT ?"
         )
-        events = (
-            "SELECT event_id, body FROM events WHERE borrower_level = 0 AND loan_id = ?"
-            " ORDER BY event_id"
-        )
+        events = "SELECT body FROM events WHERE borrower_level = 0 AND loan_id = ? ORDER BY seq"
         after = ""
         while rows := self.conn.execute(query, (after, _PAGE)).fetchall():
             loans = [str(r[0]) for r in rows]
             known = self._known("SELECT loan_id FROM snapshots WHERE loan_id = ANY(?)", loans)
             for loan in loans:
                 if loan not in known:
-                    for event_id, body in self.conn.execute(events, (loan,)).fetchall():
-                        yield str(event_id), loan, body
+                    bodies = [r[0] for r in self.conn.execute(events, (loan,)).fetchall()]
+                    yield from _by_event_id(loan, bodies)
             after = loans[-1]
 
     def loans_of_borrowers(self, borrowers: list[str]) -> set[str]:
@@ -230,9 +245,10 @@ class Spill:
             after = rows[-1][0]
         return out
 
-    def new_events(self, loan_id: str, borrower_id: str) -> Iterator[bytes]:
-        for (body,) in self.conn.execute(_NEW_EVENTS.format(p=self.p), (loan_id, borrower_id)):
-            yield body
+    def new_events(self, loan_id: str, borrower_id: str) -> list[Event]:
+        """Today's events of loan `loan_id` (its own, then its borrower's), in feed order."""
+        rows = self.conn.execute(_NEW_EVENTS.format(p=self.p), (loan_id, borrower_id))
+        return events_of(rows)
 
     # -- helpers (PostgreSQL) ------------------------------------------------------------
 

@@ -58,7 +58,7 @@ from .events import (
     StepTaken,
     _BorrowerEvent,
 )
-from .ledger import DueItem, ItemKind, allocate
+from .ledger import DueItem, ItemKind, allocate, maker
 from .pauses import CollectionsPaused, CollectionsResumed, end_pauses, pause_of
 from .records import _FLAG_EVENTS as _FLAG_EVENTS
 from .records import FLAG_DEFAULTS, Contact, Payment, Plan, Promise, StepRecord
@@ -74,6 +74,11 @@ _LISTS = (
     "payments", "contacts", "steps_taken", "plans", "promises", "acknowledgements", "pauses",
 )  # fmt: skip
 _ALL_CHANNELS = frozenset(CONTACT_CHANNELS)
+# The fold's constructors of its records (`ledger.maker`: no validation of values that are
+# validated event fields already); the tests swap in the validating classes to compare.
+_DUE_ITEM = maker(DueItem)
+_PAYMENT = maker(Payment)
+_CONTACT = maker(Contact)
 
 
 class _Fold:
@@ -84,6 +89,7 @@ class _Fold:
         self.opened_at: datetime | None = None
         self.events: list[Event] = []
         self.items: list[DueItem] = []
+        self.item_ids: set[str] = set()
         self.lists: dict[str, list[Any]] = {name: [] for name in _LISTS}
         self.flags: dict[str, Any] = dict(FLAG_DEFAULTS)
         self.ceased: set[str] = set()
@@ -93,12 +99,17 @@ class _Fold:
             self.opened_at = base.opened_at
             self.events = list(base.events)
             self.items = [b.item for b in base.ledger.balances]
+            self.item_ids = {i.item_id for i in self.items}
             self.lists = {name: list(getattr(base, name)) for name in _LISTS}
             self.flags = {name: getattr(base, name) for name in FLAG_DEFAULTS}
             self.ceased = set(base.ceased_channels)
             self.withdrawn = set(base.consent_withdrawn)
 
     def add(self, event: Event) -> None:
+        # From __dict__ (every event has loan_id and borrower_id fields): a missing attribute
+        # on a pydantic model costs a raised and caught AttributeError.
+        fields = event.__dict__
+        head = self.head
         if self.opened_at is None:
             if not isinstance(event, LoanOpened):
                 raise SequenceError(
@@ -108,22 +119,28 @@ class _Fold:
                     event_id=event.event_id,
                     field="at",
                 )
-        else:
-            self._check_owner(event)
-        currency = getattr(event, "currency", None)
-        if currency is not None and self.head and currency != self.head["currency"]:
+        elif _borrower_level(type(event)):
+            if fields["borrower_id"] != head["borrower_id"]:
+                self._check_owner(event)  # raises
+        elif fields["loan_id"] != head["loan_id"] or (
+            fields["borrower_id"] is not None and fields["borrower_id"] != head["borrower_id"]
+        ):
+            self._check_owner(event)  # raises
+        currency = fields.get("currency")
+        if currency is not None and head and currency != head["currency"]:
             raise CurrencyMismatchError(
-                f"expected the loan's currency {self.head['currency']}, found {currency}"
+                f"expected the loan's currency {head['currency']}, found {currency}"
                 f" on a {event.type}; convert the amount before sending the event",
                 event_id=event.event_id,
                 field="currency",
             )
         self.events.append(event)
-        handler = _HANDLERS.get(event.type)
+        kind = fields["type"]
+        handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, event)
         else:
-            self.flags.update(_FLAG_EVENTS[event.type](event))
+            self.flags.update(_FLAG_EVENTS[kind](event))
 
     def _check_owner(self, event: Event) -> None:
         if isinstance(event, _BorrowerEvent):
@@ -195,7 +212,7 @@ class _Fold:
         self._item(e, e.event_id, "interest", due, ZERO, e.amount, ZERO)
 
     def _item(self, e: Event, item_id: str, kind: ItemKind, due: date, *amounts: Decimal) -> None:
-        if any(i.item_id == item_id for i in self.items):
+        if item_id in self.item_ids:
             raise ConflictingEventError(
                 f"installment id {item_id!r} was already charged; expected each installment"
                 " once (a correction needs a new id)",
@@ -203,8 +220,9 @@ class _Fold:
                 field="installment_id",
             )
         principal, interest, fees = amounts
+        self.item_ids.add(item_id)
         self.items.append(
-            DueItem(
+            _DUE_ITEM(
                 item_id=item_id,
                 event_id=e.event_id,
                 at=e.at,
@@ -217,7 +235,7 @@ class _Fold:
         )
 
     def payment(self, e: PaymentReceived) -> None:
-        self.lists["payments"].append(Payment(event_id=e.event_id, at=e.at, amount=e.amount))
+        self.lists["payments"].append(_PAYMENT(event_id=e.event_id, at=e.at, amount=e.amount))
 
     def reversal(self, e: PaymentReversed) -> None:
         payments: list[Payment] = self.lists["payments"]
@@ -236,7 +254,7 @@ class _Fold:
 
     def contact(self, e: ContactAttempted) -> None:
         self.lists["contacts"].append(
-            Contact(
+            _CONTACT(
                 event_id=e.event_id,
                 at=e.at,
                 channel=e.channel,
@@ -317,6 +335,17 @@ _HANDLERS: dict[str, Callable[[_Fold, Any], None]] = {
     "collections_paused": _Fold.paused,
     "collections_resumed": _Fold.resumed,
 }
+
+
+_LEVEL: dict[type, bool] = {}
+
+
+def _borrower_level(cls: type) -> bool:
+    """Whether events of class `cls` are borrower-level (`_BorrowerEvent`), remembered."""
+    hit = _LEVEL.get(cls)
+    if hit is None:
+        hit = _LEVEL[cls] = issubclass(cls, _BorrowerEvent)
+    return hit
 
 
 def fold(events: Iterable[Event], base: AccountState | None) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from typing import IO, Any
 from .._base.errors import EventError, InvalidEventError
 from .events import Event
 from .field_policy import QUOTE
-from .parse import loads_event, parse_event
+from .parse import fast_event, loads_event, parse_event
 
 __all__ = [
     "BORROWER_LEVEL",
@@ -147,6 +147,10 @@ def read_lines(
 ) -> Iterator[Event | Reject]:
     """Events (or Rejects) of a JSON Lines byte stream; invalid UTF-8 raises `name:line`."""
     for n, raw_line in enumerate(fh, start=1):
+        event = fast_event(raw_line)  # the bytes as they are: invalid UTF-8 fails this pass
+        if event is not None:
+            yield event
+            continue
         try:
             text = raw_line.decode("utf-8")
         except UnicodeDecodeError as exc:

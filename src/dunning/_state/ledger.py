@@ -35,16 +35,46 @@ Conservation (checked by the property tests):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from .._base.money import ZERO
 
-__all__ = ["DueItem", "ItemBalance", "Ledger", "allocate"]
+__all__ = ["DueItem", "ItemBalance", "Ledger", "allocate", "maker"]
+
+M = TypeVar("M", bound=BaseModel)
+_set = object.__setattr__
+
+
+def maker(cls: type[M]) -> Callable[..., M]:
+    """A constructor of `cls` that does not validate, for the fold's own records: it is
+    given values already in the fields' types (validated event fields, Decimal sums), so
+    validating them again only costs. It builds what ``cls(**values)`` builds: every field
+    in order (defaults for those not given), the given ones as the fields set (the tests
+    check both give equal models with the same JSON, fold after fold)."""
+    template: dict[str, Any] = {}
+    for name, info in cls.model_fields.items():
+        if info.default_factory is not None:  # pragma: no cover - no such field here
+            raise TypeError(f"{cls.__name__}.{name}: a default factory")
+        template[name] = info.default
+    new = cls.__new__
+
+    def make(**values: Any) -> M:
+        obj = new(cls)
+        fields = template.copy()
+        fields.update(values)
+        _set(obj, "__dict__", fields)
+        _set(obj, "__pydantic_fields_set__", set(values))
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
+        return obj
+
+    return make
+
 
 ItemKind = Literal["installment", "fee", "interest"]
 
@@ -140,6 +170,9 @@ class Ledger(BaseModel):
 
 
 _KIND_ORDER = {"installment": 0, "interest": 1, "fee": 2}
+# The fold's constructors (`maker`); the tests swap in the validating classes to compare.
+_ITEM_BALANCE = maker(ItemBalance)
+_LEDGER = maker(Ledger)
 
 
 def waterfall_key(item: DueItem) -> tuple[date, int, datetime, Decimal, Decimal, Decimal, str]:
@@ -162,14 +195,14 @@ def allocate(items: Iterable[DueItem], payments: Iterable[Decimal]) -> Ledger:
         paid_principal = min(left, item.principal)
         left -= paid_principal
         balances.append(
-            ItemBalance(
+            _ITEM_BALANCE(
                 item=item,
                 paid_fees=paid_fees,
                 paid_interest=paid_interest,
                 paid_principal=paid_principal,
             )
         )
-    return Ledger(
+    return _LEDGER(
         balances=tuple(balances),
         charged_principal=sum((i.principal for i in ordered), ZERO),
         charged_interest=sum((i.interest for i in ordered), ZERO),
