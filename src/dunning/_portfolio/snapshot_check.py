@@ -5,7 +5,9 @@ Theory of operation. A snapshot is the JSON of an `AccountState`, compressed wit
 the JSON (its content digest). Reading it back:
 
 1. decompress, and compare the digest: any damage to the stored bytes is caught;
-2. parse it as an AccountState (types and every event validated);
+2. parse it as an AccountState (types and every event validated), through the read-back
+   schema (`snapshot_schema`: the same checks in pydantic-core), and when that refuses it,
+   through ``AccountState.from_json`` again, whose verdict (and error message) stands;
 3. re-derive from its events what is cheap and decides outcomes (`derived_problems`): the loan
    head (loan, borrower, currency, zone, product, jurisdiction, principal, opened_at) from
    its loan_opened event, `last_event_at`, every flag through the fold's own flag table, the
@@ -28,6 +30,7 @@ import zstandard
 from .._base.errors import InputError, StoreError
 from .._state.account import AccountState
 from .._state.records import _FLAG_EVENTS, FLAG_DEFAULTS
+from .snapshot_schema import fast_read
 
 __all__ = ["decode", "derived_problems", "encode"]
 
@@ -64,10 +67,12 @@ def decode(loan_id: str, blob: Any, digest: Any, *, where: str, full: bool = Fal
         raise StoreError(f"{bad}: it is not zstd data ({exc})") from None
     if hashlib.sha256(text).hexdigest() != digest:
         raise StoreError(f"{bad}: its content no longer matches its digest; rebuild it from events")
-    try:
-        state = AccountState.from_json(text)
-    except InputError as exc:
-        raise StoreError(f"{bad}: {exc}") from None
+    state = fast_read(text)  # None: read it again the reference way, for its verdict
+    if state is None:
+        try:
+            state = AccountState.from_json(text)
+        except InputError as exc:
+            raise StoreError(f"{bad}: {exc}") from None
     _keep_events_wire(state, text)
     problems = derived_problems(state)
     if not problems and full:
