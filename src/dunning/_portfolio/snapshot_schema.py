@@ -11,25 +11,28 @@ validation, ``AccountState.from_json``, calls Python for every event's time, dat
 (`event_base._instant`, `_day`, `_money`, the ``gt``/``ge`` bound after them) and once more
 per money event (`_MoneyCheck._check_minor_units`): about half of a snapshot's read-back.
 
-`fast_reader(units)` is the same core schema rewritten, node by node, into constraints that
+`_reader(units)` is the same core schema rewritten, node by node, into constraints that
 pydantic-core checks itself, for snapshots whose currency has `units` minor units:
 
-==================================  ==========================================================
-reference node                      read-back node (accepts a SUBSET of what the reference does)
-==================================  ==========================================================
-``_instant`` before a datetime      a string matching ``YYYY-MM-DD[Tt ]HH:`` with a year in
-                                    MIN_YEAR..MAX_YEAR, then the same datetime schema
-``_day`` before a date              a string ``YYYY-MM-DD`` (year in range), then the date
-``_money`` before a decimal, then   a string of 1-16 ASCII digits with at most `units`
-``gt=0`` / ``ge=0`` (Python)        decimals, then a decimal with the same bound and
-                                    ``le=MAX_AMOUNT``
-a money event's ``currency``        one of the currencies with exactly `units` minor units
-``_check_minor_units`` after it     dropped, but only when the two rows above rewrote the
-                                    event's currency and EVERY one of its money fields (then
-                                    it cannot fail: each amount has at most `units` decimals
-                                    and the currency has `units` minor units)
-anything else                       unchanged (other model validators still run)
-==================================  ==========================================================
+====================================  ========================================================
+reference node                        read-back node (accepts a SUBSET of what the reference
+                                      does, with the same value)
+====================================  ========================================================
+``_instant`` before a datetime        a string matching ``YYYY-MM-DD[Tt ]HH:`` with a year in
+                                      MIN_YEAR..MAX_YEAR, then the same datetime schema
+``_day`` before a date                a string ``YYYY-MM-DD`` (year in range), then the date
+``_money`` before a decimal, then     a string of 1-15 ASCII digits (under MAX_AMOUNT, never
+pydantic's ``gt=0`` / ``ge=0``        negative) with at most `units` decimals, then `_money`
+                                      itself (and ``> 0`` in the same call for ``gt=0``)
+a plain ``Decimal`` (ledger, records) plain decimal text (sign, digits, point), then its
+                                      Decimal (cached by text, as `_money` does)
+a money event's ``currency``          one of the currencies with exactly `units` minor units
+``_check_minor_units`` after it       dropped, but only when the rows above rewrote the
+                                      event's currency and EVERY one of its money fields (then
+                                      it cannot fail: each amount has at most `units` decimals
+                                      and the currency has `units` minor units)
+anything else                         unchanged (other model validators still run)
+====================================  ========================================================
 
 Each rewritten node accepts only values its reference node accepts, and gives the same value:
 the reference's Python checks pass the very same string on to the very same core schema.
@@ -80,6 +83,32 @@ def _amount(units: int, bound: str) -> Any:
     text = cs.str_schema(pattern=f"^[0-9]{{1,15}}{decimals}$")
     read = _positive if bound == "gt" else _money
     return cs.chain_schema([text, cs.no_info_plain_validator_function(read)])
+
+
+# Decimal texts already read (ledger amounts repeat from loan to loan). Decimals are
+# immutable. Bounded.
+_DECIMALS: dict[str, Decimal] = {}
+
+
+def _decimal(text: str) -> Decimal:
+    """The Decimal of plain decimal text (what the reference's decimal schema gives it)."""
+    hit = _DECIMALS.get(text)
+    if hit is None:
+        if len(_DECIMALS) >= 4096:
+            _DECIMALS.clear()
+        hit = _DECIMALS[text] = Decimal(text)
+    return hit
+
+
+# Plain decimal text (an optional minus, ASCII digits, an optional point with digits), then
+# its Decimal: a subset of what a plain decimal schema takes from JSON (which also takes
+# numbers, exponents, spaces), with the same value.
+_DECIMAL = cs.chain_schema(
+    [
+        cs.str_schema(pattern="^-?[0-9]{1,30}(?:\\.[0-9]{1,30})?$"),
+        cs.no_info_plain_validator_function(_decimal),
+    ]
+)
 
 
 def _function(node: dict[str, Any]) -> Any:
@@ -136,6 +165,10 @@ class _Rewrite:
             return cs.chain_schema([_INSTANT, self.node(x["schema"])])
         if kind == "function-before" and _function(x) is _day:
             return cs.chain_schema([_DAY, self.node(x["schema"])])
+        if kind == "function-before" and _function(x) is _money:
+            return x  # (no bound after it: as it is, the decimal under it included)
+        if kind == "decimal" and set(x) <= {"type", "metadata"}:
+            return _DECIMAL  # a plain Decimal field (the ledger's, the records')
         return {k: self.node(v) for k, v in x.items()}
 
     def money_model(self, x: dict[str, Any]) -> Any:
