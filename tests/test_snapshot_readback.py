@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from audit_helpers import loan_events
 from dunning import AccountState, InputError, StoreError
+from dunning._decide.digest import events_wire, input_digest, state_digest
 from dunning._portfolio.snapshot_check import decode
 from dunning._portfolio.snapshot_schema import fast_read, units_of
 from dunning.testing import account_states
@@ -211,3 +212,39 @@ def test_units_of_reads_the_state_currency() -> None:
     assert units_of(b'{"loan_id":"L","borrower_id":"B","currency":"BHD"}') == 3
     assert units_of(b'{"loan_id":"L","currency":"XXX"}') is None
     assert units_of(b'{"loan_id":"L"}') is None
+
+
+@given(snapshot_texts(), st.data())
+def test_events_wire_bytes_are_kept_only_when_they_are_the_events(
+    case: tuple[AccountState, bytes], data: st.DataObject
+) -> None:
+    """A snapshot whose top-level keys were put in another order (still a valid snapshot,
+    its digest recomputed) is read with the same events; the events' wire bytes kept for the
+    input digest are the events' own, or none are kept (then the digest serialises them):
+    never another array's bytes cut from the text."""
+    state, text = case
+    doc = json.loads(text)
+    keys = data.draw(st.permutations(list(doc)))
+    odd = json.dumps({k: doc[k] for k in keys}, separators=(",", ":")).encode()
+    blob = zstandard.ZstdCompressor().compress(odd)
+    back = decode(state.loan_id, blob, hashlib.sha256(odd).hexdigest(), where="t")
+    kept = back._derived.get("events_wire")
+    assert kept is None or kept == events_wire(back.events)
+    as_of = back.last_event_at
+    assert state_digest(back, as_of) == input_digest(state.events, as_of)
+
+
+def test_events_wire_is_not_cut_across_the_records_after_it() -> None:
+    """The ledger moved after the records: the first ``],"ledger":{`` then closes the
+    contacts array, not the events; no wire bytes are kept, the digest is still right."""
+    state = AccountState.from_events(loan_events("L1", 4))
+    doc = json.loads(state.to_json())
+    doc["ledger"] = doc.pop("ledger")
+    text = json.dumps(doc, separators=(",", ":")).encode()
+    back = decode("L1", zstandard.ZstdCompressor().compress(text), _sha(text), where="t")
+    assert "events_wire" not in back._derived
+    assert state_digest(back, back.last_event_at) == input_digest(state.events, back.last_event_at)
+
+
+def _sha(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()

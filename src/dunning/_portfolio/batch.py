@@ -53,7 +53,7 @@ from .._state.events import Event
 from .._state.intake import Reject, records_of
 from .batch_borrower import BorrowerJob, write_transitions
 from .feeds import BORROWER_LEVEL, dumps_event, read_records, write_rejects
-from .snapshots import SnapshotStore
+from .snapshots import SnapshotRow, SnapshotStore, snapshot_row
 from .spill import pack, unpack
 from .spill_store import Spill
 
@@ -323,6 +323,10 @@ class _Job:
     def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any, AccountState | None]]:
         """Decide `loans` and commit snapshots + progress rows together."""
         decided: list[tuple[str, Any, AccountState | None]] = []
+        # The snapshots to write and the decisions, written at the end of the chunk's
+        # transaction (one call each); rows of bytes and text, see `snapshot_row`.
+        moved: list[SnapshotRow] = []
+        rows: list[tuple[str, str]] = []
         with self.db.transaction():
             for loan_id, borrower_id in loans:
                 if loan_id in self.intake.aside:
@@ -336,13 +340,15 @@ class _Job:
                 except (EventError, InputError) as err:
                     self.intake.reject(_fold_reject(err, loan_id, fresh))
                     continue
-                if old is None or fresh:
-                    self.db.put(state)
-                self.db.record_decision(self.batch_id, loan_id, decision.to_json())
+                if old is None or fresh:  # an unchanged snapshot is not written again
+                    moved.append(snapshot_row(state))
+                rows.append((loan_id, decision.to_json()))
                 self.statuses[decision.status] += 1
                 # The state only when the audit store keeps inputs: 500 states held per chunk
                 # would be garbage-collector work for nothing.
                 decided.append((loan_id, decision, state if self.keeps_inputs else None))
+            self.db.put_rows(moved)
+            self.db.record_decisions(self.batch_id, rows)
         return decided
 
 

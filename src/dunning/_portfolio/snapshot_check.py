@@ -88,10 +88,16 @@ def decode(loan_id: str, blob: Any, digest: Any, *, where: str, full: bool = Fal
 
 # The events' wire JSON inside a snapshot's text (`AccountState.to_json` writes the fields in
 # model order, compact: ``..."last_event_at":"...","events":[...],"ledger":{...``). A key's
-# opening quote can never be a string's content (JSON escapes it), so the first `"events":[`
-# and the first `],"ledger":{` after it bound the array whenever the text is `to_json`'s own,
-# which the digest just proved (`encode` stored the sha256 of `to_json()`).
-_EVENTS_AT, _EVENTS_END = b',"events":[', b'],"ledger":{'
+# opening quote can never be a string's content (JSON escapes it), and only the state itself
+# has an ``events`` key, so the one `,"events":[` (the first `"events":[` of the text, and no
+# second: a repeated key would leave it unclear which one was read) opens the array. The
+# first `],"ledger":{` after it closes it when the ledger comes next, as `to_json` writes
+# it; text with its keys in another order (valid, so read, if not ours) might put another
+# array or value first: then the cut would not end with an object (`}]`: an empty array,
+# strings, a scalar) or would hold more ``"event_id":`` keys than there are events (a
+# record array: every record and every event has exactly one; ``payment_event_id`` is not
+# one). Every event holds exactly one, so the count also says the cut is the events.
+_EVENTS_AT, _EVENTS_END, _EVENT_ID = b',"events":[', b'],"ledger":{', b'"event_id":'
 
 
 def _keep_events_wire(state: AccountState, text: bytes) -> None:
@@ -99,14 +105,16 @@ def _keep_events_wire(state: AccountState, text: bytes) -> None:
     digest (`_decide.digest.state_digest` then only hashes; the same bytes as
     `events_wire(state.events)`, which tests/test_fastpaths.py checks on generated histories).
     Left out, so the digest serialises the events again, unless the text has exactly one
-    events array followed by the ledger."""
+    events array, followed by the ledger (see above)."""
     start = text.find(_EVENTS_AT)
-    if start < 0 or text.find(_EVENTS_AT, start + 1) >= 0:
+    if start < 0 or text.find(_EVENTS_AT[1:]) != start + 1 or text.find(_EVENTS_AT, start + 1) >= 0:
         return
     end = text.find(_EVENTS_END, start)
-    if end < 0 or text.find(_EVENTS_END, end + 1) >= 0:
+    if end < 0 or text[end - 1 : end] != b"}":
         return
-    state._derived["events_wire"] = text[start + len(_EVENTS_AT) - 1 : end + 1]
+    wire = text[start + len(_EVENTS_AT) - 1 : end + 1]
+    if wire.count(_EVENT_ID) == len(state.events):
+        state._derived["events_wire"] = wire
 
 
 def derived_problems(state: AccountState) -> list[str]:
