@@ -328,12 +328,13 @@ class _Job:
         moved: list[SnapshotRow] = []
         rows: list[tuple[str, str]] = []
         with self.db.transaction():
+            stored = self.db.stored_rows([loan for loan, _b in loans])
             for loan_id, borrower_id in loans:
                 if loan_id in self.intake.aside:
                     continue  # a bad record: the loan waits, its snapshot untouched
                 bodies = self.spill.new_events(loan_id, borrower_id)
                 fresh: list[Event] = [unpack(b) for b in bodies]
-                old = self.db.get(loan_id)  # checked: a damaged snapshot raises
+                old = self.db.checked(loan_id, stored.pop(loan_id, None))  # damaged: raises
                 try:
                     state = _advance(old, fresh)
                     decision = self.engine.decide(state, self.as_of)

@@ -22,6 +22,7 @@ decided.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +41,7 @@ _decompress = zstandard.ZstdDecompressor()
 _MAX = 64 * 1024 * 1024
 _HEAD = ("loan_id", "borrower_id", "currency", "timezone", "product", "jurisdiction", "principal")
 # record list -> the event type that adds one record to it (reversals mark, never remove)
+_FLAG_TYPES = frozenset(_FLAG_EVENTS)
 _COUNTS = {
     "payments": "payment_received",
     "contacts": "contact_attempted",
@@ -133,17 +135,21 @@ def derived_problems(state: AccountState) -> list[str]:
         problems.append("opened_at differs from its loan_opened event")
     if state.last_event_at != events[-1].at:
         problems.append("last_event_at differs from its last event")
+    # One pass collects the types (counted in C); the flag rules and the payment sum then
+    # visit only the events of their types, in event order.
+    kinds: list[str] = [e.type for e in events]
+    counts = Counter(kinds)
     flags = dict(FLAG_DEFAULTS)
-    counts = dict.fromkeys(_COUNTS.values(), 0)
+    if not _FLAG_TYPES.isdisjoint(counts):
+        for e, kind in zip(events, kinds, strict=True):
+            rule = _FLAG_EVENTS.get(kind)
+            if rule is not None:
+                flags.update(rule(e))
     paid = Decimal(0)
-    for e in events:
-        rule = _FLAG_EVENTS.get(e.type)
-        if rule is not None:
-            flags.update(rule(e))
-        if e.type in counts:
-            counts[e.type] += 1
-        if e.type == "payment_received":
-            paid += e.amount
+    if "payment_received" in counts:
+        for e, kind in zip(events, kinds, strict=True):
+            if kind == "payment_received":
+                paid += e.amount  # type: ignore[union-attr]
     problems += [
         f"{name} is {getattr(state, name)!r}, its events say {value!r}"
         for name, value in flags.items()
