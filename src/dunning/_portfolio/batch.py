@@ -202,9 +202,10 @@ def run_batch(
 def write_decisions(db: SnapshotStore, batch_id: str, out: str | Path) -> None:
     """The batch's decisions as JSON Lines (loan id order), written whole then renamed."""
     tmp = Path(f"{out}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        for text in db.iter_decisions_json(batch_id):
-            fh.write(text + "\n")
+    with open(tmp, "wb") as fh:
+        for line in db.iter_decisions_utf8(batch_id):
+            fh.write(line)
+            fh.write(b"\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, out)

@@ -438,6 +438,26 @@ class SnapshotStore:
         for _key, decision in self.iter_keyed_decisions_json(batch_id, chunk=chunk):
             yield decision
 
+    def iter_decisions_utf8(self, batch_id: str, *, chunk: int = 1000) -> Iterator[bytes]:
+        """`iter_decisions_json` as the UTF-8 bytes of each decision (SQLite hands its stored
+        UTF-8 over as it is, not decoded to text to be encoded again)."""
+        if self.postgres:
+            for text in self.iter_decisions_json(batch_id, chunk=chunk):
+                yield text.encode("utf-8")
+            return
+        after = ""
+        while True:
+            rows = self.conn.execute(
+                "SELECT loan_id, CAST(decision AS BLOB) FROM batch_loans"
+                " WHERE batch_id = ? AND loan_id > ? ORDER BY loan_id LIMIT ?",
+                (batch_id, after, chunk),
+            ).fetchall()
+            if not rows:
+                return
+            for _key, blob in rows:
+                yield bytes(blob)
+            after = str(rows[-1][0])
+
     def iter_keyed_decisions_json(
         self, batch_id: str, *, chunk: int = 1000
     ) -> Iterator[tuple[str, str]]:
