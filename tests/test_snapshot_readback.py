@@ -24,7 +24,7 @@ from audit_helpers import loan_events
 from dunning import AccountState, InputError, StoreError
 from dunning._decide.digest import events_wire, input_digest, state_digest
 from dunning._portfolio.snapshot_check import decode
-from dunning._portfolio.snapshot_schema import fast_read, units_of
+from dunning._portfolio.snapshot_schema import _models, _reader, fast_read, units_of
 from dunning.testing import account_states
 
 # A currency per minor-unit group: 2 (CNY), 0 (JPY), 3 (BHD).
@@ -248,3 +248,19 @@ def test_events_wire_is_not_cut_across_the_records_after_it() -> None:
 
 def _sha(text: bytes) -> str:
     return hashlib.sha256(text).hexdigest()
+
+
+def test_building_the_read_back_schema_leaves_the_models_as_they_were() -> None:
+    """The read-back schema is built with the models' completeness flag lowered (so
+    pydantic-core builds their nodes from the rewritten schema); every flag is back after,
+    and the models still validate through their own validators, Python checks and all."""
+    _reader.cache_clear()
+    _reader(2)
+    classes = _models(AccountState.__pydantic_core_schema__, set())
+    assert len(classes) > 30
+    assert all(cls.__dict__["__pydantic_complete__"] is True for cls in classes)
+    text = AccountState.from_events(loan_events("L1", 4)).to_json().encode()
+    doc = json.loads(text)
+    doc["events"][1]["principal"] = "500.001"
+    with pytest.raises(InputError, match="has more decimals than CNY allows"):
+        AccountState.from_json(json.dumps(doc))
