@@ -346,9 +346,10 @@ class _Job:
                     moved.append(snapshot_row(state))
                 rows.append((loan_id, decision.to_json()))
                 self.statuses[decision.status] += 1
-                # The state only when the audit store keeps inputs: 500 states held per chunk
-                # would be garbage-collector work for nothing.
-                decided.append((loan_id, decision, state if self.keeps_inputs else None))
+                # Held for the audit store only (the state only when it keeps inputs): 500
+                # decisions or states held per chunk are garbage-collector work for nothing.
+                if self.auditor is not None:
+                    decided.append((loan_id, decision, state if self.keeps_inputs else None))
             self.db.put_rows(moved)
             self.db.record_decisions(self.batch_id, rows)
         return decided
