@@ -57,7 +57,7 @@ from .._state.intake import Reject
 from .batch_borrower import BorrowerJob, write_transitions
 from .feeds import dumps_event, write_rejects
 from .snapshot_check import encode
-from .snapshots import SnapshotStore
+from .snapshots import SnapshotRow, SnapshotStore, snapshot_row
 from .spill_intake import EventSource, Intake, check_unknown_loans, spill_feed
 from .spill_store import Spill
 
@@ -205,9 +205,10 @@ def run_batch(
 def write_decisions(db: SnapshotStore, batch_id: str, out: str | Path) -> None:
     """The batch's decisions as JSON Lines (loan id order), written whole then renamed."""
     tmp = Path(f"{out}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        for text in db.iter_decisions_json(batch_id):
-            fh.write(text + "\n")
+    with open(tmp, "wb") as fh:
+        for line in db.iter_decisions_utf8(batch_id):
+            fh.write(line)
+            fh.write(b"\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, out)
@@ -253,12 +254,17 @@ class _Job:
     def _chunk(self, loans: list[tuple[str, str]]) -> list[tuple[str, Any, AccountState | None]]:
         """Decide `loans` and commit snapshots + progress rows together."""
         decided: list[tuple[str, Any, AccountState | None]] = []
+        # The snapshots to write and the decisions, written at the end of the chunk's
+        # transaction (one call each); rows of bytes and text, see `snapshot_row`.
+        moved: list[SnapshotRow] = []
+        rows: list[tuple[str, str]] = []
         with self.db.transaction():
+            stored = self.db.stored_rows([loan for loan, _b in loans])
             for loan_id, borrower_id in loans:
                 if loan_id in self.intake.aside:
                     continue  # a bad record: the loan waits, its snapshot untouched
                 fresh: list[Event] = self.spill.new_events(loan_id, borrower_id)
-                old = self.db.get(loan_id)  # checked: a damaged snapshot raises
+                old = self.db.checked(loan_id, stored.pop(loan_id, None))  # damaged: raises
                 try:
                     state = _advance(old, fresh)
                     # Encoded first: the new snapshot's text gives the decision its events'
@@ -268,13 +274,16 @@ class _Job:
                 except (EventError, InputError) as err:
                     self.intake.reject(_fold_reject(err, loan_id, fresh))
                     continue
-                if encoded is not None:
-                    self.db.put(state, encoded)
-                self.db.record_decision(self.batch_id, loan_id, decision.to_json())
+                if encoded is not None:  # an unchanged snapshot is not written again
+                    moved.append(snapshot_row(state, encoded))
+                rows.append((loan_id, decision.to_json()))
                 self.statuses[decision.status] += 1
-                # The state only when the audit store keeps inputs: 500 states held per chunk
-                # would be garbage-collector work for nothing.
-                decided.append((loan_id, decision, state if self.keeps_inputs else None))
+                # Held for the audit store only (the state only when it keeps inputs): 500
+                # decisions or states held per chunk are garbage-collector work for nothing.
+                if self.auditor is not None:
+                    decided.append((loan_id, decision, state if self.keeps_inputs else None))
+            self.db.put_rows(moved)
+            self.db.record_decisions(self.batch_id, rows)
         return decided
 
 

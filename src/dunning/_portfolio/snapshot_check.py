@@ -5,7 +5,9 @@ Theory of operation. A snapshot is the JSON of an `AccountState`, compressed wit
 the JSON (its content digest). Reading it back:
 
 1. decompress, and compare the digest: any damage to the stored bytes is caught;
-2. parse it as an AccountState (types and every event validated);
+2. parse it as an AccountState (types and every event validated), through the read-back
+   schema (`snapshot_schema`: the same checks in pydantic-core), and when that refuses it,
+   through ``AccountState.from_json`` again, whose verdict (and error message) stands;
 3. re-derive from its events what is cheap and decides outcomes (`derived_problems`): the loan
    head (loan, borrower, currency, zone, product, jurisdiction, principal, opened_at) from
    its loan_opened event, `last_event_at`, every flag through the fold's own flag table, the
@@ -20,6 +22,7 @@ decided.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +31,7 @@ import zstandard
 from .._base.errors import InputError, StoreError
 from .._state.account import AccountState
 from .._state.records import _FLAG_EVENTS, FLAG_DEFAULTS
+from .snapshot_schema import fast_read
 
 __all__ = ["decode", "derived_problems", "encode"]
 
@@ -37,6 +41,7 @@ _decompress = zstandard.ZstdDecompressor()
 _MAX = 64 * 1024 * 1024
 _HEAD = ("loan_id", "borrower_id", "currency", "timezone", "product", "jurisdiction", "principal")
 # record list -> the event type that adds one record to it (reversals mark, never remove)
+_FLAG_TYPES = frozenset(_FLAG_EVENTS)
 _COUNTS = {
     "payments": "payment_received",
     "contacts": "contact_attempted",
@@ -66,10 +71,12 @@ def decode(loan_id: str, blob: Any, digest: Any, *, where: str, full: bool = Fal
         raise StoreError(f"{bad}: it is not zstd data ({exc})") from None
     if hashlib.sha256(text).hexdigest() != digest:
         raise StoreError(f"{bad}: its content no longer matches its digest; rebuild it from events")
-    try:
-        state = AccountState.from_json(text)
-    except InputError as exc:
-        raise StoreError(f"{bad}: {exc}") from None
+    state = fast_read(text)  # None: read it again the reference way, for its verdict
+    if state is None:
+        try:
+            state = AccountState.from_json(text)
+        except InputError as exc:
+            raise StoreError(f"{bad}: {exc}") from None
     _keep_events_wire(state, text)
     problems = derived_problems(state)
     if not problems and full:
@@ -85,10 +92,16 @@ def decode(loan_id: str, blob: Any, digest: Any, *, where: str, full: bool = Fal
 
 # The events' wire JSON inside a snapshot's text (`AccountState.to_json` writes the fields in
 # model order, compact: ``..."last_event_at":"...","events":[...],"ledger":{...``). A key's
-# opening quote can never be a string's content (JSON escapes it), so the first `"events":[`
-# and the first `],"ledger":{` after it bound the array whenever the text is `to_json`'s own,
-# which the digest just proved (`encode` stored the sha256 of `to_json()`).
-_EVENTS_AT, _EVENTS_END = b',"events":[', b'],"ledger":{'
+# opening quote can never be a string's content (JSON escapes it), and only the state itself
+# has an ``events`` key, so the one `,"events":[` (the first `"events":[` of the text, and no
+# second: a repeated key would leave it unclear which one was read) opens the array. The
+# first `],"ledger":{` after it closes it when the ledger comes next, as `to_json` writes
+# it; text with its keys in another order (valid, so read, if not ours) might put another
+# array or value first: then the cut would not end with an object (`}]`: an empty array,
+# strings, a scalar) or would hold more ``"event_id":`` keys than there are events (a
+# record array: every record and every event has exactly one; ``payment_event_id`` is not
+# one). Every event holds exactly one, so the count also says the cut is the events.
+_EVENTS_AT, _EVENTS_END, _EVENT_ID = b',"events":[', b'],"ledger":{', b'"event_id":'
 
 
 def _keep_events_wire(state: AccountState, text: bytes) -> None:
@@ -96,14 +109,16 @@ def _keep_events_wire(state: AccountState, text: bytes) -> None:
     digest (`_decide.digest.state_digest` then only hashes; the same bytes as
     `events_wire(state.events)`, which tests/test_fastpaths.py checks on generated histories).
     Left out, so the digest serialises the events again, unless the text has exactly one
-    events array followed by the ledger."""
+    events array, followed by the ledger (see above)."""
     start = text.find(_EVENTS_AT)
-    if start < 0 or text.find(_EVENTS_AT, start + 1) >= 0:
+    if start < 0 or text.find(_EVENTS_AT[1:]) != start + 1 or text.find(_EVENTS_AT, start + 1) >= 0:
         return
     end = text.find(_EVENTS_END, start)
-    if end < 0 or text.find(_EVENTS_END, end + 1) >= 0:
+    if end < 0 or text[end - 1 : end] != b"}":
         return
-    state._derived["events_wire"] = text[start + len(_EVENTS_AT) - 1 : end + 1]
+    wire = text[start + len(_EVENTS_AT) - 1 : end + 1]
+    if wire.count(_EVENT_ID) == len(state.events):
+        state._derived["events_wire"] = wire
 
 
 def derived_problems(state: AccountState) -> list[str]:
@@ -122,17 +137,21 @@ def derived_problems(state: AccountState) -> list[str]:
         problems.append("opened_at differs from its loan_opened event")
     if state.last_event_at != events[-1].at:
         problems.append("last_event_at differs from its last event")
+    # One pass collects the types (counted in C); the flag rules and the payment sum then
+    # visit only the events of their types, in event order.
+    kinds: list[str] = [e.type for e in events]
+    counts = Counter(kinds)
     flags = dict(FLAG_DEFAULTS)
-    counts = dict.fromkeys(_COUNTS.values(), 0)
+    if not _FLAG_TYPES.isdisjoint(counts):
+        for e, kind in zip(events, kinds, strict=True):
+            rule = _FLAG_EVENTS.get(kind)
+            if rule is not None:
+                flags.update(rule(e))
     paid = Decimal(0)
-    for e in events:
-        rule = _FLAG_EVENTS.get(e.type)
-        if rule is not None:
-            flags.update(rule(e))
-        if e.type in counts:
-            counts[e.type] += 1
-        if e.type == "payment_received":
-            paid += e.amount
+    if "payment_received" in counts:
+        for e, kind in zip(events, kinds, strict=True):
+            if kind == "payment_received":
+                paid += e.amount  # type: ignore[union-attr]
     problems += [
         f"{name} is {getattr(state, name)!r}, its events say {value!r}"
         for name, value in flags.items()

@@ -44,7 +44,7 @@ from .._base.errors import InputError, StoreError
 from .._state.account import AccountState
 from .snapshot_check import decode, encode
 
-__all__ = ["BatchRecord", "SnapshotStore"]
+__all__ = ["BatchRecord", "SnapshotRow", "SnapshotStore", "snapshot_row"]
 
 FORMAT_VERSION = 2  # 2: state is zstd bytes with a digest (1: JSON text)
 
@@ -86,6 +86,25 @@ _PG_SCHEMA = (
 )
 # Two stores opening one empty schema at once must not both run the DDL.
 _PG_CREATE_LOCK = 0x64756E6E696E6702
+
+
+_PUT = (
+    "INSERT INTO snapshots (loan_id, borrower_id, state, digest) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (loan_id) DO UPDATE SET borrower_id = excluded.borrower_id,"
+    " state = excluded.state, digest = excluded.digest"
+)
+_RECORD = "INSERT INTO batch_loans (batch_id, loan_id, decision) VALUES (?, ?, ?)"
+
+
+SnapshotRow = tuple[str, str, bytes, str]  # loan id, borrower id, zstd JSON, its sha256
+
+
+def snapshot_row(state: AccountState, encoded: tuple[bytes, str] | None = None) -> SnapshotRow:
+    """The row `put` stores for `state` (`encoded`: its `encode`, when made already): bytes
+    and text only, so a chunk's rows held until its transaction ends keep no objects for the
+    garbage collector to walk (held states slow every collection down)."""
+    blob, digest = encode(state) if encoded is None else encoded
+    return state.loan_id, state.borrower_id, blob, digest
 
 
 @dataclass(frozen=True)
@@ -218,6 +237,23 @@ class SnapshotStore:
     def _decode(self, loan_id: str, blob: object, digest: object) -> AccountState:
         return decode(loan_id, blob, digest, where=self._where, full=self.full)
 
+    def stored_rows(self, loan_ids: list[str]) -> dict[str, tuple[object, object]]:
+        """loan id -> (stored blob, digest) of those of `loan_ids` that are stored, read in
+        one query per 500 ids; not yet checked: `checked` does it when the loan's turn comes
+        (bytes and text held, not 500 states at once, which would slow every GC pass)."""
+        rows: dict[str, tuple[object, object]] = {}
+        for at in range(0, len(loan_ids), 500):
+            part = loan_ids[at : at + 500]
+            marks = ", ".join("?" * len(part))
+            sql = f"SELECT loan_id, state, digest FROM snapshots WHERE loan_id IN ({marks})"
+            for loan_id, blob, digest in self.conn.execute(sql, part).fetchall():
+                rows[str(loan_id)] = (blob, digest)
+        return rows
+
+    def checked(self, loan_id: str, row: tuple[object, object] | None) -> AccountState | None:
+        """The snapshot of a `stored_rows` row, checked as `get` checks it (None: no row)."""
+        return None if row is None else self._decode(loan_id, row[0], row[1])
+
     def get_json(self, loan_id: str) -> str | None:
         state = self.get(loan_id)
         return None if state is None else state.to_json()
@@ -225,13 +261,12 @@ class SnapshotStore:
     def put(self, state: AccountState, encoded: tuple[bytes, str] | None = None) -> None:
         """Store `state` as the loan's snapshot (call inside `transaction()` to group writes);
         `encoded` is its `snapshot_check.encode` when the caller made it already."""
-        blob, digest = encode(state) if encoded is None else encoded
-        self.conn.execute(
-            "INSERT INTO snapshots (loan_id, borrower_id, state, digest) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (loan_id) DO UPDATE SET borrower_id = excluded.borrower_id,"
-            " state = excluded.state, digest = excluded.digest",
-            (state.loan_id, state.borrower_id, blob, digest),
-        )
+        self.put_rows([snapshot_row(state, encoded)])
+
+    def put_rows(self, rows: list[SnapshotRow]) -> None:
+        """Store the snapshots `snapshot_row` made, in one call (inside `transaction()`; a
+        loan given twice keeps the last)."""
+        self.conn.executemany(_PUT, rows)
 
     def state_bytes(self) -> int:
         """The bytes the stored snapshots take, compressed (what the benchmark reports)."""
@@ -365,10 +400,11 @@ class SnapshotStore:
 
     def record_decision(self, batch_id: str, loan_id: str, decision_json: str) -> None:
         """Mark `loan_id` decided in `batch_id` (call inside the snapshot's transaction)."""
-        self.conn.execute(
-            "INSERT INTO batch_loans (batch_id, loan_id, decision) VALUES (?, ?, ?)",
-            (batch_id, loan_id, decision_json),
-        )
+        self.record_decisions(batch_id, [(loan_id, decision_json)])
+
+    def record_decisions(self, batch_id: str, rows: list[tuple[str, str]]) -> None:
+        """`record_decision` for each (loan id, decision JSON) of `rows`, in one call."""
+        self.conn.executemany(_RECORD, [(batch_id, loan, text) for loan, text in rows])
 
     def mark_audited(self, batch_id: str, loan_ids: list[str]) -> None:
         with self.transaction() as c:
@@ -402,6 +438,26 @@ class SnapshotStore:
         """The batch's decisions as JSON, in loan id order, read `chunk` at a time."""
         for _key, decision in self.iter_keyed_decisions_json(batch_id, chunk=chunk):
             yield decision
+
+    def iter_decisions_utf8(self, batch_id: str, *, chunk: int = 1000) -> Iterator[bytes]:
+        """`iter_decisions_json` as the UTF-8 bytes of each decision (SQLite hands its stored
+        UTF-8 over as it is, not decoded to text to be encoded again)."""
+        if self.postgres:
+            for text in self.iter_decisions_json(batch_id, chunk=chunk):
+                yield text.encode("utf-8")
+            return
+        after = ""
+        while True:
+            rows = self.conn.execute(
+                "SELECT loan_id, CAST(decision AS BLOB) FROM batch_loans"
+                " WHERE batch_id = ? AND loan_id > ? ORDER BY loan_id LIMIT ?",
+                (batch_id, after, chunk),
+            ).fetchall()
+            if not rows:
+                return
+            for _key, blob in rows:
+                yield bytes(blob)
+            after = str(rows[-1][0])
 
     def iter_keyed_decisions_json(
         self, batch_id: str, *, chunk: int = 1000
