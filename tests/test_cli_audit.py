@@ -55,6 +55,8 @@ def test_exit_codes(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     conn.execute("DELETE FROM records WHERE seq = 6")
     conn.commit()
     conn.close()
-    assert 1 == main(["audit", "verify", str(store), *signed])  # exit 1: verify found problems
+    # A record deleted behind the store's back: verify reports it and exits 1 (problems found),
+    # not 0 (sound) or 2 (could not run).
+    assert main(["audit", "verify", str(store), *signed]) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and "records 6..6 are missing" in out
