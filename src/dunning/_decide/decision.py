@@ -221,7 +221,6 @@ def content_id(payload: dict[str, Any]) -> str:
 # beyond 2**53 takes the reference path, which keeps its refusals.
 
 _PLAIN = frozenset({str, int, bool, type(None)})
-_SAFE = 2**53 - 1
 # Fields written only when set (a Split's experiment and arm, the loan's position): absent,
 # the canonical JSON is byte for byte what it was before these fields existed.
 _OPTIONAL = ("arm", "experiment", "position")
